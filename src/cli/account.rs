@@ -1,0 +1,293 @@
+//! `certsafe account ...`
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::password::{self, Source};
+use super::{Context, Failure, PasswordArgs, print_json, warn};
+use crate::domain::identity::{self, Identity};
+use crate::domain::p12;
+use crate::domain::restore::read_file;
+use crate::domain::store::{Account, identity_from_files};
+use crate::domain::time::{now, rfc3339};
+
+/// Account subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// List the accounts with their backup state.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import an identity from a .p12/.pfx file, or certificate + key files.
+    Import(ImportArgs),
+    /// Show one account.
+    Show {
+        /// The account's ID (or a unique prefix).
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an account and delete its private key.
+    Remove {
+        /// The account's ID.
+        id: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// `account import`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["p12", "cert"]))]
+pub struct ImportArgs {
+    /// A PKCS#12 file (.p12 / .pfx) holding certificate, chain and key.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["cert", "key", "chain"])]
+    pub p12: Option<PathBuf>,
+    /// The certificate (PEM or DER; a PEM file may hold the chain too).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The private key (PKCS#8, PKCS#1 or SEC1; PEM or DER; may be encrypted).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Issuer certificates (repeatable; PEM bundles accepted).
+    #[arg(long, value_name = "FILE")]
+    pub chain: Vec<PathBuf>,
+    /// A name for the account (default: the file's friendlyName or the certificate's CN).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// The account's e-mail address (default: from the certificate).
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+}
+
+/// Runs an account subcommand.
+pub fn run(ctx: &Context, cmd: AccountCommand) -> Result<u8, Failure> {
+    match cmd {
+        AccountCommand::List { json } => list(ctx, json),
+        AccountCommand::Import(args) => import(ctx, &args),
+        AccountCommand::Show { id, json } => show(ctx, &id, json),
+        AccountCommand::Remove { id, yes } => remove(ctx, &id, yes),
+    }
+}
+
+/// The JSON of an account, shared by list and show.
+pub fn account_json(ctx: &Context, account: &Account) -> Result<serde_json::Value, Failure> {
+    let info = account.info()?;
+    let t = now();
+    let state = account.backup_state(t, ctx.config.backup.max_age_days);
+    let last = account.last_backup();
+    Ok(json!({
+        "id": account.meta.id,
+        "label": account.meta.label,
+        "email": account.meta.email,
+        "fingerprint": account.meta.fingerprint,
+        "subject": info.subject,
+        "issuer": info.issuer,
+        "serial": info.serial,
+        "key_type": info.key_type,
+        "not_before": rfc3339(info.not_before),
+        "not_after": rfc3339(info.not_after),
+        "expired": info.expired_at(t),
+        "backup_state": state.word(),
+        "last_backup": last.map(|b| json!({
+            "at": rfc3339(b.at), "path": b.path, "profile": b.profile, "origin": b.origin,
+        })),
+    }))
+}
+
+fn list(ctx: &Context, json: bool) -> Result<u8, Failure> {
+    let accounts = ctx.store_existing().list()?;
+    if json {
+        let items = accounts.iter().map(|a| account_json(ctx, a)).collect::<Result<Vec<_>, _>>()?;
+        print_json(&serde_json::Value::Array(items));
+        return Ok(0);
+    }
+    if accounts.is_empty() {
+        eprintln!("No account yet. Import one with `certsafe account import` or restore a backup with `certsafe restore`.");
+        return Ok(0);
+    }
+    println!("{:<12}  {:<30}  {:<10}  BACKUP", "ID", "LABEL", "EXPIRES");
+    let t = now();
+    for a in &accounts {
+        let info = a.info()?;
+        let state = a.backup_state(t, ctx.config.backup.max_age_days);
+        println!(
+            "{:<12}  {:<30}  {:<10}  {}",
+            a.meta.id,
+            truncate(&a.meta.label, 30),
+            &rfc3339(info.not_after)[..10],
+            state.word()
+        );
+    }
+    Ok(0)
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn show(ctx: &Context, id: &str, json: bool) -> Result<u8, Failure> {
+    let account = ctx.store_existing().get(id)?;
+    let mut value = account_json(ctx, &account)?;
+    let chain: Vec<_> = account
+        .chain()?
+        .iter()
+        .map(|c| {
+            let i = identity::CertInfo::of(c);
+            json!({"subject": i.subject, "fingerprint": i.fingerprint, "not_after": rfc3339(i.not_after)})
+        })
+        .collect();
+    value["chain"] = serde_json::Value::Array(chain.clone());
+    value["backups"] = serde_json::to_value(&account.meta.backups).unwrap_or_default();
+    if json {
+        print_json(&value);
+        return Ok(0);
+    }
+    let get = |k: &str| value[k].as_str().unwrap_or("-").to_string();
+    println!("Account      {}", get("id"));
+    println!("Label        {}", get("label"));
+    println!("E-mail       {}", get("email"));
+    println!("Subject      {}", get("subject"));
+    println!("Issuer       {}", get("issuer"));
+    println!("Key          {}", get("key_type"));
+    println!("Valid        {} to {}", get("not_before"), get("not_after"));
+    println!("Fingerprint  {}", get("fingerprint"));
+    println!("Chain        {} certificate(s)", chain.len());
+    for c in &chain {
+        println!("             {}", c["subject"].as_str().unwrap_or("-"));
+    }
+    println!("Backup       {}", get("backup_state"));
+    if let Some(b) = account.last_backup() {
+        println!("Last backup  {} {}", rfc3339(b.at), b.path);
+    }
+    Ok(0)
+}
+
+fn remove(ctx: &Context, id: &str, yes: bool) -> Result<u8, Failure> {
+    let store = ctx.store_existing();
+    let account = store.get(id)?;
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Failure::op(format!(
+                "removing account {} deletes its private key: add --yes to confirm",
+                account.meta.id
+            )));
+        }
+        eprint!(
+            "Remove account {} ({})? Its private key is deleted; without a backup, mail encrypted to it becomes unreadable. Type yes to confirm: ",
+            account.meta.id, account.meta.label
+        );
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).map_err(Failure::op)?;
+        if !matches!(answer.trim(), "yes" | "oui") {
+            return Err(Failure::op("not removed"));
+        }
+    }
+    store.remove(&account)?;
+    eprintln!("Account {} removed.", account.meta.id);
+    Ok(0)
+}
+
+fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| {
+        Failure::op(format!(
+            "cannot read {}: {}",
+            path.display(),
+            crate::domain::fsutil::describe_io(&e)
+        ))
+    })
+}
+
+fn import(ctx: &Context, args: &ImportArgs) -> Result<u8, Failure> {
+    let source = Source::from_args(&args.password);
+    let (identity, friendly_name) = if let Some(path) = &args.p12 {
+        let bytes = read_file(path)?;
+        let layout = p12::inspect(&bytes).map_err(|e| Failure::op(format!("{}: {e}", path.display())))?;
+        let mut tries = 0;
+        let opened = loop {
+            tries += 1;
+            let pw = password::read(&source, &format!("Password of {}: ", path.display()))?;
+            match p12::open(&bytes, &pw) {
+                Ok(o) => break o,
+                Err(p12::P12Error::WrongPassword) if source.can_retry() && tries < password::TRIES => {
+                    eprintln!("certsafe: wrong password, try again");
+                }
+                Err(e) => return Err(Failure::op(format!("{}: {e}", path.display()))),
+            }
+        };
+        if layout.mac.is_none() {
+            warn("the file has no integrity check (MAC): it could have been altered without anyone noticing");
+        }
+        (opened.identity, opened.friendly_name)
+    } else {
+        let (Some(cert_path), Some(key_path)) = (&args.cert, &args.key) else {
+            return Err(Failure { message: "give --p12 FILE, or --cert FILE and --key FILE".into(), code: super::EXIT_USAGE });
+        };
+        let cert = read_input(cert_path)?;
+        let key_bytes = zeroize::Zeroizing::new(read_input(key_path)?);
+        let key_name = key_path.display().to_string();
+        let key = if identity::key_is_encrypted(&key_bytes) {
+            let pw = password::read(&source, &format!("Password of the key {key_name}: "))?;
+            identity::read_private_key(&key_bytes, Some(&pw), &key_name)?
+        } else {
+            identity::read_private_key(&key_bytes, None, &key_name)?
+        };
+        let chains = args
+            .chain
+            .iter()
+            .map(|p| Ok((read_input(p)?, p.display().to_string())))
+            .collect::<Result<Vec<_>, Failure>>()?;
+        (identity_from_files(&cert, &cert_path.display().to_string(), key, &chains)?, None)
+    };
+    finish_import(ctx, &identity, friendly_name, args)
+}
+
+fn finish_import(ctx: &Context, identity: &Identity, friendly_name: Option<String>, args: &ImportArgs) -> Result<u8, Failure> {
+    let t = now();
+    let info = identity.info();
+    let label = args
+        .label
+        .clone()
+        .or(friendly_name.filter(|n| !n.trim().is_empty()))
+        .or_else(|| identity::common_name(&identity.cert))
+        .unwrap_or_else(|| info.fingerprint[..12].to_string());
+    if label.contains('\0') || label.trim().is_empty() {
+        return Err(Failure::op("the label is empty or has a NUL byte: give another with --label"));
+    }
+    let email = args.email.clone().or_else(|| identity::emails(&identity.cert).into_iter().next());
+    if info.expired_at(t) {
+        warn(format!(
+            "the certificate expired on {}: it is imported anyway, because its key is still needed to read mail encrypted to it",
+            rfc3339(info.not_after)
+        ));
+    }
+    if !identity.chain_complete() {
+        warn("the chain does not reach a root certificate: add the issuers with --chain so backups carry the whole chain");
+    }
+    let store = ctx.store()?;
+    let account = store.add(identity, &label, email.as_deref(), t)?;
+    if args.json {
+        print_json(&account_json(ctx, &account)?);
+    } else {
+        println!("{}", account.meta.id);
+    }
+    Ok(0)
+}

@@ -1,0 +1,283 @@
+//! `certsafe drives`, `backup`, `verify`, `restore`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use serde_json::json;
+
+use super::password::{self, Source};
+use super::{Context, Failure, PasswordArgs, print_json, warn};
+use crate::domain::backup::{self, Step};
+use crate::domain::drives::{self, SystemDrives};
+use crate::domain::p12::{self, P12Error, Profile};
+use crate::domain::restore::{self, RestoreError, RestoreOptions};
+use crate::domain::time::{now, rfc3339};
+
+/// `drives`.
+#[derive(Debug, Args)]
+pub struct DrivesArgs {
+    /// Show every writable volume, not only removable drives.
+    #[arg(long)]
+    pub all: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The account's ID.
+    pub id: String,
+    /// A folder (the default file name is used) or a file path ending in .p12 or .pfx.
+    #[arg(long, value_name = "PATH")]
+    pub to: PathBuf,
+    /// modern (default: AES-256, for current software) or compat (3DES, for Windows Server 2016, macOS Keychain, old Java).
+    #[arg(long, value_parser = ["modern", "compat"])]
+    pub profile: Option<String>,
+    /// Replace an existing file of the same name.
+    #[arg(long)]
+    pub overwrite: bool,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The .p12/.pfx file.
+    pub file: PathBuf,
+    /// Also check it holds this account's certificate and key.
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The .p12/.pfx file.
+    pub file: PathBuf,
+    /// Restore into this existing account.
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+    /// Label of the new account (default: the file's friendlyName).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Allow replacing an account's key (the old identity is archived).
+    #[arg(long)]
+    pub replace: bool,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn human_bytes(n: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let f = n as f64;
+    if n >= 1 << 30 {
+        format!("{:.1} GiB", f / f64::from(1u32 << 30))
+    } else if n >= 1 << 20 {
+        format!("{:.1} MiB", f / f64::from(1u32 << 20))
+    } else {
+        format!("{:.0} KiB", f / 1024.0)
+    }
+}
+
+/// `certsafe drives`.
+pub fn drives(args: &DrivesArgs) -> Result<u8, Failure> {
+    let list = drives::list(&SystemDrives, args.all);
+    if args.json {
+        print_json(&serde_json::to_value(&list).unwrap_or_default());
+        return Ok(0);
+    }
+    if list.is_empty() {
+        eprintln!("No removable drive found. Plug in a USB stick, or use --all to see every volume.");
+        return Ok(0);
+    }
+    println!("{:<28}  {:<14}  {:<8}  {:>10}  NOTE", "MOUNT POINT", "LABEL", "FS", "FREE");
+    for d in &list {
+        let mut notes = Vec::new();
+        if d.removable {
+            notes.push("removable");
+        }
+        if d.read_only {
+            notes.push("read-only");
+        }
+        println!(
+            "{:<28}  {:<14}  {:<8}  {:>10}  {}",
+            d.mount_point.display(),
+            d.label.as_deref().unwrap_or("-"),
+            d.file_system,
+            human_bytes(d.available_bytes),
+            notes.join(", ")
+        );
+    }
+    Ok(0)
+}
+
+/// `certsafe backup`.
+pub fn backup(ctx: &Context, args: &BackupArgs) -> Result<u8, Failure> {
+    let store = ctx.store()?;
+    let account = store.get(&args.id)?;
+    let profile = args
+        .profile
+        .as_deref()
+        .and_then(Profile::parse)
+        .unwrap_or(ctx.config.backup.default_profile);
+    let t = now();
+    let probe = if args.to.is_dir() { args.to.clone() } else { args.to.parent().map(PathBuf::from).unwrap_or_default() };
+    let drive = drives::drive_of(&SystemDrives, &probe);
+    // Everything about the destination is checked before the password is asked.
+    let dest = backup::resolve_destination(&args.to, &account.meta.label, t, args.overwrite, drive)?;
+    for w in backup::warnings_for(&account, &dest, &store, t) {
+        warn(w);
+    }
+    let words = account.known_words();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let password = password::read_new(&Source::from_args(&args.password), &words)?;
+    let interactive = !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut progress = |step: Step| {
+        if interactive {
+            eprintln!("  ✓ {}", step_words(step));
+        }
+    };
+    let outcome = backup::run(&store, &account, &dest, &password, profile, args.overwrite, t, &mut progress)?;
+    if args.json {
+        print_json(&json!({
+            "path": outcome.path,
+            "fingerprint": outcome.fingerprint,
+            "profile": outcome.profile,
+            "verified": outcome.verified,
+            "certificates": outcome.certificates,
+            "bytes": outcome.bytes,
+            "checks": outcome.checks,
+            "warnings": outcome.warnings.iter().map(|w| json!({"code": w, "message": w.to_string()})).collect::<Vec<_>>(),
+            "account": account.meta.id,
+        }));
+    } else {
+        println!("{}", outcome.path.display());
+        if outcome.path.starts_with("/media") || dest.drive.as_ref().is_some_and(|d| d.removable) {
+            eprintln!("Backup verified. Eject the drive safely before unplugging it, and keep it away from this computer.");
+        }
+    }
+    Ok(0)
+}
+
+fn step_words(step: Step) -> &'static str {
+    match step {
+        Step::Built => "file built",
+        Step::Written => "written to the drive",
+        Step::Synced => "flushed to the drive",
+        Step::ReadBack => "read back, identical",
+        Step::Opened => "opened with the password",
+        Step::KeyMatches => "key and certificate match the account",
+        Step::ChainComplete => "chain complete",
+        Step::Named => "renamed to its final name",
+        Step::Recorded => "backup recorded",
+    }
+}
+
+/// Opens a file, asking again on a terminal after a wrong password.
+fn open_with_retry(path: &std::path::Path, source: &Source) -> Result<p12::Opened, Failure> {
+    let bytes = restore::read_file(path)?;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let pw = password::read(source, &format!("Password of {}: ", path.display()))?;
+        match p12::open(&bytes, &pw) {
+            Ok(opened) => return Ok(opened),
+            Err(P12Error::WrongPassword) if source.can_retry() && tries < password::TRIES => {
+                eprintln!("certsafe: wrong password, try again");
+            }
+            Err(source) => {
+                return Err(RestoreError::Open { path: path.display().to_string(), source }.into());
+            }
+        }
+    }
+}
+
+/// `certsafe verify`.
+pub fn verify(ctx: &Context, args: &VerifyArgs) -> Result<u8, Failure> {
+    let account = match &args.account {
+        Some(id) => Some(ctx.store_existing().get(id)?),
+        None => None,
+    };
+    let opened = open_with_retry(&args.file, &Source::from_args(&args.password))?;
+    let v = restore::describe(&opened, account.as_ref())?;
+    if v.no_mac {
+        warn("the file has no integrity check (MAC): it could have been altered without anyone noticing");
+    }
+    if args.json {
+        let mut value = serde_json::to_value(&v).unwrap_or_default();
+        value["path"] = json!(args.file);
+        print_json(&value);
+    } else {
+        println!("File         {}", args.file.display());
+        println!("Certificate  {}", v.certificate.subject);
+        println!("Issuer       {}", v.certificate.issuer);
+        println!("Valid        {} to {}", rfc3339(v.certificate.not_before), rfc3339(v.certificate.not_after));
+        println!("Fingerprint  {}", v.fingerprint);
+        println!("Name         {}", v.friendly_name.as_deref().unwrap_or("-"));
+        println!("Key          {} ({})", v.certificate.key_type, if v.key_matches { "matches the certificate" } else { "DOES NOT MATCH" });
+        println!("Chain        {} certificate(s){}", v.chain.len(), if v.chain_complete { ", complete" } else { ", incomplete" });
+        let enc = |e: &Option<p12::Encryption>| {
+            e.as_ref().map_or_else(|| "none".to_string(), |e| format!("{} {} {}, {} iterations", e.scheme, e.cipher, e.kdf, e.iterations))
+        };
+        println!("Key cipher   {}", enc(&v.layout.key_encryption));
+        println!("Cert cipher  {}", enc(&v.layout.cert_encryption));
+        println!(
+            "MAC          {}",
+            v.layout.mac.as_ref().map_or_else(|| "none".to_string(), |m| format!("{}, {} iterations", m.digest, m.iterations))
+        );
+        if let Some(m) = v.matches_account {
+            println!("Account      {}", if m { "same certificate and key" } else { "DIFFERENT from the account" });
+        }
+    }
+    if !v.key_matches {
+        return Err(Failure::op("the key in the file does not match its certificate"));
+    }
+    if v.matches_account == Some(false) {
+        return Err(Failure::op(format!(
+            "the file does not hold the certificate and key of account {}",
+            args.account.as_deref().unwrap_or_default()
+        )));
+    }
+    Ok(0)
+}
+
+/// `certsafe restore`.
+pub fn restore(ctx: &Context, args: &RestoreArgs) -> Result<u8, Failure> {
+    // On an empty machine the store is created here, after the file is read.
+    let opened = open_with_retry(&args.file, &Source::from_args(&args.password))?;
+    if opened.layout.mac.is_none() {
+        warn("the file has no integrity check (MAC): it could have been altered without anyone noticing");
+    }
+    let store = ctx.store()?;
+    let options = RestoreOptions { account: args.account.clone(), label: args.label.clone(), replace: args.replace };
+    let restored = restore::restore(&store, &args.file, &opened, &options, now())?;
+    if restored.expired {
+        warn("the certificate has expired: it is restored anyway, because its key is still needed to read mail encrypted to it");
+    }
+    if args.json {
+        print_json(&serde_json::to_value(&restored).unwrap_or_default());
+    } else {
+        println!("{}", restored.id);
+        let what = match restored.action {
+            "created" => "restored as a new account",
+            "replaced" => "restored; the previous identity of the account was archived",
+            _ => "already present; recorded as a verified backup",
+        };
+        eprintln!("{} ({}): {what}. The key signed and verified a test message.", restored.label, restored.id);
+    }
+    Ok(0)
+}

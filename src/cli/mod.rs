@@ -1,0 +1,187 @@
+//! The headless twin of the TUI: one function per subcommand, `--json` for
+//! scripts, exit codes as PRODUCT.md sets them.
+
+mod account;
+mod files;
+pub mod password;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{self, Config};
+use crate::domain::home::Home;
+use crate::domain::store::Store;
+
+/// Exit code of a usage error (sysexits `EX_USAGE`).
+pub const EXIT_USAGE: u8 = 64;
+
+const AFTER_HELP: &str = "\
+Passwords are never given as arguments: use --password-stdin (first line of
+standard input) or --password-file FILE; on a terminal certsafe asks, without
+echo (twice for a backup).
+
+Exit codes: operations 0 success, 1 failure; checks (status, crl status,
+check) 0 good, 1 warning, 2 critical, 3 unknown; 64 usage error.";
+
+/// certsafe — back up, restore and watch your health-PKI certificates.
+#[derive(Debug, Parser)]
+#[command(
+    name = "certsafe",
+    version,
+    about = "Back up, restore and watch IGC-Santé certificates (S/MIME medical mail)",
+    long_about = "certsafe keeps the certificate and private key of your secure medical mail safe: \
+                  a password-protected PKCS#12 backup on a USB stick, proven to open before it is \
+                  called done; a restore on a freshly reinstalled computer; fresh revocation lists.\n\n\
+                  certsafe sauvegarde le certificat et la clé privée de votre messagerie sécurisée \
+                  de santé sur une clé USB, prouve que la sauvegarde s'ouvre, et la restaure sur un \
+                  poste réinstallé.",
+    after_help = AFTER_HELP
+)]
+pub struct Cli {
+    /// Keep everything under DIR (config.toml, data/, cache/) instead of the user's folders.
+    #[arg(long, global = true, env = "CERTSAFE_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Language of messages: fr or en (default: from the locale).
+    #[arg(long, global = true, value_parser = ["fr", "en"])]
+    pub lang: Option<String>,
+    /// Colour theme of the terminal interface.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// What to do; without a command, the terminal interface starts.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage accounts (certificate + chain + private key).
+    #[command(subcommand)]
+    Account(account::AccountCommand),
+    /// List removable drives where a backup can go.
+    Drives(files::DrivesArgs),
+    /// Back up an account to a password-protected PKCS#12 file, then prove it opens.
+    Backup(files::BackupArgs),
+    /// Open a PKCS#12 file with its password and tell what is inside.
+    Verify(files::VerifyArgs),
+    /// Restore a PKCS#12 backup as an account (works on an empty machine).
+    Restore(files::RestoreArgs),
+}
+
+/// Where the password comes from.
+#[derive(Debug, Args, Clone, Default)]
+pub struct PasswordArgs {
+    /// Read the password from the first line of standard input.
+    #[arg(long, conflicts_with = "password_file")]
+    pub password_stdin: bool,
+    /// Read the password from the first line of FILE.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+}
+
+/// A failure, with the exit code it maps to. The message already says what
+/// to do.
+#[derive(Debug)]
+pub struct Failure {
+    /// The message for stderr.
+    pub message: String,
+    /// The exit code.
+    pub code: u8,
+}
+
+impl Failure {
+    /// An operation failure (exit 1).
+    pub fn op(message: impl std::fmt::Display) -> Self {
+        Self { message: message.to_string(), code: 1 }
+    }
+}
+
+impl<E: std::error::Error> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Self::op(e)
+    }
+}
+
+/// What every command needs: where things live, the configuration.
+pub struct Context {
+    /// The folders.
+    pub home: Home,
+    /// The configuration.
+    pub config: Config,
+}
+
+impl Context {
+    /// Resolves the home and loads the configuration.
+    pub fn new(home: Option<&std::path::Path>) -> Result<Self, Failure> {
+        let home = match home {
+            Some(dir) => Home::under(dir),
+            None => Home::platform().ok_or_else(|| {
+                Failure::op("cannot find your home folder: give one with --home DIR or CERTSAFE_HOME")
+            })?,
+        };
+        let config = if home.config_file().exists() {
+            config::load(&home.config_file())?
+        } else {
+            Config::default()
+        };
+        Ok(Self { home, config })
+    }
+
+    /// The store, created if needed.
+    pub fn store(&self) -> Result<Store, Failure> {
+        Ok(Store::open(&self.home.accounts_dir())?)
+    }
+
+    /// The store, not created (read-only commands on an empty machine).
+    pub fn store_existing(&self) -> Store {
+        Store::open_existing(&self.home.accounts_dir())
+    }
+}
+
+/// Prints a warning on stderr.
+pub fn warn(message: impl std::fmt::Display) {
+    eprintln!("certsafe: warning: {message}");
+}
+
+/// Prints JSON on stdout.
+pub fn print_json(value: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+}
+
+/// Runs the program with `args`; returns the exit code.
+pub fn main_with_args(args: Vec<std::ffi::OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            eprintln!("certsafe: error: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, Failure> {
+    let Some(command) = cli.command else {
+        return Err(Failure {
+            message: "the terminal interface is not in this version yet: run `certsafe --help` for the commands".into(),
+            code: EXIT_USAGE,
+        });
+    };
+    let ctx = Context::new(cli.home.as_deref())?;
+    match command {
+        Command::Account(cmd) => account::run(&ctx, cmd),
+        Command::Drives(args) => files::drives(&args),
+        Command::Backup(args) => files::backup(&ctx, &args),
+        Command::Verify(args) => files::verify(&ctx, &args),
+        Command::Restore(args) => files::restore(&ctx, &args),
+    }
+}

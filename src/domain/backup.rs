@@ -1,0 +1,404 @@
+//! The backup: choose where, write a PKCS#12 file next to its final name,
+//! read it back from the drive, open it with the password, compare it with
+//! the account, and only then give it its name and record it.
+
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::drives::{Drive, DriveGuard, GuardError};
+use super::fsutil::{describe_io, sync_dir};
+use super::p12::{self, P12Error, Profile};
+use super::secret::Password;
+use super::store::{Account, BackupRecord, Store, StoreError};
+
+/// Characters FAT and exFAT refuse in names (plus the path separators).
+const FAT_FORBIDDEN: &[char] = &[':', '*', '?', '"', '<', '>', '|', '\\', '/'];
+
+/// Why a backup did not happen. In every case no file is left behind and no
+/// backup is recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    /// The folder does not exist.
+    #[error("the destination {path} does not exist: plug in the drive or create the folder (a file name must end in .p12 or .pfx)")]
+    DestinationMissing {
+        /// The path given.
+        path: String,
+    },
+    /// A file that is not .p12/.pfx.
+    #[error("the destination {path} is neither a folder nor a file name ending in .p12 or .pfx")]
+    BadDestination {
+        /// The path given.
+        path: String,
+    },
+    /// Cannot write there.
+    #[error("cannot write the backup to {path}: {reason}")]
+    NotWritable {
+        /// Where.
+        path: String,
+        /// Why, in words.
+        reason: String,
+    },
+    /// The file is already there.
+    #[error("{path} already exists: choose another name, or allow replacing it (--overwrite)")]
+    Exists {
+        /// The file.
+        path: String,
+    },
+    /// The drive went away or changed.
+    #[error(transparent)]
+    Drive(#[from] GuardError),
+    /// Writing or reading back failed.
+    #[error("the backup to {path} failed: {reason}; nothing was left on the drive")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why, in words.
+        reason: String,
+    },
+    /// The file read back is not what was written, or does not open.
+    #[error("the backup written to {path} did not pass verification ({detail}): it was removed; try another drive")]
+    Verification {
+        /// The file.
+        path: String,
+        /// Which check failed.
+        detail: String,
+    },
+    /// Building the file failed.
+    #[error(transparent)]
+    P12(#[from] P12Error),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Where the backup goes, resolved and checked before the password is asked.
+#[derive(Debug, Clone)]
+pub struct Destination {
+    /// The folder.
+    pub dir: PathBuf,
+    /// The final file.
+    pub file: PathBuf,
+    /// The drive it is on, if known.
+    pub drive: Option<Drive>,
+    guard: DriveGuard,
+}
+
+impl Destination {
+    /// Checks the chosen drive is still there, the same one.
+    pub fn check(&self) -> Result<(), GuardError> {
+        self.guard.check()
+    }
+
+    /// Whether the destination is on the same filesystem as `other` (the store).
+    pub fn same_disk_as(&self, other: &Path) -> bool {
+        fs::metadata(other).is_ok_and(|m| m.dev() == self.guard.device_id())
+    }
+}
+
+/// A default file name: FAT-safe, with the account label and the date.
+pub fn default_file_name(label: &str, date: OffsetDateTime) -> String {
+    let mut slug = String::new();
+    for c in label.chars() {
+        let c = if c.is_control() || c.is_whitespace() || FAT_FORBIDDEN.contains(&c) { '-' } else { c };
+        if c == '-' && (slug.is_empty() || slug.ends_with('-')) {
+            continue;
+        }
+        slug.push(c);
+    }
+    let slug: String = slug.trim_matches(|c| c == '-' || c == '.').chars().take(60).collect();
+    let slug = if slug.is_empty() { "compte".to_string() } else { slug };
+    format!(
+        "certsafe-{slug}-{:04}-{:02}-{:02}.p12",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}
+
+/// Resolves `--to`: a folder (default name inside) or a `.p12`/`.pfx` path.
+pub fn resolve_destination(
+    to: &Path,
+    label: &str,
+    now: OffsetDateTime,
+    overwrite: bool,
+    drive: Option<Drive>,
+) -> Result<Destination, BackupError> {
+    let shown = to.display().to_string();
+    let is_p12_name = to
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("p12") || e.eq_ignore_ascii_case("pfx"));
+    let (dir, file) = match fs::metadata(to) {
+        Ok(m) if m.is_dir() => (to.to_path_buf(), to.join(default_file_name(label, now))),
+        _ if is_p12_name => {
+            let dir = match to.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            match fs::metadata(&dir) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => return Err(BackupError::BadDestination { path: dir.display().to_string() }),
+                Err(_) => return Err(BackupError::DestinationMissing { path: dir.display().to_string() }),
+            }
+            (dir, to.to_path_buf())
+        }
+        Ok(_) => return Err(BackupError::BadDestination { path: shown }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(BackupError::DestinationMissing { path: shown }),
+        Err(e) => return Err(BackupError::NotWritable { path: shown, reason: describe_io(&e) }),
+    };
+    if let Some(name) = file.file_name().and_then(|n| n.to_str()) {
+        if name.contains(FAT_FORBIDDEN) {
+            return Err(BackupError::BadDestination { path: file.display().to_string() });
+        }
+    }
+    if !overwrite && fs::symlink_metadata(&file).is_ok() {
+        return Err(BackupError::Exists { path: file.display().to_string() });
+    }
+    check_writable(&dir)?;
+    let guard = DriveGuard::new(&dir).map_err(|e| BackupError::NotWritable { path: dir.display().to_string(), reason: describe_io(&e) })?;
+    Ok(Destination { dir, file, drive, guard })
+}
+
+/// Read-only and full drives are told before the password is asked.
+fn check_writable(dir: &Path) -> Result<(), BackupError> {
+    let path = dir.display().to_string();
+    let vfs = rustix::fs::statvfs(dir)
+        .map_err(|e| BackupError::NotWritable { path: path.clone(), reason: describe_io(&e.into()) })?;
+    if vfs.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY) {
+        return Err(BackupError::NotWritable { path, reason: describe_io(&std::io::Error::from_raw_os_error(30)) });
+    }
+    if vfs.f_bavail.saturating_mul(vfs.f_frsize) < 64 * 1024 {
+        return Err(BackupError::NotWritable { path, reason: describe_io(&std::io::Error::from_raw_os_error(28)) });
+    }
+    Ok(())
+}
+
+/// Steps of the backup, reported as they complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// The PKCS#12 file was built in memory.
+    Built,
+    /// Written to a temporary file on the drive.
+    Written,
+    /// Flushed to the drive.
+    Synced,
+    /// Read back from the drive, byte for byte equal.
+    ReadBack,
+    /// Opened with the password.
+    Opened,
+    /// Key and certificate equal the account's.
+    KeyMatches,
+    /// Every certificate of the chain is inside.
+    ChainComplete,
+    /// Renamed to its final name, folder synced.
+    Named,
+    /// Recorded in the store.
+    Recorded,
+}
+
+/// Warnings that do not stop a backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "code")]
+pub enum BackupWarning {
+    /// The certificate has expired; its key still reads old mail.
+    CertificateExpired,
+    /// The destination is the same disk as the store.
+    SameDisk,
+    /// The destination is not a removable drive.
+    NotRemovable,
+}
+
+impl std::fmt::Display for BackupWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::CertificateExpired => {
+                "the certificate has expired; it is backed up anyway, because its key is still needed to read mail encrypted to it"
+            }
+            Self::SameDisk => {
+                "the destination is on the same disk as certsafe's store: if this disk dies, the backup dies with it; use a USB stick or another medium"
+            }
+            Self::NotRemovable => "the destination is not a removable drive: keep a copy on a medium stored away from this computer",
+        })
+    }
+}
+
+/// A verified backup.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupOutcome {
+    /// The file written.
+    pub path: PathBuf,
+    /// Fingerprint of the certificate inside.
+    pub fingerprint: String,
+    /// Profile used.
+    pub profile: Profile,
+    /// Always true: an unverified backup is not an outcome.
+    pub verified: bool,
+    /// Steps completed.
+    pub checks: Vec<Step>,
+    /// Certificates inside.
+    pub certificates: usize,
+    /// Size of the file.
+    pub bytes: usize,
+    /// Warnings.
+    pub warnings: Vec<BackupWarning>,
+}
+
+/// Warnings known before writing.
+pub fn warnings_for(account: &Account, dest: &Destination, store: &Store, now: OffsetDateTime) -> Vec<BackupWarning> {
+    let mut w = Vec::new();
+    if account.info().is_ok_and(|i| i.expired_at(now)) {
+        w.push(BackupWarning::CertificateExpired);
+    }
+    if dest.same_disk_as(store.dir()) {
+        w.push(BackupWarning::SameDisk);
+    } else if !dest.drive.as_ref().is_some_and(|d| d.removable) {
+        w.push(BackupWarning::NotRemovable);
+    }
+    w
+}
+
+/// Writes, verifies and records a backup of `account` to `dest`.
+pub fn run(
+    store: &Store,
+    account: &Account,
+    dest: &Destination,
+    password: &Password,
+    profile: Profile,
+    overwrite: bool,
+    now: OffsetDateTime,
+    progress: &mut dyn FnMut(Step),
+) -> Result<BackupOutcome, BackupError> {
+    let warnings = warnings_for(account, dest, store, now);
+    let identity = account.identity()?;
+    dest.check()?;
+    let bytes = p12::build(&identity, &account.meta.label, password, profile)?;
+    progress(Step::Built);
+
+    let shown = dest.file.display().to_string();
+    let io = |e: std::io::Error| BackupError::Io { path: shown.clone(), reason: describe_io(&e) };
+    dest.check()?;
+    // Dropping `tmp` on any error below removes the temporary file.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".certsafe-")
+        .suffix(".tmp")
+        .tempfile_in(&dest.dir)
+        .map_err(io)?;
+    tmp.write_all(&bytes).map_err(io)?;
+    tmp.flush().map_err(io)?;
+    progress(Step::Written);
+    tmp.as_file().sync_all().map_err(io)?;
+    progress(Step::Synced);
+
+    // Drop the cached pages so the read below comes from the drive.
+    let _ = rustix::fs::fadvise(tmp.as_file(), 0, None, rustix::fs::Advice::DontNeed);
+    let mut read_back = Vec::with_capacity(bytes.len());
+    File::open(tmp.path()).and_then(|mut f| f.read_to_end(&mut read_back)).map_err(io)?;
+    let fail = |detail: &str| BackupError::Verification { path: shown.clone(), detail: detail.to_string() };
+    if read_back != bytes {
+        return Err(fail("the bytes read back differ from those written"));
+    }
+    progress(Step::ReadBack);
+    let opened = p12::open(&read_back, password).map_err(|e| fail(&e.to_string()))?;
+    progress(Step::Opened);
+    let same_cert = opened.identity.cert.to_der().ok() == identity.cert.to_der().ok();
+    if !same_cert || !opened.identity.key.public_eq(&identity.key) || !opened.identity.key_matches() {
+        return Err(fail("the key or certificate inside differs from the account's"));
+    }
+    progress(Step::KeyMatches);
+    let fps = |v: &[openssl::x509::X509]| v.iter().map(|c| super::identity::fingerprint(c)).collect::<Vec<_>>();
+    if fps(&opened.identity.chain) != fps(&identity.chain) {
+        return Err(fail("the chain inside differs from the account's"));
+    }
+    if opened.friendly_name.as_deref() != Some(account.meta.label.as_str()) {
+        return Err(fail("the friendlyName inside differs from the label"));
+    }
+    progress(Step::ChainComplete);
+
+    dest.check()?;
+    persist(tmp, &dest.file, overwrite).map_err(|e| match e {
+        PersistFailure::Exists => BackupError::Exists { path: shown.clone() },
+        PersistFailure::Io(e) => io(e),
+    })?;
+    if let Err(e) = sync_dir(&dest.dir) {
+        let _ = fs::remove_file(&dest.file);
+        return Err(io(e));
+    }
+    progress(Step::Named);
+
+    let record = BackupRecord {
+        at: now,
+        path: dest.file.display().to_string(),
+        mount_point: dest.drive.as_ref().map(|d| d.mount_point.display().to_string()),
+        drive_label: dest.drive.as_ref().and_then(|d| d.label.clone()),
+        fingerprint: identity.fingerprint(),
+        profile: Some(profile),
+        origin: "backup".into(),
+    };
+    store.record_backup(account, record)?;
+    progress(Step::Recorded);
+    Ok(BackupOutcome {
+        path: dest.file.clone(),
+        fingerprint: identity.fingerprint(),
+        profile,
+        verified: true,
+        checks: vec![
+            Step::Written,
+            Step::Synced,
+            Step::ReadBack,
+            Step::Opened,
+            Step::KeyMatches,
+            Step::ChainComplete,
+        ],
+        certificates: opened.certificates,
+        bytes: bytes.len(),
+        warnings,
+    })
+}
+
+enum PersistFailure {
+    Exists,
+    Io(std::io::Error),
+}
+
+/// Gives the temporary file its final name. Without `overwrite` an existing
+/// file is never replaced: `renameat2(RENAME_NOREPLACE)` or a hard link where
+/// the filesystem has them; exFAT/FAT have neither, so there a last check is
+/// made just before a plain rename.
+fn persist(tmp: tempfile::NamedTempFile, target: &Path, overwrite: bool) -> Result<(), PersistFailure> {
+    if overwrite {
+        return tmp.persist(target).map(|_| ()).map_err(|e| PersistFailure::Io(e.error));
+    }
+    match tmp.persist_noclobber(target) {
+        Ok(_) => Ok(()),
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Err(PersistFailure::Exists),
+        Err(e) => {
+            let tmp = e.file;
+            if fs::symlink_metadata(target).is_ok() {
+                return Err(PersistFailure::Exists);
+            }
+            tmp.persist(target).map(|_| ()).map_err(|e| PersistFailure::Io(e.error))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn default_names_are_fat_safe() {
+        let d = datetime!(2026-11-24 10:00 UTC);
+        assert_eq!(default_file_name("Dr Marie Durand", d), "certsafe-Dr-Marie-Durand-2026-11-24.p12");
+        let n = default_file_name("Cabinet: <Léa> \"Ü\" a/b\\c|d?*", d);
+        assert!(!n.contains(FAT_FORBIDDEN), "{n}");
+        assert!(n.contains("Léa") && n.ends_with("2026-11-24.p12"), "{n}");
+        assert_eq!(default_file_name("///", d), "certsafe-compte-2026-11-24.p12");
+    }
+}

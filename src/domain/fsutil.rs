@@ -1,0 +1,51 @@
+//! Careful file writing: private modes, atomic replacement, synced folders,
+//! and I/O errors told in words a person can act on.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::Path;
+
+/// Creates `dir` (and parents) readable by the owner only.
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+/// Writes `bytes` to `path` atomically: a 0600 temporary file in the same
+/// folder, synced, renamed over `path`, folder synced. A reader sees the old
+/// file or the new one, never a part.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().ok_or_else(|| io::Error::other("no parent folder"))?;
+    let mut tmp = tempfile::Builder::new().prefix(".certsafe-").suffix(".tmp").tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)
+}
+
+/// Syncs a folder so a rename inside it is durable. Filesystems that cannot
+/// sync a folder (some FUSE ones) are tolerated.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    match File::open(dir).and_then(|d| d.sync_all()) {
+        Ok(()) => Ok(()),
+        Err(e) if matches!(e.raw_os_error(), Some(22 | 38 | 95)) => Ok(()), // EINVAL, ENOSYS, EOPNOTSUPP
+        Err(e) => Err(e),
+    }
+}
+
+/// What went wrong with a drive or folder, in words.
+pub fn describe_io(e: &io::Error) -> String {
+    use io::ErrorKind as K;
+    match (e.kind(), e.raw_os_error()) {
+        (K::StorageFull, _) | (_, Some(28 | 122)) => "the drive is full: free some space or use another drive".into(),
+        (K::ReadOnlyFilesystem, _) | (_, Some(30)) => {
+            "the drive is read-only (write-protected): unlock it or use another drive".into()
+        }
+        (K::NotConnected, _) | (_, Some(107 | 19 | 6 | 5)) => {
+            "the drive was removed or stopped answering: plug it back in and start again".into()
+        }
+        (K::PermissionDenied, _) => "permission denied: choose a folder you can write to".into(),
+        (K::NotFound, _) => "it does not exist".into(),
+        _ => e.to_string(),
+    }
+}

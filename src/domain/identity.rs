@@ -1,0 +1,387 @@
+//! An identity: a leaf certificate, its chain and its private key, and the
+//! facts about certificates that every other part needs.
+
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::{Id, PKey, Private};
+use openssl::sign::{Signer, Verifier};
+use openssl::x509::{X509, X509NameRef, X509Ref, X509VerifyResult};
+use serde::Serialize;
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use super::secret::Password;
+use super::time::asn1_to_datetime;
+
+/// A certificate, its chain and the matching private key.
+pub struct Identity {
+    /// The private key (never printed: `Identity` has no `Debug` showing it).
+    pub key: PKey<Private>,
+    /// The leaf certificate.
+    pub cert: X509,
+    /// Issuers of the leaf, nearest first.
+    pub chain: Vec<X509>,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("subject", &subject_line(&self.cert))
+            .field("key", &"<private key hidden>")
+            .field("chain", &self.chain.len())
+            .finish()
+    }
+}
+
+/// Errors reading certificates and keys.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    /// The key does not belong to the certificate.
+    #[error(
+        "the private key does not match the certificate {subject}: check that both files come from the same identity"
+    )]
+    KeyMismatch {
+        /// Subject of the certificate.
+        subject: String,
+    },
+    /// No certificate found.
+    #[error("{what} contains no certificate in PEM or DER form")]
+    NoCertificate {
+        /// Which input.
+        what: String,
+    },
+    /// The key could not be read.
+    #[error("{what} is not a private key certsafe can read (PKCS#8, PKCS#1, SEC1, encrypted PKCS#8; PEM or DER)")]
+    BadKey {
+        /// Which input.
+        what: String,
+    },
+    /// The password of an encrypted key is wrong.
+    #[error("the password of the encrypted key {what} is wrong: try again")]
+    WrongKeyPassword {
+        /// Which input.
+        what: String,
+    },
+    /// The key proof failed.
+    #[error("the private key could not sign and verify a test message: {0}")]
+    ProofFailed(String),
+    /// OpenSSL failed unexpectedly.
+    #[error("OpenSSL error: {0}")]
+    OpenSsl(#[from] openssl::error::ErrorStack),
+}
+
+/// Lowercase hex SHA-256 of the DER certificate, no colons.
+pub fn fingerprint(cert: &X509Ref) -> String {
+    cert.digest(MessageDigest::sha256())
+        .map(|d| hex::encode(&*d))
+        .unwrap_or_default()
+}
+
+/// A one-line RFC 4514-like rendering of a name, most significant first
+/// (`C=FR, O=..., CN=...`), with UTF-8 values kept.
+pub fn name_line(name: &X509NameRef) -> String {
+    name.entries()
+        .map(|e| {
+            let key = e.object().nid().short_name().unwrap_or("?").to_string();
+            let value = e
+                .data()
+                .to_string()
+                .unwrap_or_else(|_| String::from("?"));
+            format!("{key}={value}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The subject of a certificate on one line.
+pub fn subject_line(cert: &X509Ref) -> String {
+    name_line(cert.subject_name())
+}
+
+/// The common name of a certificate's subject, if any.
+pub fn common_name(cert: &X509Ref) -> Option<String> {
+    cert.subject_name()
+        .entries_by_nid(Nid::COMMONNAME)
+        .next()
+        .and_then(|e| e.data().to_string().ok())
+}
+
+/// The e-mail addresses a certificate names (subjectAltName rfc822, then the
+/// subject's emailAddress).
+pub fn emails(cert: &X509Ref) -> Vec<String> {
+    let mut out: Vec<String> = cert
+        .subject_alt_names()
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(|n| n.email().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    for e in cert.subject_name().entries_by_nid(Nid::PKCS9_EMAILADDRESS) {
+        if let Ok(s) = e.data().to_string() {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+/// What a person needs to know about a certificate.
+#[derive(Debug, Clone, Serialize)]
+pub struct CertInfo {
+    /// SHA-256 fingerprint (lowercase hex).
+    pub fingerprint: String,
+    /// Subject, one line.
+    pub subject: String,
+    /// Issuer, one line.
+    pub issuer: String,
+    /// Serial number in hex.
+    pub serial: String,
+    /// Start of validity.
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_before: OffsetDateTime,
+    /// End of validity.
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_after: OffsetDateTime,
+    /// Key type and size, e.g. `RSA 2048`.
+    pub key_type: String,
+}
+
+impl CertInfo {
+    /// Reads the facts of a certificate.
+    pub fn of(cert: &X509Ref) -> Self {
+        let epoch = OffsetDateTime::UNIX_EPOCH;
+        Self {
+            fingerprint: fingerprint(cert),
+            subject: subject_line(cert),
+            issuer: name_line(cert.issuer_name()),
+            serial: cert
+                .serial_number()
+                .to_bn()
+                .ok()
+                .and_then(|b| b.to_hex_str().ok().map(|s| s.to_lowercase()))
+                .unwrap_or_default(),
+            not_before: asn1_to_datetime(cert.not_before()).unwrap_or(epoch),
+            not_after: asn1_to_datetime(cert.not_after()).unwrap_or(epoch),
+            key_type: cert
+                .public_key()
+                .map(|k| key_description(&k))
+                .unwrap_or_else(|_| "unknown".into()),
+        }
+    }
+
+    /// Whether the certificate has expired at `now`.
+    pub fn expired_at(&self, now: OffsetDateTime) -> bool {
+        now > self.not_after
+    }
+}
+
+/// `RSA 2048`, `EC P-256`, ...
+pub fn key_description<T: openssl::pkey::HasPublic>(key: &PKey<T>) -> String {
+    match key.id() {
+        Id::RSA => format!("RSA {}", key.bits()),
+        Id::EC => {
+            let curve = key
+                .ec_key()
+                .ok()
+                .and_then(|ec| ec.group().curve_name())
+                .and_then(|n| n.short_name().ok().map(str::to_string))
+                .unwrap_or_else(|| format!("{} bits", key.bits()));
+            format!("EC {curve}")
+        }
+        Id::ED25519 => "Ed25519".into(),
+        Id::ED448 => "Ed448".into(),
+        other => format!("key type {}", other.as_raw()),
+    }
+}
+
+impl Identity {
+    /// Builds an identity from a key and a bag of certificates: the leaf is
+    /// the certificate whose public key is the key's; the chain is ordered
+    /// from the leaf up; certificates that are not on the path are kept at the
+    /// end (they may be a cross-signed root). Fails when no certificate
+    /// matches the key.
+    pub fn assemble(key: PKey<Private>, certs: Vec<X509>) -> Result<Self, IdentityError> {
+        let subject = certs.first().map(|c| subject_line(c)).unwrap_or_default();
+        let mut leaf_index = None;
+        for (i, c) in certs.iter().enumerate() {
+            if c.public_key().is_ok_and(|p| p.public_eq(&key)) {
+                leaf_index = Some(i);
+                break;
+            }
+        }
+        let Some(leaf_index) = leaf_index else {
+            return Err(IdentityError::KeyMismatch { subject });
+        };
+        let mut rest = certs;
+        let cert = rest.remove(leaf_index);
+        let chain = order_chain(&cert, rest);
+        Ok(Self { key, cert, chain })
+    }
+
+    /// Whether the key belongs to the certificate.
+    pub fn key_matches(&self) -> bool {
+        self.cert
+            .public_key()
+            .is_ok_and(|p| p.public_eq(&self.key))
+    }
+
+    /// SHA-256 fingerprint of the leaf.
+    pub fn fingerprint(&self) -> String {
+        fingerprint(&self.cert)
+    }
+
+    /// Facts about the leaf.
+    pub fn info(&self) -> CertInfo {
+        CertInfo::of(&self.cert)
+    }
+
+    /// Whether the chain reaches a self-signed root, each link verified.
+    pub fn chain_complete(&self) -> bool {
+        let mut current: &X509Ref = &self.cert;
+        for issuer in &self.chain {
+            if !signed_by(current, issuer) {
+                return false;
+            }
+            current = issuer;
+        }
+        signed_by(current, current)
+    }
+
+    /// Proves the key works: signs a fresh message with it and verifies the
+    /// signature with the certificate's public key.
+    pub fn prove_key(&self) -> Result<(), IdentityError> {
+        let mut message = [0u8; 32];
+        openssl::rand::rand_bytes(&mut message)?;
+        let public = self.cert.public_key()?;
+        let (signature, ok) = match self.key.id() {
+            Id::ED25519 | Id::ED448 => {
+                let mut s = Signer::new_without_digest(&self.key)?;
+                let sig = s.sign_oneshot_to_vec(&message)?;
+                let mut v = Verifier::new_without_digest(&public)?;
+                let ok = v.verify_oneshot(&sig, &message)?;
+                (sig, ok)
+            }
+            _ => {
+                let mut s = Signer::new(MessageDigest::sha256(), &self.key)?;
+                s.update(&message)?;
+                let sig = s.sign_to_vec()?;
+                let mut v = Verifier::new(MessageDigest::sha256(), &public)?;
+                v.update(&message)?;
+                let ok = v.verify(&sig)?;
+                (sig, ok)
+            }
+        };
+        if ok && !signature.is_empty() {
+            Ok(())
+        } else {
+            Err(IdentityError::ProofFailed(
+                "the signature did not verify with the certificate".into(),
+            ))
+        }
+    }
+
+    /// The key as unencrypted PKCS#8 PEM, in a buffer wiped on drop.
+    pub fn key_pem(&self) -> Result<Zeroizing<Vec<u8>>, IdentityError> {
+        Ok(Zeroizing::new(self.key.private_key_to_pem_pkcs8()?))
+    }
+}
+
+/// Whether `cert` was issued and signed by `issuer`.
+pub fn signed_by(cert: &X509Ref, issuer: &X509Ref) -> bool {
+    issuer.issued(cert) == X509VerifyResult::OK
+        && issuer
+            .public_key()
+            .is_ok_and(|k| cert.verify(&k).unwrap_or(false))
+}
+
+/// Orders `pool` as the issuer path of `leaf`; unrelated ones go last.
+pub fn order_chain(leaf: &X509Ref, mut pool: Vec<X509>) -> Vec<X509> {
+    let mut ordered: Vec<X509> = Vec::new();
+    let mut current = leaf.to_owned();
+    loop {
+        if signed_by(&current, &current) {
+            break;
+        }
+        let Some(pos) = pool.iter().position(|c| signed_by(&current, c)) else {
+            break;
+        };
+        let next = pool.remove(pos);
+        current = next.clone();
+        ordered.push(next);
+    }
+    // Drop exact duplicates of the leaf or of the path.
+    let leaf_fp = fingerprint(leaf);
+    pool.retain(|c| {
+        let fp = fingerprint(c);
+        fp != leaf_fp && !ordered.iter().any(|o| fingerprint(o) == fp)
+    });
+    ordered.extend(pool);
+    ordered
+}
+
+/// Reads every certificate in PEM (one or many) or DER form.
+pub fn read_certificates(bytes: &[u8], what: &str) -> Result<Vec<X509>, IdentityError> {
+    if looks_pem(bytes) {
+        let certs = X509::stack_from_pem(bytes).unwrap_or_default();
+        if !certs.is_empty() {
+            return Ok(certs);
+        }
+    } else if let Ok(cert) = X509::from_der(bytes) {
+        return Ok(vec![cert]);
+    }
+    Err(IdentityError::NoCertificate { what: what.to_string() })
+}
+
+fn looks_pem(bytes: &[u8]) -> bool {
+    bytes.windows(11).any(|w| w == b"-----BEGIN ")
+}
+
+/// Whether a key file is encrypted (and so needs a password).
+pub fn key_is_encrypted(bytes: &[u8]) -> bool {
+    if looks_pem(bytes) {
+        let text = String::from_utf8_lossy(bytes);
+        return text.contains("BEGIN ENCRYPTED PRIVATE KEY") || text.contains("Proc-Type: 4,ENCRYPTED");
+    }
+    // DER: an unencrypted key parses without a password.
+    PKey::private_key_from_der(bytes).is_err()
+        && super::ber::read_one(bytes).is_ok_and(|n| {
+            // EncryptedPrivateKeyInfo ::= SEQUENCE { AlgorithmIdentifier, OCTET STRING }
+            n.children().is_ok_and(|k| {
+                k.len() == 2
+                    && k[0].tag == super::ber::tag::SEQUENCE
+                    && k[1].base_tag() == super::ber::tag::OCTET_STRING
+            })
+        })
+}
+
+/// Reads a private key: PKCS#8, PKCS#1 or SEC1, PEM or DER; encrypted PKCS#8
+/// (and legacy encrypted PEM) with `password`.
+pub fn read_private_key(
+    bytes: &[u8],
+    password: Option<&Password>,
+    what: &str,
+) -> Result<PKey<Private>, IdentityError> {
+    let bad = || IdentityError::BadKey { what: what.to_string() };
+    let encrypted = key_is_encrypted(bytes);
+    if !encrypted {
+        let key = if looks_pem(bytes) {
+            PKey::private_key_from_pem(bytes)
+        } else {
+            PKey::private_key_from_der(bytes)
+        };
+        return key.map_err(|_| bad());
+    }
+    let Some(password) = password else {
+        return Err(bad());
+    };
+    let pass = password.expose().as_bytes();
+    let key = if looks_pem(bytes) {
+        PKey::private_key_from_pem_passphrase(bytes, pass)
+    } else {
+        PKey::private_key_from_pkcs8_passphrase(bytes, pass)
+    };
+    key.map_err(|_| IdentityError::WrongKeyPassword { what: what.to_string() })
+}

@@ -1,0 +1,15 @@
+//! The domain: everything certsafe does that is not the terminal. No module
+//! here imports ratatui, crossterm or tui-input; the CLI and the TUI are thin
+//! layers over these functions.
+
+pub mod backup;
+pub mod ber;
+pub mod drives;
+pub mod fsutil;
+pub mod home;
+pub mod identity;
+pub mod p12;
+pub mod restore;
+pub mod secret;
+pub mod store;
+pub mod time;

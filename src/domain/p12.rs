@@ -1,0 +1,568 @@
+//! PKCS#12 files: write them with the two backup profiles, look inside them
+//! without the password (algorithms, iteration counts, MAC), and open them
+//! with OpenSSL, telling a wrong password from a damaged file.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use openssl::hash::{Hasher, MessageDigest};
+use openssl::nid::Nid;
+use openssl::pkcs12::Pkcs12;
+use openssl::pkey::PKey;
+use openssl::sign::Signer;
+use openssl::stack::Stack;
+use serde::Serialize;
+
+use super::ber::{self, Node, tag};
+use super::identity::{Identity, IdentityError};
+use super::secret::Password;
+
+/// Iterations used by both profiles, for the key, the certificates and the MAC.
+pub const ITERATIONS: u32 = 600_000;
+/// Files claiming more iterations than this are refused (they would hang).
+pub const MAX_ITERATIONS: u64 = 10_000_000;
+/// Files larger than this are not backups of one identity.
+pub const MAX_FILE_SIZE: u64 = 1024 * 1024;
+
+/// Where the backup will be restored, which decides its algorithms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// PBES2 / PBKDF2-HMAC-SHA256 / AES-256-CBC, MAC SHA-256.
+    #[default]
+    Modern,
+    /// pbeWithSHAAnd3-KeyTripleDES-CBC, MAC SHA-1, for old Windows, macOS and Java.
+    Compat,
+}
+
+impl Profile {
+    /// `modern` or `compat`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Modern => "modern",
+            Self::Compat => "compat",
+        }
+    }
+
+    /// Parses `modern` or `compat`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "modern" => Some(Self::Modern),
+            "compat" => Some(Self::Compat),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a PKCS#12 file could not be opened or written.
+#[derive(Debug, thiserror::Error)]
+pub enum P12Error {
+    /// Over [`MAX_FILE_SIZE`].
+    #[error("the file is {size} bytes, too large for a certificate backup (at most 1 MiB): choose the .p12 or .pfx file itself")]
+    TooLarge {
+        /// Its size.
+        size: u64,
+    },
+    /// Not PKCS#12 at all.
+    #[error("this is not a PKCS#12 file (.p12/.pfx): choose the backup file that certsafe or your mail software wrote")]
+    NotPkcs12,
+    /// Structure broken: truncated or altered.
+    #[error("the file is damaged ({detail}): it was truncated or altered; use another copy of the backup")]
+    Damaged {
+        /// What is broken.
+        detail: String,
+    },
+    /// The file asks for an absurd amount of work.
+    #[error("the file asks for {iterations} key-derivation iterations (more than 10 million): refused, it could be an attack; use another copy")]
+    TooManyIterations {
+        /// The count claimed.
+        iterations: u64,
+    },
+    /// MAC check failed and the key does not decrypt either.
+    #[error("wrong password: check the keyboard layout and Caps Lock, then try again")]
+    WrongPassword,
+    /// MAC check failed but the password decrypts the key: the file was altered.
+    #[error("the password is right but the file's integrity check (MAC) fails: the file was altered or damaged; use another copy")]
+    Altered,
+    /// Opened, but no key or no certificate inside.
+    #[error("the file opens but holds no {missing}: it is not a backup of an identity")]
+    Incomplete {
+        /// `private key` or `certificate`.
+        missing: &'static str,
+    },
+    /// The key does not match the certificate.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// An algorithm this OpenSSL cannot provide.
+    #[error("the file uses an algorithm this OpenSSL cannot read ({detail}): re-export it with AES or 3DES")]
+    Unsupported {
+        /// OpenSSL's words.
+        detail: String,
+    },
+    /// OpenSSL failed while writing.
+    #[error("OpenSSL could not build the PKCS#12 file: {0}")]
+    Build(openssl::error::ErrorStack),
+}
+
+/// How one part of the file is encrypted.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Encryption {
+    /// `PBES2` or `PKCS#12 PBE`.
+    pub scheme: String,
+    /// e.g. `AES-256-CBC`, `3DES-CBC`, `RC2-40-CBC`.
+    pub cipher: String,
+    /// e.g. `PBKDF2-HMAC-SHA256`, `PKCS#12 KDF SHA-1`.
+    pub kdf: String,
+    /// Iteration count.
+    pub iterations: u64,
+}
+
+/// The integrity check of the file.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Mac {
+    /// `SHA-256`, `SHA-1`, ...
+    pub digest: String,
+    /// Iteration count.
+    pub iterations: u64,
+}
+
+/// What can be read from a PKCS#12 file without its password.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Layout {
+    /// The MAC, if the file has one.
+    pub mac: Option<Mac>,
+    /// How the private key is encrypted (`None`: not found, or unencrypted).
+    pub key_encryption: Option<Encryption>,
+    /// How the certificates are encrypted (`None`: not encrypted).
+    pub cert_encryption: Option<Encryption>,
+    /// friendlyName of the key bag, when readable without the password.
+    pub key_friendly_name: Option<String>,
+    /// Whether the file used BER (indefinite lengths, constructed strings).
+    pub ber: bool,
+    #[serde(skip)]
+    shrouded_key: Option<Vec<u8>>,
+}
+
+impl Layout {
+    /// The largest iteration count claimed anywhere in the file.
+    pub fn max_iterations(&self) -> u64 {
+        [
+            self.mac.as_ref().map(|m| m.iterations),
+            self.key_encryption.as_ref().map(|e| e.iterations),
+            self.cert_encryption.as_ref().map(|e| e.iterations),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(0)
+    }
+
+    /// Whether a cipher needs OpenSSL's legacy provider.
+    pub fn needs_legacy(&self) -> bool {
+        [&self.key_encryption, &self.cert_encryption]
+            .into_iter()
+            .flatten()
+            .any(|e| e.cipher.starts_with("RC2") || e.cipher.starts_with("RC4") || e.cipher == "DES-CBC")
+    }
+}
+
+/// A file opened with its password.
+pub struct Opened {
+    /// The identity inside.
+    pub identity: Identity,
+    /// friendlyName of the certificate (UTF-8), if any.
+    pub friendly_name: Option<String>,
+    /// Algorithms and counts.
+    pub layout: Layout,
+    /// Number of certificates (leaf + chain).
+    pub certificates: usize,
+    /// Whether OpenSSL's legacy provider had to be loaded.
+    pub used_legacy_provider: bool,
+}
+
+/// Writes `identity` as a PKCS#12 file for `profile`, the friendlyName being `label`.
+pub fn build(identity: &Identity, label: &str, password: &Password, profile: Profile) -> Result<Vec<u8>, P12Error> {
+    if label.contains('\0') {
+        return Err(P12Error::Build(openssl::error::ErrorStack::get()));
+    }
+    let mut chain = Stack::new().map_err(P12Error::Build)?;
+    for c in &identity.chain {
+        chain.push(c.clone()).map_err(P12Error::Build)?;
+    }
+    let (alg, md) = match profile {
+        Profile::Modern => (Nid::AES_256_CBC, MessageDigest::sha256()),
+        Profile::Compat => (Nid::PBE_WITHSHA1AND3_KEY_TRIPLEDES_CBC, MessageDigest::sha1()),
+    };
+    let mut builder = Pkcs12::builder();
+    builder
+        .name(label)
+        .pkey(&identity.key)
+        .cert(&identity.cert)
+        .ca(chain)
+        .key_algorithm(alg)
+        .cert_algorithm(alg)
+        .key_iter(ITERATIONS)
+        .mac_iter(ITERATIONS)
+        .mac_md(md);
+    let p12 = builder.build2(password.expose()).map_err(P12Error::Build)?;
+    p12.to_der().map_err(P12Error::Build)
+}
+
+/// Reads the structure of a PKCS#12 file, without the password.
+pub fn inspect(bytes: &[u8]) -> Result<Layout, P12Error> {
+    let size = bytes.len() as u64;
+    if size > MAX_FILE_SIZE {
+        return Err(P12Error::TooLarge { size });
+    }
+    let damaged = |e: ber::BerError| P12Error::Damaged { detail: e.to_string() };
+    let (pfx, used) = ber::read_first(bytes).map_err(|_| P12Error::NotPkcs12)?;
+    if pfx.tag != tag::SEQUENCE {
+        return Err(P12Error::NotPkcs12);
+    }
+    let parts = pfx.children().map_err(damaged)?;
+    let version = parts.first().and_then(Node::uint);
+    if version != Some(3) || parts.len() < 2 {
+        return Err(P12Error::NotPkcs12);
+    }
+    if used != bytes.len() {
+        return Err(P12Error::Damaged { detail: "bytes after the end of the file's structure".into() });
+    }
+    let mut layout = Layout { ber: bytes.get(1) == Some(&0x80), ..Layout::default() };
+    if let Some(mac_data) = parts.get(2) {
+        layout.mac = Some(read_mac(mac_data).map_err(damaged)?);
+    }
+    let auth_safe = read_data_content(&parts[1]).map_err(damaged)?;
+    let auth_safe_node = ber::read_one(&auth_safe).map_err(damaged)?;
+    layout.ber |= auth_safe.first() == Some(&0x30) && auth_safe.get(1) == Some(&0x80);
+    for content_info in auth_safe_node.children().map_err(damaged)? {
+        let kind = content_info.child(0, "content type").map_err(damaged)?.oid();
+        match kind.as_deref() {
+            Some(OID_DATA) => {
+                let safe_contents = read_data_content(&content_info).map_err(damaged)?;
+                read_bags(&safe_contents, &mut layout).map_err(damaged)?;
+            }
+            Some(OID_ENCRYPTED_DATA) => {
+                // [0] { EncryptedData ::= SEQ { version, EncryptedContentInfo SEQ { type, alg, [0] data } } }
+                let enc = content_info
+                    .child(1, "encrypted data")
+                    .and_then(|n| n.child(0, "encrypted data"))
+                    .and_then(|n| n.child(1, "encrypted content info"))
+                    .and_then(|n| n.child(1, "encryption algorithm"))
+                    .map_err(damaged)?;
+                layout.cert_encryption = Some(read_encryption(&enc).map_err(damaged)?);
+            }
+            _ => {}
+        }
+    }
+    Ok(layout)
+}
+
+const OID_DATA: &str = "1.2.840.113549.1.7.1";
+const OID_ENCRYPTED_DATA: &str = "1.2.840.113549.1.7.6";
+const OID_SHROUDED_KEY_BAG: &str = "1.2.840.113549.1.12.10.1.2";
+const OID_FRIENDLY_NAME: &str = "1.2.840.113549.1.9.20";
+const OID_PBES2: &str = "1.2.840.113549.1.5.13";
+const OID_PBKDF2: &str = "1.2.840.113549.1.5.12";
+const OID_SHA1: &str = "1.3.14.3.2.26";
+const OID_SHA256: &str = "2.16.840.1.101.3.4.2.1";
+
+fn bad(what: &'static str) -> ber::BerError {
+    ber::BerError { offset: 0, what }
+}
+
+/// ContentInfo { data, [0] OCTET STRING } → the octets.
+fn read_data_content(content_info: &Node<'_>) -> Result<Vec<u8>, ber::BerError> {
+    let explicit = content_info.child(1, "content")?;
+    let octets = explicit.child(0, "content octets")?;
+    if octets.base_tag() != tag::OCTET_STRING {
+        return Err(bad("content is not an OCTET STRING"));
+    }
+    Ok(octets.octets()?.into_owned())
+}
+
+fn digest_name(oid: &str) -> String {
+    match oid {
+        OID_SHA1 => "SHA-1".into(),
+        "2.16.840.1.101.3.4.2.4" => "SHA-224".into(),
+        OID_SHA256 => "SHA-256".into(),
+        "2.16.840.1.101.3.4.2.2" => "SHA-384".into(),
+        "2.16.840.1.101.3.4.2.3" => "SHA-512".into(),
+        "1.2.840.113549.2.5" => "MD5".into(),
+        other => other.to_string(),
+    }
+}
+
+fn read_mac(mac_data: &Node<'_>) -> Result<Mac, ber::BerError> {
+    // MacData ::= SEQ { DigestInfo SEQ { AlgId SEQ { oid, params }, digest }, salt, iterations DEFAULT 1 }
+    let alg = mac_data.child(0, "MAC digest info")?.child(0, "MAC algorithm")?;
+    let oid = alg.child(0, "MAC algorithm")?.oid().ok_or(bad("MAC algorithm"))?;
+    let iterations = match mac_data.children()?.get(2) {
+        Some(n) => n.uint().ok_or(bad("MAC iteration count"))?,
+        None => 1,
+    };
+    Ok(Mac { digest: digest_name(&oid), iterations })
+}
+
+fn read_encryption(alg: &Node<'_>) -> Result<Encryption, ber::BerError> {
+    let oid = alg.child(0, "encryption algorithm")?.oid().ok_or(bad("encryption algorithm"))?;
+    let params = alg.child(1, "encryption parameters")?;
+    if oid == OID_PBES2 {
+        let kdf = params.child(0, "PBES2 key derivation")?;
+        let kdf_oid = kdf.child(0, "PBES2 key derivation")?.oid().unwrap_or_default();
+        let scheme = params.child(1, "PBES2 encryption scheme")?;
+        let cipher_oid = scheme.child(0, "PBES2 cipher")?.oid().unwrap_or_default();
+        let cipher = match cipher_oid.as_str() {
+            "2.16.840.1.101.3.4.1.2" => "AES-128-CBC".to_string(),
+            "2.16.840.1.101.3.4.1.22" => "AES-192-CBC".to_string(),
+            "2.16.840.1.101.3.4.1.42" => "AES-256-CBC".to_string(),
+            "1.2.840.113549.3.7" => "3DES-CBC".to_string(),
+            "1.3.14.3.2.7" => "DES-CBC".to_string(),
+            "1.2.840.113549.3.2" => "RC2-CBC".to_string(),
+            other => other.to_string(),
+        };
+        if kdf_oid != OID_PBKDF2 {
+            return Ok(Encryption { scheme: "PBES2".into(), cipher, kdf: kdf_oid, iterations: 0 });
+        }
+        let kdf_params = kdf.child(1, "PBKDF2 parameters")?;
+        let kids = kdf_params.children()?;
+        let iterations = kids.get(1).and_then(Node::uint).ok_or(bad("PBKDF2 iteration count"))?;
+        let prf = kids
+            .iter()
+            .skip(2)
+            .find(|n| n.tag == tag::SEQUENCE)
+            .and_then(|n| n.child(0, "prf").ok())
+            .and_then(|n| n.oid())
+            .map_or_else(
+                || "HMAC-SHA1".to_string(),
+                |o| match o.as_str() {
+                    "1.2.840.113549.2.7" => "HMAC-SHA1".into(),
+                    "1.2.840.113549.2.9" => "HMAC-SHA256".into(),
+                    "1.2.840.113549.2.10" => "HMAC-SHA384".into(),
+                    "1.2.840.113549.2.11" => "HMAC-SHA512".into(),
+                    other => other.to_string(),
+                },
+            );
+        return Ok(Encryption { scheme: "PBES2".into(), cipher, kdf: format!("PBKDF2-{prf}"), iterations });
+    }
+    let cipher = match oid.as_str() {
+        "1.2.840.113549.1.12.1.1" => "RC4-128",
+        "1.2.840.113549.1.12.1.2" => "RC4-40",
+        "1.2.840.113549.1.12.1.3" => "3DES-CBC",
+        "1.2.840.113549.1.12.1.4" => "2-key 3DES-CBC",
+        "1.2.840.113549.1.12.1.5" => "RC2-128-CBC",
+        "1.2.840.113549.1.12.1.6" => "RC2-40-CBC",
+        _ => return Ok(Encryption { scheme: oid.clone(), cipher: oid, kdf: String::new(), iterations: 0 }),
+    };
+    let iterations = params.child(1, "PBE iteration count")?.uint().ok_or(bad("PBE iteration count"))?;
+    Ok(Encryption {
+        scheme: "PKCS#12 PBE".into(),
+        cipher: cipher.into(),
+        kdf: "PKCS#12 KDF SHA-1".into(),
+        iterations,
+    })
+}
+
+fn read_bags(safe_contents: &[u8], layout: &mut Layout) -> Result<(), ber::BerError> {
+    let node = ber::read_one(safe_contents)?;
+    for bag in node.children()? {
+        let kids = bag.children()?;
+        let Some(id) = kids.first().and_then(Node::oid) else { continue };
+        if id != OID_SHROUDED_KEY_BAG {
+            continue;
+        }
+        let epki = bag.child(1, "key bag value")?.child(0, "encrypted key")?;
+        layout.key_encryption = Some(read_encryption(&epki.child(0, "key encryption")?)?);
+        layout.shrouded_key = Some(ber::der(
+            tag::SEQUENCE,
+            &[ber::der(tag::SEQUENCE, epki.child(0, "key encryption")?.content), {
+                let octets = epki.child(1, "encrypted key octets")?.octets()?.into_owned();
+                ber::der(tag::OCTET_STRING, &octets)
+            }]
+            .concat(),
+        ));
+        if let Some(attrs) = kids.get(2) {
+            for attr in attrs.children()? {
+                let is_name = attr.child(0, "attribute")?.oid().as_deref() == Some(OID_FRIENDLY_NAME);
+                if is_name {
+                    layout.key_friendly_name =
+                        attr.child(1, "attribute values")?.children()?.first().and_then(Node::bmp_string);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+static LEGACY_LOADED: AtomicBool = AtomicBool::new(false);
+
+/// Loads OpenSSL's legacy provider (RC2, RC4, DES), keeping the default one.
+/// Returns whether it is available.
+fn load_legacy_provider() -> bool {
+    if LEGACY_LOADED.load(Ordering::SeqCst) {
+        return true;
+    }
+    match openssl::provider::Provider::try_load(None, "legacy", true) {
+        Ok(provider) => {
+            // Kept for the life of the process.
+            std::mem::forget(provider);
+            LEGACY_LOADED.store(true, Ordering::SeqCst);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// Opens a PKCS#12 file with its password.
+pub fn open(bytes: &[u8], password: &Password) -> Result<Opened, P12Error> {
+    let layout = inspect(bytes)?;
+    let iterations = layout.max_iterations();
+    if iterations > MAX_ITERATIONS {
+        return Err(P12Error::TooManyIterations { iterations });
+    }
+    let with_mac;
+    let der: &[u8] = if layout.mac.is_some() {
+        bytes
+    } else {
+        // OpenSSL 3.0 refuses files without a MAC; give it one made with the
+        // password (the file itself is not changed; the caller warns).
+        with_mac = add_mac(bytes, password).map_err(|e| P12Error::Damaged { detail: e.to_string() })?;
+        &with_mac
+    };
+    let mut used_legacy = false;
+    if layout.needs_legacy() {
+        used_legacy = load_legacy_provider();
+    }
+    let p12 = Pkcs12::from_der(der).map_err(|e| P12Error::Damaged { detail: first_reason(&e) })?;
+    let parsed = match p12.parse2(password.expose()) {
+        Ok(p) => p,
+        Err(e) => {
+            let reason = first_reason(&e);
+            if reason.contains("mac verify") {
+                return Err(if key_decrypts(&layout, password) {
+                    P12Error::Altered
+                } else {
+                    P12Error::WrongPassword
+                });
+            }
+            if !used_legacy && load_legacy_provider() {
+                used_legacy = true;
+                p12.parse2(password.expose()).map_err(|e| classify(&e))?
+            } else {
+                return Err(classify(&e));
+            }
+        }
+    };
+    let key = parsed.pkey.ok_or(P12Error::Incomplete { missing: "private key" })?;
+    let cert = parsed.cert.ok_or(P12Error::Incomplete { missing: "certificate" })?;
+    let friendly_name = cert
+        .alias()
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .or_else(|| layout.key_friendly_name.clone());
+    let mut certs = vec![cert];
+    if let Some(ca) = parsed.ca {
+        certs.extend(ca);
+    }
+    let certificates = certs.len();
+    let identity = Identity::assemble(key, certs)?;
+    Ok(Opened { identity, friendly_name, layout, certificates, used_legacy_provider: used_legacy })
+}
+
+fn first_reason(e: &openssl::error::ErrorStack) -> String {
+    e.errors()
+        .iter()
+        .map(|x| x.reason().unwrap_or("unknown").to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn classify(e: &openssl::error::ErrorStack) -> P12Error {
+    let reason = first_reason(e);
+    if reason.contains("unsupported") || reason.contains("unknown cipher") {
+        P12Error::Unsupported { detail: reason }
+    } else if reason.contains("decrypt") || reason.contains("bad decrypt") {
+        // The MAC passed (or there was none): the password is right for the
+        // MAC but something inside does not decrypt.
+        P12Error::Damaged { detail: reason }
+    } else {
+        P12Error::Damaged { detail: if reason.is_empty() { "unreadable".into() } else { reason } }
+    }
+}
+
+/// Whether the password decrypts the shrouded key bag (used to tell a wrong
+/// password from a file altered after it was written).
+fn key_decrypts(layout: &Layout, password: &Password) -> bool {
+    layout.shrouded_key.as_ref().is_some_and(|der| {
+        if layout.needs_legacy() {
+            load_legacy_provider();
+        }
+        PKey::private_key_from_pkcs8_passphrase(der, password.expose().as_bytes()).is_ok()
+    })
+}
+
+/// The PKCS#12 key derivation of RFC 7292 appendix B.2 for the MAC key
+/// (ID 3), for one digest block of output.
+fn pkcs12_mac_key(md: MessageDigest, password: &Password, salt: &[u8], iterations: u64) -> Result<Vec<u8>, openssl::error::ErrorStack> {
+    let v = md.block_size();
+    let u = md.size();
+    let mut pass: zeroize::Zeroizing<Vec<u8>> = zeroize::Zeroizing::new(
+        password.expose().encode_utf16().flat_map(u16::to_be_bytes).collect(),
+    );
+    pass.extend_from_slice(&[0, 0]);
+    let fill = |src: &[u8]| -> Vec<u8> {
+        if src.is_empty() {
+            return Vec::new();
+        }
+        let n = v * src.len().div_ceil(v);
+        src.iter().copied().cycle().take(n).collect()
+    };
+    let mut input = zeroize::Zeroizing::new(vec![3u8; v]);
+    input.extend(fill(salt));
+    input.extend(fill(&pass));
+    let mut h = Hasher::new(md)?;
+    h.update(&input)?;
+    let mut a = h.finish()?.to_vec();
+    for _ in 1..iterations.max(1) {
+        let mut h = Hasher::new(md)?;
+        h.update(&a)?;
+        a = h.finish()?.to_vec();
+    }
+    a.truncate(u);
+    Ok(a)
+}
+
+/// Returns the file with a SHA-256 MAC computed with `password` added.
+fn add_mac(bytes: &[u8], password: &Password) -> Result<Vec<u8>, ber::BerError> {
+    let pfx = ber::read_one(bytes)?;
+    // Raw TLVs of version and authSafe.
+    let mut rest = pfx.content;
+    let (_, version_len) = ber::read_first(rest)?;
+    let version = &rest[..version_len];
+    rest = &rest[version_len..];
+    let (auth_safe_node, auth_len) = ber::read_first(rest)?;
+    let auth_safe_tlv = &rest[..auth_len];
+    let content = read_data_content(&auth_safe_node)?;
+    let mut salt = [0u8; 16];
+    openssl::rand::rand_bytes(&mut salt).map_err(|_| bad("random"))?;
+    let iterations: u64 = 2048;
+    let md = MessageDigest::sha256();
+    let key = pkcs12_mac_key(md, password, &salt, iterations).map_err(|_| bad("MAC key"))?;
+    let mac = PKey::hmac(&key)
+        .and_then(|k| {
+            let mut s = Signer::new(md, &k)?;
+            s.update(&content)?;
+            s.sign_to_vec()
+        })
+        .map_err(|_| bad("MAC"))?;
+    let alg = ber::der(tag::SEQUENCE, &[ber::der_oid(OID_SHA256), vec![0x05, 0x00]].concat());
+    let digest_info = ber::der(tag::SEQUENCE, &[alg, ber::der(tag::OCTET_STRING, &mac)].concat());
+    let mac_data = ber::der(
+        tag::SEQUENCE,
+        &[digest_info, ber::der(tag::OCTET_STRING, &salt), ber::der_uint(iterations)].concat(),
+    );
+    Ok(ber::der(tag::SEQUENCE, &[version, auth_safe_tlv, &mac_data].concat()))
+}

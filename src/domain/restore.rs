@@ -1,0 +1,228 @@
+//! Verify and restore: open a PKCS#12 file from a drive, say what is inside,
+//! import it as an account, prove the key works, record it as a backup.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::identity::{CertInfo, IdentityError};
+use super::p12::{self, Layout, Opened, P12Error};
+use super::secret::Password;
+use super::store::{Account, BackupRecord, Store, StoreError};
+
+/// Why a file could not be verified or restored.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    /// The file cannot be read.
+    #[error("cannot read {path}: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The file does not open.
+    #[error("{path}: {source}")]
+    Open {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: P12Error,
+    },
+    /// Restoring would replace an account's key.
+    #[error(
+        "account {id} ({label}) holds another certificate: restoring would replace its key; confirm with --replace (the current one is archived)"
+    )]
+    WouldReplace {
+        /// The account.
+        id: String,
+        /// Its label.
+        label: String,
+    },
+    /// The key does not work.
+    #[error(transparent)]
+    Proof(#[from] IdentityError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Reads a file for opening, refusing huge ones before reading them.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, RestoreError> {
+    let shown = path.display().to_string();
+    let read_err = |e: std::io::Error| RestoreError::Read {
+        path: shown.clone(),
+        reason: super::fsutil::describe_io(&e),
+    };
+    let meta = fs::metadata(path).map_err(read_err)?;
+    if meta.is_dir() {
+        return Err(RestoreError::Read { path: shown, reason: "it is a folder, not a .p12/.pfx file".into() });
+    }
+    if meta.len() > p12::MAX_FILE_SIZE {
+        return Err(RestoreError::Open { path: shown, source: P12Error::TooLarge { size: meta.len() } });
+    }
+    fs::read(path).map_err(read_err)
+}
+
+/// Opens a file with its password.
+pub fn open_file(path: &Path, password: &Password) -> Result<Opened, RestoreError> {
+    let bytes = read_file(path)?;
+    p12::open(&bytes, password).map_err(|source| RestoreError::Open { path: path.display().to_string(), source })
+}
+
+/// What `verify` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    /// Fingerprint of the certificate.
+    pub fingerprint: String,
+    /// Whether the key belongs to the certificate.
+    pub key_matches: bool,
+    /// Number of certificates inside.
+    pub certificates: usize,
+    /// friendlyName of the certificate.
+    pub friendly_name: Option<String>,
+    /// The leaf.
+    pub certificate: CertInfo,
+    /// The chain, nearest first.
+    pub chain: Vec<CertInfo>,
+    /// Whether the chain reaches a self-signed root.
+    pub chain_complete: bool,
+    /// Algorithms.
+    pub layout: Layout,
+    /// Whether the file has no MAC (no integrity check).
+    pub no_mac: bool,
+    /// Whether OpenSSL's legacy provider was needed.
+    pub legacy: bool,
+    /// When compared with an account: whether it is the same identity.
+    pub matches_account: Option<bool>,
+}
+
+/// Describes an opened file.
+pub fn describe(opened: &Opened, account: Option<&Account>) -> Result<Verification, RestoreError> {
+    let matches_account = match account {
+        Some(a) => {
+            let stored = a.identity()?;
+            Some(
+                stored.fingerprint() == opened.identity.fingerprint()
+                    && stored.key.public_eq(&opened.identity.key),
+            )
+        }
+        None => None,
+    };
+    Ok(Verification {
+        fingerprint: opened.identity.fingerprint(),
+        key_matches: opened.identity.key_matches(),
+        certificates: opened.certificates,
+        friendly_name: opened.friendly_name.clone(),
+        certificate: opened.identity.info(),
+        chain: opened.identity.chain.iter().map(|c| CertInfo::of(c)).collect(),
+        chain_complete: opened.identity.chain_complete(),
+        layout: opened.layout.clone(),
+        no_mac: opened.layout.mac.is_none(),
+        legacy: opened.used_legacy_provider,
+        matches_account,
+    })
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Restored {
+    /// The account's ID.
+    pub id: String,
+    /// Its label.
+    pub label: String,
+    /// Fingerprint of the certificate.
+    pub fingerprint: String,
+    /// `created`, `replaced` or `already_present`.
+    pub action: &'static str,
+    /// Where the replaced identity was archived.
+    pub archived_to: Option<PathBuf>,
+    /// The key signed and verified a test message.
+    pub key_works: bool,
+    /// Whether the file had no MAC.
+    pub no_mac: bool,
+    /// Whether the certificate has expired.
+    pub expired: bool,
+}
+
+/// Options of a restore.
+#[derive(Debug, Clone, Default)]
+pub struct RestoreOptions {
+    /// Restore into this account.
+    pub account: Option<String>,
+    /// Label for a new account (else the friendlyName, else the CN).
+    pub label: Option<String>,
+    /// Allow replacing an account's key.
+    pub replace: bool,
+}
+
+/// Imports an opened file into the store.
+pub fn restore(
+    store: &Store,
+    path: &Path,
+    opened: &Opened,
+    options: &RestoreOptions,
+    now: OffsetDateTime,
+) -> Result<Restored, RestoreError> {
+    opened.identity.prove_key()?;
+    let identity = &opened.identity;
+    let fp = identity.fingerprint();
+    let record = BackupRecord {
+        at: now,
+        path: path.display().to_string(),
+        mount_point: None,
+        drive_label: None,
+        fingerprint: fp.clone(),
+        profile: None,
+        origin: "restore".into(),
+    };
+    let target = match &options.account {
+        Some(id) => Some(store.get(id)?),
+        None => store.find_by_fingerprint(&fp)?,
+    };
+    let (account, action, archived_to) = match target {
+        Some(existing) if existing.meta.fingerprint == fp => {
+            // Same certificate: the key must be the same too, or it is a replacement.
+            let same_key = existing.identity().is_ok_and(|s| s.key.public_eq(&identity.key));
+            if same_key {
+                (existing, "already_present", None)
+            } else if options.replace {
+                let (a, archive) = store.replace(&existing, identity, now)?;
+                (a, "replaced", Some(archive))
+            } else {
+                return Err(RestoreError::WouldReplace { id: existing.meta.id, label: existing.meta.label });
+            }
+        }
+        Some(existing) => {
+            if !options.replace {
+                return Err(RestoreError::WouldReplace { id: existing.meta.id, label: existing.meta.label });
+            }
+            let (a, archive) = store.replace(&existing, identity, now)?;
+            (a, "replaced", Some(archive))
+        }
+        None => {
+            let label = options
+                .label
+                .clone()
+                .or_else(|| opened.friendly_name.clone().filter(|n| !n.trim().is_empty()))
+                .or_else(|| super::identity::common_name(&identity.cert))
+                .unwrap_or_else(|| fp[..12].to_string());
+            let email = super::identity::emails(&identity.cert).into_iter().next();
+            (store.add(identity, &label, email.as_deref(), now)?, "created", None)
+        }
+    };
+    let account = store.record_backup(&account, record)?;
+    Ok(Restored {
+        id: account.meta.id.clone(),
+        label: account.meta.label.clone(),
+        fingerprint: fp,
+        action,
+        archived_to,
+        key_works: true,
+        no_mac: opened.layout.mac.is_none(),
+        expired: identity.info().expired_at(now),
+    })
+}

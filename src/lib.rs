@@ -1,0 +1,12 @@
+//! certsafe: verified backups of health-PKI identities (IGC-Santé), restore
+//! on a new machine, and CRL checks, from a terminal UI or the command line.
+
+pub mod cli;
+pub mod config;
+pub mod domain;
+
+/// Keeps secrets out of core dumps and away from same-user debuggers for the
+/// life of the process.
+pub fn harden_process() {
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+}

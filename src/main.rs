@@ -1,0 +1,9 @@
+//! certsafe: the binary. Parses arguments, runs the TUI or a command, maps
+//! errors to exit codes.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    certsafe::harden_process();
+    certsafe::cli::main_with_args(std::env::args_os().collect())
+}
