@@ -204,7 +204,7 @@ pub enum Step {
 
 /// Warnings that do not stop a backup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "code")]
+#[serde(rename_all = "snake_case")]
 pub enum BackupWarning {
     /// The certificate has expired; its key still reads old mail.
     CertificateExpired,

@@ -220,7 +220,13 @@ pub fn inspect(bytes: &[u8]) -> Result<Layout, P12Error> {
         return Err(P12Error::TooLarge { size });
     }
     let damaged = |e: ber::BerError| P12Error::Damaged { detail: e.to_string() };
-    let (pfx, used) = ber::read_first(bytes).map_err(|_| P12Error::NotPkcs12)?;
+    let (pfx, used) = ber::read_first(bytes).map_err(|e| {
+        if looks_like_pfx_header(bytes) {
+            P12Error::Damaged { detail: format!("truncated: {e}") }
+        } else {
+            P12Error::NotPkcs12
+        }
+    })?;
     if pfx.tag != tag::SEQUENCE {
         return Err(P12Error::NotPkcs12);
     }
@@ -260,6 +266,20 @@ pub fn inspect(bytes: &[u8]) -> Result<Layout, P12Error> {
         }
     }
     Ok(layout)
+}
+
+/// A SEQUENCE header followed by `INTEGER 3`: the start of a PFX.
+fn looks_like_pfx_header(bytes: &[u8]) -> bool {
+    if bytes.first() != Some(&0x30) {
+        return false;
+    }
+    let header = match bytes.get(1) {
+        Some(&0x80) => 2,
+        Some(&l) if l < 0x80 => 2,
+        Some(&l) => 2 + usize::from(l & 0x7f),
+        None => return false,
+    };
+    bytes.get(header..header + 3) == Some(&[0x02, 0x01, 0x03])
 }
 
 const OID_DATA: &str = "1.2.840.113549.1.7.1";
