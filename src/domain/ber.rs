@@ -288,7 +288,8 @@ mod tests {
     #[test]
     fn integers() {
         for v in [0u64, 1, 127, 128, 255, 2048, 600_000, 10_000_001, u64::from(u32::MAX)] {
-            let node = read_one(&der_uint(v)).unwrap();
+            let enc = der_uint(v);
+            let node = read_one(&enc).unwrap();
             assert_eq!(node.uint(), Some(v));
         }
     }
