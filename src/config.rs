@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::p12::Profile;
 
 /// Everything a user can set in `config.toml`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(default)]
 pub struct Config {
     /// Backup policy.
@@ -46,31 +46,28 @@ pub struct UiSettings {
     pub lang: Option<String>,
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            backup: BackupPolicy::default(),
-            certificates: CertificatePolicy::default(),
-            ui: UiSettings::default(),
-        }
-    }
-}
-
 impl Default for BackupPolicy {
     fn default() -> Self {
-        Self { max_age_days: 180, default_profile: Profile::Modern }
+        Self {
+            max_age_days: 180,
+            default_profile: Profile::Modern,
+        }
     }
 }
 
 impl Default for CertificatePolicy {
     fn default() -> Self {
-        Self { expiry_warning_days: 60 }
+        Self {
+            expiry_warning_days: 60,
+        }
     }
 }
 
 /// A configuration file that cannot be read.
 #[derive(Debug, thiserror::Error)]
-#[error("the configuration file {path} cannot be read ({source}): fix it or delete it to get the defaults")]
+#[error(
+    "the configuration file {path} cannot be read ({source}): fix it or delete it to get the defaults"
+)]
 pub struct ConfigError {
     /// Which file.
     pub path: String,
@@ -82,5 +79,8 @@ pub struct ConfigError {
 /// Loads the configuration at `path`; a missing file gives the defaults
 /// (and is written, so the user can see what can be set).
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    confy::load_path(path).map_err(|source| ConfigError { path: path.display().to_string(), source })
+    confy::load_path(path).map_err(|source| ConfigError {
+        path: path.display().to_string(),
+        source,
+    })
 }

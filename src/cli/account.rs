@@ -110,12 +110,17 @@ pub fn account_json(ctx: &Context, account: &Account) -> Result<serde_json::Valu
 fn list(ctx: &Context, json: bool) -> Result<u8, Failure> {
     let accounts = ctx.store_existing().list()?;
     if json {
-        let items = accounts.iter().map(|a| account_json(ctx, a)).collect::<Result<Vec<_>, _>>()?;
+        let items = accounts
+            .iter()
+            .map(|a| account_json(ctx, a))
+            .collect::<Result<Vec<_>, _>>()?;
         print_json(&serde_json::Value::Array(items));
         return Ok(0);
     }
     if accounts.is_empty() {
-        eprintln!("No account yet. Import one with `certsafe account import` or restore a backup with `certsafe restore`.");
+        eprintln!(
+            "No account yet. Import one with `certsafe account import` or restore a backup with `certsafe restore`."
+        );
         return Ok(0);
     }
     println!("{:<12}  {:<30}  {:<10}  BACKUP", "ID", "LABEL", "EXPIRES");
@@ -196,7 +201,9 @@ fn remove(ctx: &Context, id: &str, yes: bool) -> Result<u8, Failure> {
             account.meta.id, account.meta.label
         );
         let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer).map_err(Failure::op)?;
+        std::io::stdin()
+            .read_line(&mut answer)
+            .map_err(Failure::op)?;
         if !matches!(answer.trim(), "yes" | "oui") {
             return Err(Failure::op("not removed"));
         }
@@ -220,26 +227,34 @@ fn import(ctx: &Context, args: &ImportArgs) -> Result<u8, Failure> {
     let source = Source::from_args(&args.password);
     let (identity, friendly_name) = if let Some(path) = &args.p12 {
         let bytes = read_file(path)?;
-        let layout = p12::inspect(&bytes).map_err(|e| Failure::op(format!("{}: {e}", path.display())))?;
+        let layout =
+            p12::inspect(&bytes).map_err(|e| Failure::op(format!("{}: {e}", path.display())))?;
         let mut tries = 0;
         let opened = loop {
             tries += 1;
             let pw = password::read(&source, &format!("Password of {}: ", path.display()))?;
             match p12::open(&bytes, &pw) {
                 Ok(o) => break o,
-                Err(p12::P12Error::WrongPassword) if source.can_retry() && tries < password::TRIES => {
+                Err(p12::P12Error::WrongPassword)
+                    if source.can_retry() && tries < password::TRIES =>
+                {
                     eprintln!("certsafe: wrong password, try again");
                 }
                 Err(e) => return Err(Failure::op(format!("{}: {e}", path.display()))),
             }
         };
         if layout.mac.is_none() {
-            warn("the file has no integrity check (MAC): it could have been altered without anyone noticing");
+            warn(
+                "the file has no integrity check (MAC): it could have been altered without anyone noticing",
+            );
         }
         (opened.identity, opened.friendly_name)
     } else {
         let (Some(cert_path), Some(key_path)) = (&args.cert, &args.key) else {
-            return Err(Failure { message: "give --p12 FILE, or --cert FILE and --key FILE".into(), code: super::EXIT_USAGE });
+            return Err(Failure {
+                message: "give --p12 FILE, or --cert FILE and --key FILE".into(),
+                code: super::EXIT_USAGE,
+            });
         };
         let cert = read_input(cert_path)?;
         let key_bytes = zeroize::Zeroizing::new(read_input(key_path)?);
@@ -255,12 +270,20 @@ fn import(ctx: &Context, args: &ImportArgs) -> Result<u8, Failure> {
             .iter()
             .map(|p| Ok((read_input(p)?, p.display().to_string())))
             .collect::<Result<Vec<_>, Failure>>()?;
-        (identity_from_files(&cert, &cert_path.display().to_string(), key, &chains)?, None)
+        (
+            identity_from_files(&cert, &cert_path.display().to_string(), key, &chains)?,
+            None,
+        )
     };
     finish_import(ctx, &identity, friendly_name, args)
 }
 
-fn finish_import(ctx: &Context, identity: &Identity, friendly_name: Option<String>, args: &ImportArgs) -> Result<u8, Failure> {
+fn finish_import(
+    ctx: &Context,
+    identity: &Identity,
+    friendly_name: Option<String>,
+    args: &ImportArgs,
+) -> Result<u8, Failure> {
     let t = now();
     let info = identity.info();
     let label = args
@@ -270,9 +293,14 @@ fn finish_import(ctx: &Context, identity: &Identity, friendly_name: Option<Strin
         .or_else(|| identity::common_name(&identity.cert))
         .unwrap_or_else(|| info.fingerprint[..12].to_string());
     if label.contains('\0') || label.trim().is_empty() {
-        return Err(Failure::op("the label is empty or has a NUL byte: give another with --label"));
+        return Err(Failure::op(
+            "the label is empty or has a NUL byte: give another with --label",
+        ));
     }
-    let email = args.email.clone().or_else(|| identity::emails(&identity.cert).into_iter().next());
+    let email = args
+        .email
+        .clone()
+        .or_else(|| identity::emails(&identity.cert).into_iter().next());
     if info.expired_at(t) {
         warn(format!(
             "the certificate expired on {}: it is imported anyway, because its key is still needed to read mail encrypted to it",
@@ -280,7 +308,9 @@ fn finish_import(ctx: &Context, identity: &Identity, friendly_name: Option<Strin
         ));
     }
     if !identity.chain_complete() {
-        warn("the chain does not reach a root certificate: add the issuers with --chain so backups carry the whole chain");
+        warn(
+            "the chain does not reach a root certificate: add the issuers with --chain so backups carry the whole chain",
+        );
     }
     let store = ctx.store()?;
     let account = store.add(identity, &label, email.as_deref(), t)?;

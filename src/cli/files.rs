@@ -94,17 +94,22 @@ fn human_bytes(n: u64) -> String {
 }
 
 /// `certsafe drives`.
-pub fn drives(args: &DrivesArgs) -> Result<u8, Failure> {
+pub fn drives(args: &DrivesArgs) -> u8 {
     let list = drives::list(&SystemDrives, args.all);
     if args.json {
         print_json(&serde_json::to_value(&list).unwrap_or_default());
-        return Ok(0);
+        return 0;
     }
     if list.is_empty() {
-        eprintln!("No removable drive found. Plug in a USB stick, or use --all to see every volume.");
-        return Ok(0);
+        eprintln!(
+            "No removable drive found. Plug in a USB stick, or use --all to see every volume."
+        );
+        return 0;
     }
-    println!("{:<28}  {:<14}  {:<8}  {:>10}  NOTE", "MOUNT POINT", "LABEL", "FS", "FREE");
+    println!(
+        "{:<28}  {:<14}  {:<8}  {:>10}  NOTE",
+        "MOUNT POINT", "LABEL", "FS", "FREE"
+    );
     for d in &list {
         let mut notes = Vec::new();
         if d.removable {
@@ -122,7 +127,7 @@ pub fn drives(args: &DrivesArgs) -> Result<u8, Failure> {
             notes.join(", ")
         );
     }
-    Ok(0)
+    0
 }
 
 /// `certsafe backup`.
@@ -135,10 +140,15 @@ pub fn backup(ctx: &Context, args: &BackupArgs) -> Result<u8, Failure> {
         .and_then(Profile::parse)
         .unwrap_or(ctx.config.backup.default_profile);
     let t = now();
-    let probe = if args.to.is_dir() { args.to.clone() } else { args.to.parent().map(PathBuf::from).unwrap_or_default() };
+    let probe = if args.to.is_dir() {
+        args.to.clone()
+    } else {
+        args.to.parent().map(PathBuf::from).unwrap_or_default()
+    };
     let drive = drives::drive_of(&SystemDrives, &probe);
     // Everything about the destination is checked before the password is asked.
-    let dest = backup::resolve_destination(&args.to, &account.meta.label, t, args.overwrite, drive)?;
+    let dest =
+        backup::resolve_destination(&args.to, &account.meta.label, t, args.overwrite, drive)?;
     for w in backup::warnings_for(&account, &dest, &store, t) {
         warn(w);
     }
@@ -151,7 +161,16 @@ pub fn backup(ctx: &Context, args: &BackupArgs) -> Result<u8, Failure> {
             eprintln!("  ✓ {}", step_words(step));
         }
     };
-    let outcome = backup::run(&store, &account, &dest, &password, profile, args.overwrite, t, &mut progress)?;
+    let request = backup::Request {
+        store: &store,
+        account: &account,
+        dest: &dest,
+        password: &password,
+        profile,
+        overwrite: args.overwrite,
+        now: t,
+    };
+    let outcome = backup::run(&request, &mut progress)?;
     if args.json {
         print_json(&json!({
             "path": outcome.path,
@@ -167,7 +186,9 @@ pub fn backup(ctx: &Context, args: &BackupArgs) -> Result<u8, Failure> {
     } else {
         println!("{}", outcome.path.display());
         if outcome.path.starts_with("/media") || dest.drive.as_ref().is_some_and(|d| d.removable) {
-            eprintln!("Backup verified. Eject the drive safely before unplugging it, and keep it away from this computer.");
+            eprintln!(
+                "Backup verified. Eject the drive safely before unplugging it, and keep it away from this computer."
+            );
         }
     }
     Ok(0)
@@ -200,7 +221,11 @@ fn open_with_retry(path: &std::path::Path, source: &Source) -> Result<p12::Opene
                 eprintln!("certsafe: wrong password, try again");
             }
             Err(source) => {
-                return Err(RestoreError::Open { path: path.display().to_string(), source }.into());
+                return Err(RestoreError::Open {
+                    path: path.display().to_string(),
+                    source,
+                }
+                .into());
             }
         }
     }
@@ -215,7 +240,9 @@ pub fn verify(ctx: &Context, args: &VerifyArgs) -> Result<u8, Failure> {
     let opened = open_with_retry(&args.file, &Source::from_args(&args.password))?;
     let v = restore::describe(&opened, account.as_ref())?;
     if v.no_mac {
-        warn("the file has no integrity check (MAC): it could have been altered without anyone noticing");
+        warn(
+            "the file has no integrity check (MAC): it could have been altered without anyone noticing",
+        );
     }
     if args.json {
         let mut value = serde_json::to_value(&v).unwrap_or_default();
@@ -225,26 +252,66 @@ pub fn verify(ctx: &Context, args: &VerifyArgs) -> Result<u8, Failure> {
         println!("File         {}", args.file.display());
         println!("Certificate  {}", v.certificate.subject);
         println!("Issuer       {}", v.certificate.issuer);
-        println!("Valid        {} to {}", rfc3339(v.certificate.not_before), rfc3339(v.certificate.not_after));
+        println!(
+            "Valid        {} to {}",
+            rfc3339(v.certificate.not_before),
+            rfc3339(v.certificate.not_after)
+        );
         println!("Fingerprint  {}", v.fingerprint);
         println!("Name         {}", v.friendly_name.as_deref().unwrap_or("-"));
-        println!("Key          {} ({})", v.certificate.key_type, if v.key_matches { "matches the certificate" } else { "DOES NOT MATCH" });
-        println!("Chain        {} certificate(s){}", v.chain.len(), if v.chain_complete { ", complete" } else { ", incomplete" });
+        println!(
+            "Key          {} ({})",
+            v.certificate.key_type,
+            if v.key_matches {
+                "matches the certificate"
+            } else {
+                "DOES NOT MATCH"
+            }
+        );
+        println!(
+            "Chain        {} certificate(s){}",
+            v.chain.len(),
+            if v.chain_complete {
+                ", complete"
+            } else {
+                ", incomplete"
+            }
+        );
         let enc = |e: &Option<p12::Encryption>| {
-            e.as_ref().map_or_else(|| "none".to_string(), |e| format!("{} {} {}, {} iterations", e.scheme, e.cipher, e.kdf, e.iterations))
+            e.as_ref().map_or_else(
+                || "none".to_string(),
+                |e| {
+                    format!(
+                        "{} {} {}, {} iterations",
+                        e.scheme, e.cipher, e.kdf, e.iterations
+                    )
+                },
+            )
         };
         println!("Key cipher   {}", enc(&v.layout.key_encryption));
         println!("Cert cipher  {}", enc(&v.layout.cert_encryption));
         println!(
             "MAC          {}",
-            v.layout.mac.as_ref().map_or_else(|| "none".to_string(), |m| format!("{}, {} iterations", m.digest, m.iterations))
+            v.layout.mac.as_ref().map_or_else(
+                || "none".to_string(),
+                |m| format!("{}, {} iterations", m.digest, m.iterations)
+            )
         );
         if let Some(m) = v.matches_account {
-            println!("Account      {}", if m { "same certificate and key" } else { "DIFFERENT from the account" });
+            println!(
+                "Account      {}",
+                if m {
+                    "same certificate and key"
+                } else {
+                    "DIFFERENT from the account"
+                }
+            );
         }
     }
     if !v.key_matches {
-        return Err(Failure::op("the key in the file does not match its certificate"));
+        return Err(Failure::op(
+            "the key in the file does not match its certificate",
+        ));
     }
     if v.matches_account == Some(false) {
         return Err(Failure::op(format!(
@@ -260,13 +327,21 @@ pub fn restore(ctx: &Context, args: &RestoreArgs) -> Result<u8, Failure> {
     // On an empty machine the store is created here, after the file is read.
     let opened = open_with_retry(&args.file, &Source::from_args(&args.password))?;
     if opened.layout.mac.is_none() {
-        warn("the file has no integrity check (MAC): it could have been altered without anyone noticing");
+        warn(
+            "the file has no integrity check (MAC): it could have been altered without anyone noticing",
+        );
     }
     let store = ctx.store()?;
-    let options = RestoreOptions { account: args.account.clone(), label: args.label.clone(), replace: args.replace };
+    let options = RestoreOptions {
+        account: args.account.clone(),
+        label: args.label.clone(),
+        replace: args.replace,
+    };
     let restored = restore::restore(&store, &args.file, &opened, &options, now())?;
     if restored.expired {
-        warn("the certificate has expired: it is restored anyway, because its key is still needed to read mail encrypted to it");
+        warn(
+            "the certificate has expired: it is restored anyway, because its key is still needed to read mail encrypted to it",
+        );
     }
     if args.json {
         print_json(&serde_json::to_value(&restored).unwrap_or_default());
@@ -277,7 +352,10 @@ pub fn restore(ctx: &Context, args: &RestoreArgs) -> Result<u8, Failure> {
             "replaced" => "restored; the previous identity of the account was archived",
             _ => "already present; recorded as a verified backup",
         };
-        eprintln!("{} ({}): {what}. The key signed and verified a test message.", restored.label, restored.id);
+        eprintln!(
+            "{} ({}): {what}. The key signed and verified a test message.",
+            restored.label, restored.id
+        );
     }
     Ok(0)
 }

@@ -94,7 +94,10 @@ pub struct Failure {
 impl Failure {
     /// An operation failure (exit 1).
     pub fn op(message: impl std::fmt::Display) -> Self {
-        Self { message: message.to_string(), code: 1 }
+        Self {
+            message: message.to_string(),
+            code: 1,
+        }
     }
 }
 
@@ -118,7 +121,9 @@ impl Context {
         let home = match home {
             Some(dir) => Home::under(dir),
             None => Home::platform().ok_or_else(|| {
-                Failure::op("cannot find your home folder: give one with --home DIR or CERTSAFE_HOME")
+                Failure::op(
+                    "cannot find your home folder: give one with --home DIR or CERTSAFE_HOME",
+                )
             })?,
         };
         let config = if home.config_file().exists() {
@@ -147,7 +152,10 @@ pub fn warn(message: impl std::fmt::Display) {
 
 /// Prints JSON on stdout.
 pub fn print_json(value: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
 }
 
 /// Runs the program with `args`; returns the exit code.
@@ -179,7 +187,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     let ctx = Context::new(cli.home.as_deref())?;
     match command {
         Command::Account(cmd) => account::run(&ctx, cmd),
-        Command::Drives(args) => files::drives(&args),
+        Command::Drives(args) => Ok(files::drives(&args)),
         Command::Backup(args) => files::backup(&ctx, &args),
         Command::Verify(args) => files::verify(&ctx, &args),
         Command::Restore(args) => files::restore(&ctx, &args),

@@ -7,7 +7,9 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 use super::{Failure, PasswordArgs};
-use crate::domain::secret::{Password, PasswordError, check_new_password, strength, strength_words};
+use crate::domain::secret::{
+    Password, PasswordError, check_new_password, strength, strength_words,
+};
 
 /// How many times a terminal user may retype a wrong password.
 pub const TRIES: usize = 3;
@@ -90,7 +92,10 @@ fn read_file(path: &Path) -> Result<Zeroizing<String>, Failure> {
             crate::domain::fsutil::describe_io(&e)
         ))
     })?;
-    first_line(std::io::BufReader::new(file), &format!("the password file {}", path.display()))
+    first_line(
+        std::io::BufReader::new(file),
+        &format!("the password file {}", path.display()),
+    )
 }
 
 /// Reads a new backup password: twice on a terminal, once from stdin or a
@@ -108,7 +113,11 @@ pub fn read_new(source: &Source, known_words: &[&str]) -> Result<Password, Failu
                 let p = checked(&prompt("Backup password: ")?)?;
                 let s = strength(&p, known_words);
                 if !s.acceptable() {
-                    let msg = PasswordError::TooWeak { score: s.score, advice: s.advice() }.to_string();
+                    let msg = PasswordError::TooWeak {
+                        score: s.score,
+                        advice: s.advice(),
+                    }
+                    .to_string();
                     if tries >= TRIES {
                         return Err(Failure::op(msg));
                     }

@@ -24,7 +24,9 @@ const FAT_FORBIDDEN: &[char] = &[':', '*', '?', '"', '<', '>', '|', '\\', '/'];
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
     /// The folder does not exist.
-    #[error("the destination {path} does not exist: plug in the drive or create the folder (a file name must end in .p12 or .pfx)")]
+    #[error(
+        "the destination {path} does not exist: plug in the drive or create the folder (a file name must end in .p12 or .pfx)"
+    )]
     DestinationMissing {
         /// The path given.
         path: String,
@@ -61,7 +63,9 @@ pub enum BackupError {
         reason: String,
     },
     /// The file read back is not what was written, or does not open.
-    #[error("the backup written to {path} did not pass verification ({detail}): it was removed; try another drive")]
+    #[error(
+        "the backup written to {path} did not pass verification ({detail}): it was removed; try another drive"
+    )]
     Verification {
         /// The file.
         path: String,
@@ -104,14 +108,26 @@ impl Destination {
 pub fn default_file_name(label: &str, date: OffsetDateTime) -> String {
     let mut slug = String::new();
     for c in label.chars() {
-        let c = if c.is_control() || c.is_whitespace() || FAT_FORBIDDEN.contains(&c) { '-' } else { c };
+        let c = if c.is_control() || c.is_whitespace() || FAT_FORBIDDEN.contains(&c) {
+            '-'
+        } else {
+            c
+        };
         if c == '-' && (slug.is_empty() || slug.ends_with('-')) {
             continue;
         }
         slug.push(c);
     }
-    let slug: String = slug.trim_matches(|c| c == '-' || c == '.').chars().take(60).collect();
-    let slug = if slug.is_empty() { "compte".to_string() } else { slug };
+    let slug: String = slug
+        .trim_matches(|c| c == '-' || c == '.')
+        .chars()
+        .take(60)
+        .collect();
+    let slug = if slug.is_empty() {
+        "compte".to_string()
+    } else {
+        slug
+    };
     format!(
         "certsafe-{slug}-{:04}-{:02}-{:02}.p12",
         date.year(),
@@ -142,38 +158,73 @@ pub fn resolve_destination(
             };
             match fs::metadata(&dir) {
                 Ok(m) if m.is_dir() => {}
-                Ok(_) => return Err(BackupError::BadDestination { path: dir.display().to_string() }),
-                Err(_) => return Err(BackupError::DestinationMissing { path: dir.display().to_string() }),
+                Ok(_) => {
+                    return Err(BackupError::BadDestination {
+                        path: dir.display().to_string(),
+                    });
+                }
+                Err(_) => {
+                    return Err(BackupError::DestinationMissing {
+                        path: dir.display().to_string(),
+                    });
+                }
             }
             (dir, to.to_path_buf())
         }
         Ok(_) => return Err(BackupError::BadDestination { path: shown }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(BackupError::DestinationMissing { path: shown }),
-        Err(e) => return Err(BackupError::NotWritable { path: shown, reason: describe_io(&e) }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(BackupError::DestinationMissing { path: shown });
+        }
+        Err(e) => {
+            return Err(BackupError::NotWritable {
+                path: shown,
+                reason: describe_io(&e),
+            });
+        }
     };
     if let Some(name) = file.file_name().and_then(|n| n.to_str()) {
         if name.contains(FAT_FORBIDDEN) {
-            return Err(BackupError::BadDestination { path: file.display().to_string() });
+            return Err(BackupError::BadDestination {
+                path: file.display().to_string(),
+            });
         }
     }
     if !overwrite && fs::symlink_metadata(&file).is_ok() {
-        return Err(BackupError::Exists { path: file.display().to_string() });
+        return Err(BackupError::Exists {
+            path: file.display().to_string(),
+        });
     }
     check_writable(&dir)?;
-    let guard = DriveGuard::new(&dir).map_err(|e| BackupError::NotWritable { path: dir.display().to_string(), reason: describe_io(&e) })?;
-    Ok(Destination { dir, file, drive, guard })
+    let guard = DriveGuard::new(&dir).map_err(|e| BackupError::NotWritable {
+        path: dir.display().to_string(),
+        reason: describe_io(&e),
+    })?;
+    Ok(Destination {
+        dir,
+        file,
+        drive,
+        guard,
+    })
 }
 
 /// Read-only and full drives are told before the password is asked.
 fn check_writable(dir: &Path) -> Result<(), BackupError> {
     let path = dir.display().to_string();
-    let vfs = rustix::fs::statvfs(dir)
-        .map_err(|e| BackupError::NotWritable { path: path.clone(), reason: describe_io(&e.into()) })?;
+    let vfs = rustix::fs::statvfs(dir).map_err(|e| BackupError::NotWritable {
+        path: path.clone(),
+        reason: describe_io(&e.into()),
+    })?;
     if vfs.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY) {
-        return Err(BackupError::NotWritable { path, reason: describe_io(&std::io::Error::from_raw_os_error(30)) });
+        return Err(BackupError::NotWritable {
+            path,
+            reason: describe_io(&std::io::Error::from_raw_os_error(30)),
+        });
     }
     if vfs.f_bavail.saturating_mul(vfs.f_frsize) < 64 * 1024 {
-        return Err(BackupError::NotWritable { path, reason: describe_io(&std::io::Error::from_raw_os_error(28)) });
+        return Err(BackupError::NotWritable {
+            path,
+            reason: describe_io(&std::io::Error::from_raw_os_error(28)),
+        });
     }
     Ok(())
 }
@@ -250,7 +301,12 @@ pub struct BackupOutcome {
 }
 
 /// Warnings known before writing.
-pub fn warnings_for(account: &Account, dest: &Destination, store: &Store, now: OffsetDateTime) -> Vec<BackupWarning> {
+pub fn warnings_for(
+    account: &Account,
+    dest: &Destination,
+    store: &Store,
+    now: OffsetDateTime,
+) -> Vec<BackupWarning> {
     let mut w = Vec::new();
     if account.info().is_ok_and(|i| i.expired_at(now)) {
         w.push(BackupWarning::CertificateExpired);
@@ -263,17 +319,38 @@ pub fn warnings_for(account: &Account, dest: &Destination, store: &Store, now: O
     w
 }
 
-/// Writes, verifies and records a backup of `account` to `dest`.
+/// Everything a backup needs, gathered before writing.
+pub struct Request<'a> {
+    /// The store (to read the identity and record the backup).
+    pub store: &'a Store,
+    /// The account to back up.
+    pub account: &'a Account,
+    /// Where, already resolved.
+    pub dest: &'a Destination,
+    /// The new backup password (already confirmed and judged).
+    pub password: &'a Password,
+    /// The profile.
+    pub profile: Profile,
+    /// Whether an existing file may be replaced.
+    pub overwrite: bool,
+    /// The time recorded.
+    pub now: OffsetDateTime,
+}
+
+/// Writes, verifies and records a backup, reporting each step to `progress`.
 pub fn run(
-    store: &Store,
-    account: &Account,
-    dest: &Destination,
-    password: &Password,
-    profile: Profile,
-    overwrite: bool,
-    now: OffsetDateTime,
+    req: &Request<'_>,
     progress: &mut dyn FnMut(Step),
 ) -> Result<BackupOutcome, BackupError> {
+    let Request {
+        store,
+        account,
+        dest,
+        password,
+        profile,
+        overwrite,
+        now,
+    } = *req;
     let warnings = warnings_for(account, dest, store, now);
     let identity = account.identity()?;
     dest.check()?;
@@ -281,7 +358,10 @@ pub fn run(
     progress(Step::Built);
 
     let shown = dest.file.display().to_string();
-    let io = |e: std::io::Error| BackupError::Io { path: shown.clone(), reason: describe_io(&e) };
+    let io = |e: std::io::Error| BackupError::Io {
+        path: shown.clone(),
+        reason: describe_io(&e),
+    };
     dest.check()?;
     // Dropping `tmp` on any error below removes the temporary file.
     let mut tmp = tempfile::Builder::new()
@@ -298,8 +378,13 @@ pub fn run(
     // Drop the cached pages so the read below comes from the drive.
     let _ = rustix::fs::fadvise(tmp.as_file(), 0, None, rustix::fs::Advice::DontNeed);
     let mut read_back = Vec::with_capacity(bytes.len());
-    File::open(tmp.path()).and_then(|mut f| f.read_to_end(&mut read_back)).map_err(io)?;
-    let fail = |detail: &str| BackupError::Verification { path: shown.clone(), detail: detail.to_string() };
+    File::open(tmp.path())
+        .and_then(|mut f| f.read_to_end(&mut read_back))
+        .map_err(io)?;
+    let fail = |detail: &str| BackupError::Verification {
+        path: shown.clone(),
+        detail: detail.to_string(),
+    };
     if read_back != bytes {
         return Err(fail("the bytes read back differ from those written"));
     }
@@ -307,11 +392,18 @@ pub fn run(
     let opened = p12::open(&read_back, password).map_err(|e| fail(&e.to_string()))?;
     progress(Step::Opened);
     let same_cert = opened.identity.cert.to_der().ok() == identity.cert.to_der().ok();
-    if !same_cert || !opened.identity.key.public_eq(&identity.key) || !opened.identity.key_matches() {
-        return Err(fail("the key or certificate inside differs from the account's"));
+    if !same_cert || !opened.identity.key.public_eq(&identity.key) || !opened.identity.key_matches()
+    {
+        return Err(fail(
+            "the key or certificate inside differs from the account's",
+        ));
     }
     progress(Step::KeyMatches);
-    let fps = |v: &[openssl::x509::X509]| v.iter().map(|c| super::identity::fingerprint(c)).collect::<Vec<_>>();
+    let fps = |v: &[openssl::x509::X509]| {
+        v.iter()
+            .map(|c| super::identity::fingerprint(c))
+            .collect::<Vec<_>>()
+    };
     if fps(&opened.identity.chain) != fps(&identity.chain) {
         return Err(fail("the chain inside differs from the account's"));
     }
@@ -322,7 +414,9 @@ pub fn run(
 
     dest.check()?;
     persist(tmp, &dest.file, overwrite).map_err(|e| match e {
-        PersistFailure::Exists => BackupError::Exists { path: shown.clone() },
+        PersistFailure::Exists => BackupError::Exists {
+            path: shown.clone(),
+        },
         PersistFailure::Io(e) => io(e),
     })?;
     if let Err(e) = sync_dir(&dest.dir) {
@@ -334,7 +428,10 @@ pub fn run(
     let record = BackupRecord {
         at: now,
         path: dest.file.display().to_string(),
-        mount_point: dest.drive.as_ref().map(|d| d.mount_point.display().to_string()),
+        mount_point: dest
+            .drive
+            .as_ref()
+            .map(|d| d.mount_point.display().to_string()),
         drive_label: dest.drive.as_ref().and_then(|d| d.label.clone()),
         fingerprint: identity.fingerprint(),
         profile: Some(profile),
@@ -370,19 +467,30 @@ enum PersistFailure {
 /// file is never replaced: `renameat2(RENAME_NOREPLACE)` or a hard link where
 /// the filesystem has them; exFAT/FAT have neither, so there a last check is
 /// made just before a plain rename.
-fn persist(tmp: tempfile::NamedTempFile, target: &Path, overwrite: bool) -> Result<(), PersistFailure> {
+fn persist(
+    tmp: tempfile::NamedTempFile,
+    target: &Path,
+    overwrite: bool,
+) -> Result<(), PersistFailure> {
     if overwrite {
-        return tmp.persist(target).map(|_| ()).map_err(|e| PersistFailure::Io(e.error));
+        return tmp
+            .persist(target)
+            .map(|_| ())
+            .map_err(|e| PersistFailure::Io(e.error));
     }
     match tmp.persist_noclobber(target) {
         Ok(_) => Ok(()),
-        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Err(PersistFailure::Exists),
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(PersistFailure::Exists)
+        }
         Err(e) => {
             let tmp = e.file;
             if fs::symlink_metadata(target).is_ok() {
                 return Err(PersistFailure::Exists);
             }
-            tmp.persist(target).map(|_| ()).map_err(|e| PersistFailure::Io(e.error))
+            tmp.persist(target)
+                .map(|_| ())
+                .map_err(|e| PersistFailure::Io(e.error))
         }
     }
 }
@@ -395,10 +503,16 @@ mod tests {
     #[test]
     fn default_names_are_fat_safe() {
         let d = datetime!(2026-11-24 10:00 UTC);
-        assert_eq!(default_file_name("Dr Marie Durand", d), "certsafe-Dr-Marie-Durand-2026-11-24.p12");
+        assert_eq!(
+            default_file_name("Dr Marie Durand", d),
+            "certsafe-Dr-Marie-Durand-2026-11-24.p12"
+        );
         let n = default_file_name("Cabinet: <Léa> \"Ü\" a/b\\c|d?*", d);
         assert!(!n.contains(FAT_FORBIDDEN), "{n}");
         assert!(n.contains("Léa") && n.ends_with("2026-11-24.p12"), "{n}");
-        assert_eq!(default_file_name("///", d), "certsafe-compte-2026-11-24.p12");
+        assert_eq!(
+            default_file_name("///", d),
+            "certsafe-compte-2026-11-24.p12"
+        );
     }
 }

@@ -21,7 +21,7 @@ pub mod tag {
     pub const SEQUENCE: u8 = 0x30;
     /// SET (constructed)
     pub const SET: u8 = 0x31;
-    /// BMPString
+    /// `BMPString`
     pub const BMP_STRING: u8 = 0x1e;
     /// `[0]` constructed, context-specific
     pub const CONTEXT_0: u8 = 0xa0;
@@ -66,10 +66,16 @@ impl<'a> Node<'a> {
     /// The children of a constructed element.
     pub fn children(&self) -> Result<Vec<Node<'a>>, BerError> {
         if !self.constructed() {
-            return Err(BerError { offset: 0, what: "expected a constructed element" });
+            return Err(BerError {
+                offset: 0,
+                what: "expected a constructed element",
+            });
         }
         if self.depth >= MAX_DEPTH {
-            return Err(BerError { offset: 0, what: "nesting too deep" });
+            return Err(BerError {
+                offset: 0,
+                what: "nesting too deep",
+            });
         }
         let mut out = Vec::new();
         let mut rest = self.content;
@@ -115,7 +121,11 @@ impl<'a> Node<'a> {
         if trimmed.len() > 8 {
             return None;
         }
-        Some(trimmed.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+        Some(
+            trimmed
+                .iter()
+                .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)),
+        )
     }
 
     /// The dotted form of an OBJECT IDENTIFIER.
@@ -149,7 +159,7 @@ impl<'a> Node<'a> {
         )
     }
 
-    /// A BMPString (UTF-16BE) as text.
+    /// A `BMPString` (UTF-16BE) as text.
     pub fn bmp_string(&self) -> Option<String> {
         let bytes = self.octets().ok()?;
         if bytes.len() % 2 != 0 {
@@ -167,7 +177,10 @@ impl<'a> Node<'a> {
 pub fn read_one(input: &[u8]) -> Result<Node<'_>, BerError> {
     let (node, used) = read_at(input, 0)?;
     if used != input.len() {
-        return Err(BerError { offset: used, what: "trailing bytes after the element" });
+        return Err(BerError {
+            offset: used,
+            what: "trailing bytes after the element",
+        });
     }
     Ok(node)
 }
@@ -197,7 +210,11 @@ fn read_at(input: &[u8], depth: usize) -> Result<(Node<'_>, usize), BerError> {
         loop {
             let rest = input.get(pos..).ok_or(err(pos, "unexpected end of data"))?;
             if rest.len() >= 2 && rest[0] == 0 && rest[1] == 0 {
-                let node = Node { tag, content: &input[start..pos], depth };
+                let node = Node {
+                    tag,
+                    content: &input[start..pos],
+                    depth,
+                };
                 return Ok((node, pos + 2));
             }
             if rest.is_empty() {
@@ -214,13 +231,26 @@ fn read_at(input: &[u8], depth: usize) -> Result<(Node<'_>, usize), BerError> {
         if n == 0 || n > 4 {
             return Err(err(1, "unsupported length encoding"));
         }
-        let bytes = input.get(2..2 + n).ok_or(err(2, "unexpected end of data"))?;
+        let bytes = input
+            .get(2..2 + n)
+            .ok_or(err(2, "unexpected end of data"))?;
         pos += n;
-        bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
+        bytes
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
     };
     let end = pos.checked_add(len).ok_or(err(pos, "length overflow"))?;
-    let content = input.get(pos..end).ok_or(err(pos, "length runs past the end of data"))?;
-    Ok((Node { tag, content, depth }, end))
+    let content = input
+        .get(pos..end)
+        .ok_or(err(pos, "length runs past the end of data"))?;
+    Ok((
+        Node {
+            tag,
+            content,
+            depth,
+        },
+        end,
+    ))
 }
 
 /// DER writer: one TLV with a definite length.
@@ -232,7 +262,10 @@ pub fn der(tag: u8, content: &[u8]) -> Vec<u8> {
         out.push(u8::try_from(len).unwrap_or(0));
     } else {
         let bytes = len.to_be_bytes();
-        let skip = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len() - 1);
+        let skip = bytes
+            .iter()
+            .position(|b| *b != 0)
+            .unwrap_or(bytes.len() - 1);
         out.push(0x80 | u8::try_from(bytes.len() - skip).unwrap_or(0));
         out.extend_from_slice(&bytes[skip..]);
     }
@@ -243,7 +276,10 @@ pub fn der(tag: u8, content: &[u8]) -> Vec<u8> {
 /// DER INTEGER from a non-negative u64.
 pub fn der_uint(value: u64) -> Vec<u8> {
     let bytes = value.to_be_bytes();
-    let skip = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len() - 1);
+    let skip = bytes
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(bytes.len() - 1);
     let mut content = bytes[skip..].to_vec();
     if content[0] & 0x80 != 0 {
         content.insert(0, 0);
@@ -287,7 +323,17 @@ mod tests {
 
     #[test]
     fn integers() {
-        for v in [0u64, 1, 127, 128, 255, 2048, 600_000, 10_000_001, u64::from(u32::MAX)] {
+        for v in [
+            0u64,
+            1,
+            127,
+            128,
+            255,
+            2048,
+            600_000,
+            10_000_001,
+            u64::from(u32::MAX),
+        ] {
             let enc = der_uint(v);
             let node = read_one(&enc).unwrap();
             assert_eq!(node.uint(), Some(v));
@@ -305,7 +351,9 @@ mod tests {
     #[test]
     fn indefinite_length_and_constructed_octets() {
         // SEQUENCE (indefinite) { OCTET STRING constructed (indefinite) { "ab", "c" } }
-        let enc = [0x30, 0x80, 0x24, 0x80, 0x04, 0x02, b'a', b'b', 0x04, 0x01, b'c', 0, 0, 0, 0];
+        let enc = [
+            0x30, 0x80, 0x24, 0x80, 0x04, 0x02, b'a', b'b', 0x04, 0x01, b'c', 0, 0, 0, 0,
+        ];
         let seq = read_one(&enc).unwrap();
         let kids = seq.children().unwrap();
         assert_eq!(kids.len(), 1);
@@ -330,12 +378,11 @@ mod tests {
         let mut node = read_one(&enc).unwrap();
         let mut failed = false;
         for _ in 0..40 {
-            match node.children() {
-                Ok(k) => node = k[0],
-                Err(_) => {
-                    failed = true;
-                    break;
-                }
+            if let Ok(k) = node.children() {
+                node = k[0];
+            } else {
+                failed = true;
+                break;
             }
         }
         assert!(failed);

@@ -31,9 +31,10 @@ impl Drive {
     /// A short name for lists: the label, else the mount point's last part.
     pub fn display_name(&self) -> String {
         self.label.clone().unwrap_or_else(|| {
-            self.mount_point
-                .file_name()
-                .map_or_else(|| self.mount_point.display().to_string(), |n| n.to_string_lossy().into_owned())
+            self.mount_point.file_name().map_or_else(
+                || self.mount_point.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
         })
     }
 }
@@ -50,7 +51,9 @@ pub struct SystemDrives;
 
 impl DriveSource for SystemDrives {
     fn volumes(&self) -> Vec<Drive> {
-        let Ok(disks) = sysinfo::Disks::new_with_refreshed_list() else { return Vec::new() };
+        let Ok(disks) = sysinfo::Disks::new_with_refreshed_list() else {
+            return Vec::new();
+        };
         let labels = labels_by_device();
         let mut out: Vec<Drive> = disks
             .iter()
@@ -59,10 +62,14 @@ impl DriveSource for SystemDrives {
             .filter(|d| std::fs::metadata(d.mount_point()).is_ok())
             .map(|d| {
                 let device = d.name().to_string_lossy().into_owned();
-                let canonical = std::fs::canonicalize(&device).unwrap_or_else(|_| PathBuf::from(&device));
+                let canonical =
+                    std::fs::canonicalize(&device).unwrap_or_else(|_| PathBuf::from(&device));
                 Drive {
                     mount_point: d.mount_point().to_path_buf(),
-                    label: labels.iter().find(|(dev, _)| *dev == canonical).map(|(_, l)| l.clone()),
+                    label: labels
+                        .iter()
+                        .find(|(dev, _)| *dev == canonical)
+                        .map(|(_, l)| l.clone()),
                     file_system: d.file_system().to_string_lossy().into_owned(),
                     removable: d.is_removable(),
                     available_bytes: d.available_space(),
@@ -80,7 +87,9 @@ impl DriveSource for SystemDrives {
 
 /// Volume labels from `/dev/disk/by-label` (udev), as (device, label).
 fn labels_by_device() -> Vec<(PathBuf, String)> {
-    let Ok(entries) = std::fs::read_dir("/dev/disk/by-label") else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir("/dev/disk/by-label") else {
+        return Vec::new();
+    };
     entries
         .flatten()
         .filter_map(|e| {
@@ -97,7 +106,9 @@ fn unescape_udev(s: &str) -> String {
     let mut rest = s;
     while let Some(i) = rest.find("\\x") {
         out.push_str(&rest[..i]);
-        let hex = rest.get(i + 2..i + 4).and_then(|h| u8::from_str_radix(h, 16).ok());
+        let hex = rest
+            .get(i + 2..i + 4)
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
         if let Some(b) = hex {
             out.push(char::from(b));
             rest = &rest[i + 4..];
@@ -115,7 +126,13 @@ pub fn list(source: &dyn DriveSource, all: bool) -> Vec<Drive> {
     source
         .volumes()
         .into_iter()
-        .filter(|d| if all { d.removable || !d.read_only } else { d.removable })
+        .filter(|d| {
+            if all {
+                d.removable || !d.read_only
+            } else {
+                d.removable
+            }
+        })
         .collect()
 }
 
@@ -147,7 +164,9 @@ pub enum GuardError {
         dir: String,
     },
     /// Another filesystem is mounted there now.
-    #[error("the drive at {dir} changed since it was chosen (another drive is mounted there now): choose the drive again")]
+    #[error(
+        "the drive at {dir} changed since it was chosen (another drive is mounted there now): choose the drive again"
+    )]
     Changed {
         /// The folder.
         dir: String,
@@ -158,7 +177,10 @@ impl DriveGuard {
     /// Records the filesystem of `dir`.
     pub fn new(dir: &Path) -> std::io::Result<Self> {
         let device_id = std::fs::metadata(dir)?.dev();
-        Ok(Self { dir: dir.to_path_buf(), device_id })
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            device_id,
+        })
     }
 
     /// Checks `dir` is still on the same filesystem.

@@ -8,15 +8,23 @@ use std::path::Path;
 /// Creates `dir` (and parents) readable by the owner only.
 pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 /// Writes `bytes` to `path` atomically: a 0600 temporary file in the same
 /// folder, synced, renamed over `path`, folder synced. A reader sees the old
 /// file or the new one, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().ok_or_else(|| io::Error::other("no parent folder"))?;
-    let mut tmp = tempfile::Builder::new().prefix(".certsafe-").suffix(".tmp").tempfile_in(dir)?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::other("no parent folder"))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".certsafe-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
@@ -37,7 +45,9 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 pub fn describe_io(e: &io::Error) -> String {
     use io::ErrorKind as K;
     match (e.kind(), e.raw_os_error()) {
-        (K::StorageFull, _) | (_, Some(28 | 122)) => "the drive is full: free some space or use another drive".into(),
+        (K::StorageFull, _) | (_, Some(28 | 122)) => {
+            "the drive is full: free some space or use another drive".into()
+        }
         (K::ReadOnlyFilesystem, _) | (_, Some(30)) => {
             "the drive is read-only (write-protected): unlock it or use another drive".into()
         }

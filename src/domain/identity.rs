@@ -51,7 +51,9 @@ pub enum IdentityError {
         what: String,
     },
     /// The key could not be read.
-    #[error("{what} is not a private key certsafe can read (PKCS#8, PKCS#1, SEC1, encrypted PKCS#8; PEM or DER)")]
+    #[error(
+        "{what} is not a private key certsafe can read (PKCS#8, PKCS#1, SEC1, encrypted PKCS#8; PEM or DER)"
+    )]
     BadKey {
         /// Which input.
         what: String,
@@ -83,10 +85,7 @@ pub fn name_line(name: &X509NameRef) -> String {
     name.entries()
         .map(|e| {
             let key = e.object().nid().short_name().unwrap_or("?").to_string();
-            let value = e
-                .data()
-                .to_string()
-                .unwrap_or_else(|_| String::from("?"));
+            let value = e.data().to_string().unwrap_or_else(|_| String::from("?"));
             format!("{key}={value}")
         })
         .collect::<Vec<_>>()
@@ -167,8 +166,7 @@ impl CertInfo {
             not_after: asn1_to_datetime(cert.not_after()).unwrap_or(epoch),
             key_type: cert
                 .public_key()
-                .map(|k| key_description(&k))
-                .unwrap_or_else(|_| "unknown".into()),
+                .map_or_else(|_| "unknown".into(), |k| key_description(&k)),
         }
     }
 
@@ -223,9 +221,7 @@ impl Identity {
 
     /// Whether the key belongs to the certificate.
     pub fn key_matches(&self) -> bool {
-        self.cert
-            .public_key()
-            .is_ok_and(|p| p.public_eq(&self.key))
+        self.cert.public_key().is_ok_and(|p| p.public_eq(&self.key))
     }
 
     /// SHA-256 fingerprint of the leaf.
@@ -332,7 +328,9 @@ pub fn read_certificates(bytes: &[u8], what: &str) -> Result<Vec<X509>, Identity
     } else if let Ok(cert) = X509::from_der(bytes) {
         return Ok(vec![cert]);
     }
-    Err(IdentityError::NoCertificate { what: what.to_string() })
+    Err(IdentityError::NoCertificate {
+        what: what.to_string(),
+    })
 }
 
 fn looks_pem(bytes: &[u8]) -> bool {
@@ -343,7 +341,8 @@ fn looks_pem(bytes: &[u8]) -> bool {
 pub fn key_is_encrypted(bytes: &[u8]) -> bool {
     if looks_pem(bytes) {
         let text = String::from_utf8_lossy(bytes);
-        return text.contains("BEGIN ENCRYPTED PRIVATE KEY") || text.contains("Proc-Type: 4,ENCRYPTED");
+        return text.contains("BEGIN ENCRYPTED PRIVATE KEY")
+            || text.contains("Proc-Type: 4,ENCRYPTED");
     }
     // DER: an unencrypted key parses without a password.
     PKey::private_key_from_der(bytes).is_err()
@@ -364,7 +363,9 @@ pub fn read_private_key(
     password: Option<&Password>,
     what: &str,
 ) -> Result<PKey<Private>, IdentityError> {
-    let bad = || IdentityError::BadKey { what: what.to_string() };
+    let bad = || IdentityError::BadKey {
+        what: what.to_string(),
+    };
     let encrypted = key_is_encrypted(bytes);
     if !encrypted {
         let key = if looks_pem(bytes) {
@@ -383,5 +384,7 @@ pub fn read_private_key(
     } else {
         PKey::private_key_from_pkcs8_passphrase(bytes, pass)
     };
-    key.map_err(|_| IdentityError::WrongKeyPassword { what: what.to_string() })
+    key.map_err(|_| IdentityError::WrongKeyPassword {
+        what: what.to_string(),
+    })
 }

@@ -63,22 +63,30 @@ impl std::fmt::Display for Profile {
 #[derive(Debug, thiserror::Error)]
 pub enum P12Error {
     /// Over [`MAX_FILE_SIZE`].
-    #[error("the file is {size} bytes, too large for a certificate backup (at most 1 MiB): choose the .p12 or .pfx file itself")]
+    #[error(
+        "the file is {size} bytes, too large for a certificate backup (at most 1 MiB): choose the .p12 or .pfx file itself"
+    )]
     TooLarge {
         /// Its size.
         size: u64,
     },
     /// Not PKCS#12 at all.
-    #[error("this is not a PKCS#12 file (.p12/.pfx): choose the backup file that certsafe or your mail software wrote")]
+    #[error(
+        "this is not a PKCS#12 file (.p12/.pfx): choose the backup file that certsafe or your mail software wrote"
+    )]
     NotPkcs12,
     /// Structure broken: truncated or altered.
-    #[error("the file is damaged ({detail}): it was truncated or altered; use another copy of the backup")]
+    #[error(
+        "the file is damaged ({detail}): it was truncated or altered; use another copy of the backup"
+    )]
     Damaged {
         /// What is broken.
         detail: String,
     },
     /// The file asks for an absurd amount of work.
-    #[error("the file asks for {iterations} key-derivation iterations (more than 10 million): refused, it could be an attack; use another copy")]
+    #[error(
+        "the file asks for {iterations} key-derivation iterations (more than 10 million): refused, it could be an attack; use another copy"
+    )]
     TooManyIterations {
         /// The count claimed.
         iterations: u64,
@@ -87,7 +95,9 @@ pub enum P12Error {
     #[error("wrong password: check the keyboard layout and Caps Lock, then try again")]
     WrongPassword,
     /// MAC check failed but the password decrypts the key: the file was altered.
-    #[error("the password is right but the file's integrity check (MAC) fails: the file was altered or damaged; use another copy")]
+    #[error(
+        "the password is right but the file's integrity check (MAC) fails: the file was altered or damaged; use another copy"
+    )]
     Altered,
     /// Opened, but no key or no certificate inside.
     #[error("the file opens but holds no {missing}: it is not a backup of an identity")]
@@ -99,7 +109,9 @@ pub enum P12Error {
     #[error(transparent)]
     Identity(#[from] IdentityError),
     /// An algorithm this OpenSSL cannot provide.
-    #[error("the file uses an algorithm this OpenSSL cannot read ({detail}): re-export it with AES or 3DES")]
+    #[error(
+        "the file uses an algorithm this OpenSSL cannot read ({detail}): re-export it with AES or 3DES"
+    )]
     Unsupported {
         /// OpenSSL's words.
         detail: String,
@@ -167,7 +179,9 @@ impl Layout {
         [&self.key_encryption, &self.cert_encryption]
             .into_iter()
             .flatten()
-            .any(|e| e.cipher.starts_with("RC2") || e.cipher.starts_with("RC4") || e.cipher == "DES-CBC")
+            .any(|e| {
+                e.cipher.starts_with("RC2") || e.cipher.starts_with("RC4") || e.cipher == "DES-CBC"
+            })
     }
 }
 
@@ -186,7 +200,12 @@ pub struct Opened {
 }
 
 /// Writes `identity` as a PKCS#12 file for `profile`, the friendlyName being `label`.
-pub fn build(identity: &Identity, label: &str, password: &Password, profile: Profile) -> Result<Vec<u8>, P12Error> {
+pub fn build(
+    identity: &Identity,
+    label: &str,
+    password: &Password,
+    profile: Profile,
+) -> Result<Vec<u8>, P12Error> {
     if label.contains('\0') {
         return Err(P12Error::Build(openssl::error::ErrorStack::get()));
     }
@@ -196,7 +215,10 @@ pub fn build(identity: &Identity, label: &str, password: &Password, profile: Pro
     }
     let (alg, md) = match profile {
         Profile::Modern => (Nid::AES_256_CBC, MessageDigest::sha256()),
-        Profile::Compat => (Nid::PBE_WITHSHA1AND3_KEY_TRIPLEDES_CBC, MessageDigest::sha1()),
+        Profile::Compat => (
+            Nid::PBE_WITHSHA1AND3_KEY_TRIPLEDES_CBC,
+            MessageDigest::sha1(),
+        ),
     };
     let mut builder = Pkcs12::builder();
     builder
@@ -219,10 +241,14 @@ pub fn inspect(bytes: &[u8]) -> Result<Layout, P12Error> {
     if size > MAX_FILE_SIZE {
         return Err(P12Error::TooLarge { size });
     }
-    let damaged = |e: ber::BerError| P12Error::Damaged { detail: e.to_string() };
+    let damaged = |e: ber::BerError| P12Error::Damaged {
+        detail: e.to_string(),
+    };
     let (pfx, used) = ber::read_first(bytes).map_err(|e| {
         if looks_like_pfx_header(bytes) {
-            P12Error::Damaged { detail: format!("truncated: {e}") }
+            P12Error::Damaged {
+                detail: format!("truncated: {e}"),
+            }
         } else {
             P12Error::NotPkcs12
         }
@@ -236,9 +262,14 @@ pub fn inspect(bytes: &[u8]) -> Result<Layout, P12Error> {
         return Err(P12Error::NotPkcs12);
     }
     if used != bytes.len() {
-        return Err(P12Error::Damaged { detail: "bytes after the end of the file's structure".into() });
+        return Err(P12Error::Damaged {
+            detail: "bytes after the end of the file's structure".into(),
+        });
     }
-    let mut layout = Layout { ber: bytes.get(1) == Some(&0x80), ..Layout::default() };
+    let mut layout = Layout {
+        ber: bytes.get(1) == Some(&0x80),
+        ..Layout::default()
+    };
     if let Some(mac_data) = parts.get(2) {
         layout.mac = Some(read_mac(mac_data).map_err(damaged)?);
     }
@@ -246,7 +277,10 @@ pub fn inspect(bytes: &[u8]) -> Result<Layout, P12Error> {
     let auth_safe_node = ber::read_one(&auth_safe).map_err(damaged)?;
     layout.ber |= auth_safe.first() == Some(&0x30) && auth_safe.get(1) == Some(&0x80);
     for content_info in auth_safe_node.children().map_err(damaged)? {
-        let kind = content_info.child(0, "content type").map_err(damaged)?.oid();
+        let kind = content_info
+            .child(0, "content type")
+            .map_err(damaged)?
+            .oid();
         match kind.as_deref() {
             Some(OID_DATA) => {
                 let safe_contents = read_data_content(&content_info).map_err(damaged)?;
@@ -295,7 +329,7 @@ fn bad(what: &'static str) -> ber::BerError {
     ber::BerError { offset: 0, what }
 }
 
-/// ContentInfo { data, [0] OCTET STRING } → the octets.
+/// `ContentInfo { data, [0] OCTET STRING }` → the octets.
 fn read_data_content(content_info: &Node<'_>) -> Result<Vec<u8>, ber::BerError> {
     let explicit = content_info.child(1, "content")?;
     let octets = explicit.child(0, "content octets")?;
@@ -319,21 +353,35 @@ fn digest_name(oid: &str) -> String {
 
 fn read_mac(mac_data: &Node<'_>) -> Result<Mac, ber::BerError> {
     // MacData ::= SEQ { DigestInfo SEQ { AlgId SEQ { oid, params }, digest }, salt, iterations DEFAULT 1 }
-    let alg = mac_data.child(0, "MAC digest info")?.child(0, "MAC algorithm")?;
-    let oid = alg.child(0, "MAC algorithm")?.oid().ok_or(bad("MAC algorithm"))?;
+    let alg = mac_data
+        .child(0, "MAC digest info")?
+        .child(0, "MAC algorithm")?;
+    let oid = alg
+        .child(0, "MAC algorithm")?
+        .oid()
+        .ok_or(bad("MAC algorithm"))?;
     let iterations = match mac_data.children()?.get(2) {
         Some(n) => n.uint().ok_or(bad("MAC iteration count"))?,
         None => 1,
     };
-    Ok(Mac { digest: digest_name(&oid), iterations })
+    Ok(Mac {
+        digest: digest_name(&oid),
+        iterations,
+    })
 }
 
 fn read_encryption(alg: &Node<'_>) -> Result<Encryption, ber::BerError> {
-    let oid = alg.child(0, "encryption algorithm")?.oid().ok_or(bad("encryption algorithm"))?;
+    let oid = alg
+        .child(0, "encryption algorithm")?
+        .oid()
+        .ok_or(bad("encryption algorithm"))?;
     let params = alg.child(1, "encryption parameters")?;
     if oid == OID_PBES2 {
         let kdf = params.child(0, "PBES2 key derivation")?;
-        let kdf_oid = kdf.child(0, "PBES2 key derivation")?.oid().unwrap_or_default();
+        let kdf_oid = kdf
+            .child(0, "PBES2 key derivation")?
+            .oid()
+            .unwrap_or_default();
         let scheme = params.child(1, "PBES2 encryption scheme")?;
         let cipher_oid = scheme.child(0, "PBES2 cipher")?.oid().unwrap_or_default();
         let cipher = match cipher_oid.as_str() {
@@ -346,11 +394,19 @@ fn read_encryption(alg: &Node<'_>) -> Result<Encryption, ber::BerError> {
             other => other.to_string(),
         };
         if kdf_oid != OID_PBKDF2 {
-            return Ok(Encryption { scheme: "PBES2".into(), cipher, kdf: kdf_oid, iterations: 0 });
+            return Ok(Encryption {
+                scheme: "PBES2".into(),
+                cipher,
+                kdf: kdf_oid,
+                iterations: 0,
+            });
         }
         let kdf_params = kdf.child(1, "PBKDF2 parameters")?;
         let kids = kdf_params.children()?;
-        let iterations = kids.get(1).and_then(Node::uint).ok_or(bad("PBKDF2 iteration count"))?;
+        let iterations = kids
+            .get(1)
+            .and_then(Node::uint)
+            .ok_or(bad("PBKDF2 iteration count"))?;
         let prf = kids
             .iter()
             .skip(2)
@@ -367,7 +423,12 @@ fn read_encryption(alg: &Node<'_>) -> Result<Encryption, ber::BerError> {
                     other => other.to_string(),
                 },
             );
-        return Ok(Encryption { scheme: "PBES2".into(), cipher, kdf: format!("PBKDF2-{prf}"), iterations });
+        return Ok(Encryption {
+            scheme: "PBES2".into(),
+            cipher,
+            kdf: format!("PBKDF2-{prf}"),
+            iterations,
+        });
     }
     let cipher = match oid.as_str() {
         "1.2.840.113549.1.12.1.1" => "RC4-128",
@@ -376,9 +437,19 @@ fn read_encryption(alg: &Node<'_>) -> Result<Encryption, ber::BerError> {
         "1.2.840.113549.1.12.1.4" => "2-key 3DES-CBC",
         "1.2.840.113549.1.12.1.5" => "RC2-128-CBC",
         "1.2.840.113549.1.12.1.6" => "RC2-40-CBC",
-        _ => return Ok(Encryption { scheme: oid.clone(), cipher: oid, kdf: String::new(), iterations: 0 }),
+        _ => {
+            return Ok(Encryption {
+                scheme: oid.clone(),
+                cipher: oid,
+                kdf: String::new(),
+                iterations: 0,
+            });
+        }
     };
-    let iterations = params.child(1, "PBE iteration count")?.uint().ok_or(bad("PBE iteration count"))?;
+    let iterations = params
+        .child(1, "PBE iteration count")?
+        .uint()
+        .ok_or(bad("PBE iteration count"))?;
     Ok(Encryption {
         scheme: "PKCS#12 PBE".into(),
         cipher: cipher.into(),
@@ -391,7 +462,9 @@ fn read_bags(safe_contents: &[u8], layout: &mut Layout) -> Result<(), ber::BerEr
     let node = ber::read_one(safe_contents)?;
     for bag in node.children()? {
         let kids = bag.children()?;
-        let Some(id) = kids.first().and_then(Node::oid) else { continue };
+        let Some(id) = kids.first().and_then(Node::oid) else {
+            continue;
+        };
         if id != OID_SHROUDED_KEY_BAG {
             continue;
         }
@@ -399,18 +472,28 @@ fn read_bags(safe_contents: &[u8], layout: &mut Layout) -> Result<(), ber::BerEr
         layout.key_encryption = Some(read_encryption(&epki.child(0, "key encryption")?)?);
         layout.shrouded_key = Some(ber::der(
             tag::SEQUENCE,
-            &[ber::der(tag::SEQUENCE, epki.child(0, "key encryption")?.content), {
-                let octets = epki.child(1, "encrypted key octets")?.octets()?.into_owned();
-                ber::der(tag::OCTET_STRING, &octets)
-            }]
+            &[
+                ber::der(tag::SEQUENCE, epki.child(0, "key encryption")?.content),
+                {
+                    let octets = epki
+                        .child(1, "encrypted key octets")?
+                        .octets()?
+                        .into_owned();
+                    ber::der(tag::OCTET_STRING, &octets)
+                },
+            ]
             .concat(),
         ));
         if let Some(attrs) = kids.get(2) {
             for attr in attrs.children()? {
-                let is_name = attr.child(0, "attribute")?.oid().as_deref() == Some(OID_FRIENDLY_NAME);
+                let is_name =
+                    attr.child(0, "attribute")?.oid().as_deref() == Some(OID_FRIENDLY_NAME);
                 if is_name {
-                    layout.key_friendly_name =
-                        attr.child(1, "attribute values")?.children()?.first().and_then(Node::bmp_string);
+                    layout.key_friendly_name = attr
+                        .child(1, "attribute values")?
+                        .children()?
+                        .first()
+                        .and_then(Node::bmp_string);
                 }
             }
         }
@@ -450,14 +533,18 @@ pub fn open(bytes: &[u8], password: &Password) -> Result<Opened, P12Error> {
     } else {
         // OpenSSL 3.0 refuses files without a MAC; give it one made with the
         // password (the file itself is not changed; the caller warns).
-        with_mac = add_mac(bytes, password).map_err(|e| P12Error::Damaged { detail: e.to_string() })?;
+        with_mac = add_mac(bytes, password).map_err(|e| P12Error::Damaged {
+            detail: e.to_string(),
+        })?;
         &with_mac
     };
     let mut used_legacy = false;
     if layout.needs_legacy() {
         used_legacy = load_legacy_provider();
     }
-    let p12 = Pkcs12::from_der(der).map_err(|e| P12Error::Damaged { detail: first_reason(&e) })?;
+    let p12 = Pkcs12::from_der(der).map_err(|e| P12Error::Damaged {
+        detail: first_reason(&e),
+    })?;
     let parsed = match p12.parse2(password.expose()) {
         Ok(p) => p,
         Err(e) => {
@@ -477,8 +564,12 @@ pub fn open(bytes: &[u8], password: &Password) -> Result<Opened, P12Error> {
             }
         }
     };
-    let key = parsed.pkey.ok_or(P12Error::Incomplete { missing: "private key" })?;
-    let cert = parsed.cert.ok_or(P12Error::Incomplete { missing: "certificate" })?;
+    let key = parsed.pkey.ok_or(P12Error::Incomplete {
+        missing: "private key",
+    })?;
+    let cert = parsed.cert.ok_or(P12Error::Incomplete {
+        missing: "certificate",
+    })?;
     let friendly_name = cert
         .alias()
         .map(|a| String::from_utf8_lossy(a).into_owned())
@@ -489,7 +580,13 @@ pub fn open(bytes: &[u8], password: &Password) -> Result<Opened, P12Error> {
     }
     let certificates = certs.len();
     let identity = Identity::assemble(key, certs)?;
-    Ok(Opened { identity, friendly_name, layout, certificates, used_legacy_provider: used_legacy })
+    Ok(Opened {
+        identity,
+        friendly_name,
+        layout,
+        certificates,
+        used_legacy_provider: used_legacy,
+    })
 }
 
 fn first_reason(e: &openssl::error::ErrorStack) -> String {
@@ -509,7 +606,13 @@ fn classify(e: &openssl::error::ErrorStack) -> P12Error {
         // MAC but something inside does not decrypt.
         P12Error::Damaged { detail: reason }
     } else {
-        P12Error::Damaged { detail: if reason.is_empty() { "unreadable".into() } else { reason } }
+        P12Error::Damaged {
+            detail: if reason.is_empty() {
+                "unreadable".into()
+            } else {
+                reason
+            },
+        }
     }
 }
 
@@ -526,11 +629,20 @@ fn key_decrypts(layout: &Layout, password: &Password) -> bool {
 
 /// The PKCS#12 key derivation of RFC 7292 appendix B.2 for the MAC key
 /// (ID 3), for one digest block of output.
-fn pkcs12_mac_key(md: MessageDigest, password: &Password, salt: &[u8], iterations: u64) -> Result<Vec<u8>, openssl::error::ErrorStack> {
+fn pkcs12_mac_key(
+    md: MessageDigest,
+    password: &Password,
+    salt: &[u8],
+    iterations: u64,
+) -> Result<Vec<u8>, openssl::error::ErrorStack> {
     let v = md.block_size();
     let u = md.size();
     let mut pass: zeroize::Zeroizing<Vec<u8>> = zeroize::Zeroizing::new(
-        password.expose().encode_utf16().flat_map(u16::to_be_bytes).collect(),
+        password
+            .expose()
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect(),
     );
     pass.extend_from_slice(&[0, 0]);
     let fill = |src: &[u8]| -> Vec<u8> {
@@ -578,11 +690,25 @@ fn add_mac(bytes: &[u8], password: &Password) -> Result<Vec<u8>, ber::BerError> 
             s.sign_to_vec()
         })
         .map_err(|_| bad("MAC"))?;
-    let alg = ber::der(tag::SEQUENCE, &[ber::der_oid(OID_SHA256), vec![0x05, 0x00]].concat());
-    let digest_info = ber::der(tag::SEQUENCE, &[alg, ber::der(tag::OCTET_STRING, &mac)].concat());
+    let alg = ber::der(
+        tag::SEQUENCE,
+        &[ber::der_oid(OID_SHA256), vec![0x05, 0x00]].concat(),
+    );
+    let digest_info = ber::der(
+        tag::SEQUENCE,
+        &[alg, ber::der(tag::OCTET_STRING, &mac)].concat(),
+    );
     let mac_data = ber::der(
         tag::SEQUENCE,
-        &[digest_info, ber::der(tag::OCTET_STRING, &salt), ber::der_uint(iterations)].concat(),
+        &[
+            digest_info,
+            ber::der(tag::OCTET_STRING, &salt),
+            ber::der_uint(iterations),
+        ]
+        .concat(),
     );
-    Ok(ber::der(tag::SEQUENCE, &[version, auth_safe_tlv, &mac_data].concat()))
+    Ok(ber::der(
+        tag::SEQUENCE,
+        &[version, auth_safe_tlv, &mac_data].concat(),
+    ))
 }

@@ -59,10 +59,16 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, RestoreError> {
     };
     let meta = fs::metadata(path).map_err(read_err)?;
     if meta.is_dir() {
-        return Err(RestoreError::Read { path: shown, reason: "it is a folder, not a .p12/.pfx file".into() });
+        return Err(RestoreError::Read {
+            path: shown,
+            reason: "it is a folder, not a .p12/.pfx file".into(),
+        });
     }
     if meta.len() > p12::MAX_FILE_SIZE {
-        return Err(RestoreError::Open { path: shown, source: P12Error::TooLarge { size: meta.len() } });
+        return Err(RestoreError::Open {
+            path: shown,
+            source: P12Error::TooLarge { size: meta.len() },
+        });
     }
     fs::read(path).map_err(read_err)
 }
@@ -70,7 +76,10 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, RestoreError> {
 /// Opens a file with its password.
 pub fn open_file(path: &Path, password: &Password) -> Result<Opened, RestoreError> {
     let bytes = read_file(path)?;
-    p12::open(&bytes, password).map_err(|source| RestoreError::Open { path: path.display().to_string(), source })
+    p12::open(&bytes, password).map_err(|source| RestoreError::Open {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 /// What `verify` reports.
@@ -118,7 +127,12 @@ pub fn describe(opened: &Opened, account: Option<&Account>) -> Result<Verificati
         certificates: opened.certificates,
         friendly_name: opened.friendly_name.clone(),
         certificate: opened.identity.info(),
-        chain: opened.identity.chain.iter().map(|c| CertInfo::of(c)).collect(),
+        chain: opened
+            .identity
+            .chain
+            .iter()
+            .map(|c| CertInfo::of(c))
+            .collect(),
         chain_complete: opened.identity.chain_complete(),
         layout: opened.layout.clone(),
         no_mac: opened.layout.mac.is_none(),
@@ -186,19 +200,27 @@ pub fn restore(
     let (account, action, archived_to) = match target {
         Some(existing) if existing.meta.fingerprint == fp => {
             // Same certificate: the key must be the same too, or it is a replacement.
-            let same_key = existing.identity().is_ok_and(|s| s.key.public_eq(&identity.key));
+            let same_key = existing
+                .identity()
+                .is_ok_and(|s| s.key.public_eq(&identity.key));
             if same_key {
                 (existing, "already_present", None)
             } else if options.replace {
                 let (a, archive) = store.replace(&existing, identity, now)?;
                 (a, "replaced", Some(archive))
             } else {
-                return Err(RestoreError::WouldReplace { id: existing.meta.id, label: existing.meta.label });
+                return Err(RestoreError::WouldReplace {
+                    id: existing.meta.id,
+                    label: existing.meta.label,
+                });
             }
         }
         Some(existing) => {
             if !options.replace {
-                return Err(RestoreError::WouldReplace { id: existing.meta.id, label: existing.meta.label });
+                return Err(RestoreError::WouldReplace {
+                    id: existing.meta.id,
+                    label: existing.meta.label,
+                });
             }
             let (a, archive) = store.replace(&existing, identity, now)?;
             (a, "replaced", Some(archive))
@@ -207,11 +229,20 @@ pub fn restore(
             let label = options
                 .label
                 .clone()
-                .or_else(|| opened.friendly_name.clone().filter(|n| !n.trim().is_empty()))
+                .or_else(|| {
+                    opened
+                        .friendly_name
+                        .clone()
+                        .filter(|n| !n.trim().is_empty())
+                })
                 .or_else(|| super::identity::common_name(&identity.cert))
                 .unwrap_or_else(|| fp[..12].to_string());
             let email = super::identity::emails(&identity.cert).into_iter().next();
-            (store.add(identity, &label, email.as_deref(), now)?, "created", None)
+            (
+                store.add(identity, &label, email.as_deref(), now)?,
+                "created",
+                None,
+            )
         }
     };
     let account = store.record_backup(&account, record)?;

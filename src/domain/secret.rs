@@ -26,7 +26,9 @@ pub enum PasswordError {
     #[error("the password is empty: type a password")]
     Empty,
     /// A NUL byte cannot be passed to OpenSSL.
-    #[error("the password contains a NUL byte, which PKCS#12 software cannot handle: choose another")]
+    #[error(
+        "the password contains a NUL byte, which PKCS#12 software cannot handle: choose another"
+    )]
     Nul,
     /// The two entries differ.
     #[error("the two passwords differ: type the same password twice")]
@@ -68,12 +70,19 @@ impl Password {
 
     /// Constant-time equality.
     pub fn matches(&self, other: &Password) -> bool {
-        self.expose().as_bytes().ct_eq(other.expose().as_bytes()).into()
+        self.expose()
+            .as_bytes()
+            .ct_eq(other.expose().as_bytes())
+            .into()
     }
 
     /// Checks that the confirmation equals this one.
     pub fn confirm(self, confirmation: &Password) -> Result<Self, PasswordError> {
-        if self.matches(confirmation) { Ok(self) } else { Err(PasswordError::Mismatch) }
+        if self.matches(confirmation) {
+            Ok(self)
+        } else {
+            Err(PasswordError::Mismatch)
+        }
     }
 }
 
@@ -122,7 +131,10 @@ pub fn strength(password: &Password, known_words: &[&str]) -> Strength {
     let mut words: Vec<&str> = Vec::new();
     for w in known_words {
         words.push(w);
-        words.extend(w.split(|c: char| !c.is_alphanumeric()).filter(|p| p.len() >= 3));
+        words.extend(
+            w.split(|c: char| !c.is_alphanumeric())
+                .filter(|p| p.len() >= 3),
+        );
     }
     let entropy = zxcvbn::zxcvbn(password.expose(), &words);
     let score = u8::from(entropy.score());
@@ -132,7 +144,11 @@ pub fn strength(password: &Password, known_words: &[&str]) -> Strength {
             f.suggestions().iter().map(ToString::to_string).collect(),
         )
     });
-    Strength { score, warning, suggestions }
+    Strength {
+        score,
+        warning,
+        suggestions,
+    }
 }
 
 /// Checks a new backup password: usable, confirmed, strong enough.
@@ -146,7 +162,10 @@ pub fn check_new_password(
     if s.acceptable() {
         Ok(password)
     } else {
-        Err(PasswordError::TooWeak { score: s.score, advice: s.advice() })
+        Err(PasswordError::TooWeak {
+            score: s.score,
+            advice: s.advice(),
+        })
     }
 }
 
@@ -160,8 +179,14 @@ mod tests {
 
     #[test]
     fn empty_and_nul_are_refused() {
-        assert_eq!(Password::new(String::new()).unwrap_err(), PasswordError::Empty);
-        assert_eq!(Password::new("ab\0cd".into()).unwrap_err(), PasswordError::Nul);
+        assert_eq!(
+            Password::new(String::new()).unwrap_err(),
+            PasswordError::Empty
+        );
+        assert_eq!(
+            Password::new("ab\0cd".into()).unwrap_err(),
+            PasswordError::Nul
+        );
     }
 
     #[test]
@@ -172,7 +197,12 @@ mod tests {
 
     #[test]
     fn confirmation_must_match() {
-        let err = check_new_password(pw("Tr0ub4dor&3-zèbre-ciel"), &pw("Tr0ub4dor&3-zebre-ciel"), &[]).unwrap_err();
+        let err = check_new_password(
+            pw("Tr0ub4dor&3-zèbre-ciel"),
+            &pw("Tr0ub4dor&3-zebre-ciel"),
+            &[],
+        )
+        .unwrap_err();
         assert_eq!(err, PasswordError::Mismatch);
     }
 
@@ -184,7 +214,10 @@ mod tests {
             let with = strength(&pw(p), &words);
             assert!(without.acceptable(), "{p} alone: {without:?}");
             assert!(!with.acceptable(), "{p} with the holder's name: {with:?}");
-            assert!(matches!(check_new_password(pw(p), &pw(p), &words), Err(PasswordError::TooWeak { .. })));
+            assert!(matches!(
+                check_new_password(pw(p), &pw(p), &words),
+                Err(PasswordError::TooWeak { .. })
+            ));
         }
     }
 

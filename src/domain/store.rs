@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::fsutil::{create_private_dir, describe_io, sync_dir, write_atomic};
-use super::identity::{CertInfo, Identity, IdentityError, fingerprint, read_certificates, read_private_key};
+use super::identity::{
+    CertInfo, Identity, IdentityError, fingerprint, read_certificates, read_private_key,
+};
 use super::p12::Profile;
 use super::time::rfc3339;
 
@@ -57,7 +59,11 @@ pub enum StoreError {
 
 fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreError {
     let path = path.display().to_string();
-    move |source| StoreError::Io { action, path, source }
+    move |source| StoreError::Io {
+        action,
+        path,
+        source,
+    }
 }
 
 /// One verified backup (or a restore, which proves a backup works).
@@ -142,7 +148,10 @@ impl Account {
     pub fn cert(&self) -> Result<X509, StoreError> {
         let path = self.dir.join("cert.pem");
         let bytes = fs::read(&path).map_err(io_err("read", &path))?;
-        X509::from_pem(&bytes).map_err(|e| StoreError::Corrupt { path: path.display().to_string(), detail: e.to_string() })
+        X509::from_pem(&bytes).map_err(|e| StoreError::Corrupt {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        })
     }
 
     /// Facts about the certificate.
@@ -156,8 +165,10 @@ impl Account {
         let path = self.dir.join("chain.pem");
         match fs::read(&path) {
             Ok(bytes) if bytes.is_empty() => Ok(Vec::new()),
-            Ok(bytes) => X509::stack_from_pem(&bytes)
-                .map_err(|e| StoreError::Corrupt { path: path.display().to_string(), detail: e.to_string() }),
+            Ok(bytes) => X509::stack_from_pem(&bytes).map_err(|e| StoreError::Corrupt {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
             Err(e) => Err(io_err("read", &path)(e)),
         }
@@ -167,29 +178,52 @@ impl Account {
     pub fn identity(&self) -> Result<Identity, StoreError> {
         let path = self.dir.join("key.pem");
         let bytes = zeroize::Zeroizing::new(fs::read(&path).map_err(io_err("read", &path))?);
-        let corrupt = |detail: String| StoreError::Corrupt { path: path.display().to_string(), detail };
+        let corrupt = |detail: String| StoreError::Corrupt {
+            path: path.display().to_string(),
+            detail,
+        };
         let key = read_private_key(&bytes, None, "key.pem").map_err(|e| corrupt(e.to_string()))?;
-        let identity = Identity { key, cert: self.cert()?, chain: self.chain()? };
+        let identity = Identity {
+            key,
+            cert: self.cert()?,
+            chain: self.chain()?,
+        };
         if !identity.key_matches() {
-            return Err(corrupt(IdentityError::KeyMismatch { subject: String::new() }.to_string()));
+            return Err(corrupt(
+                IdentityError::KeyMismatch {
+                    subject: String::new(),
+                }
+                .to_string(),
+            ));
         }
         Ok(identity)
     }
 
     /// Backup state at `now` with the configured maximum age.
     pub fn backup_state(&self, now: OffsetDateTime, max_age_days: u32) -> BackupState {
-        let latest = self.meta.backups.iter().filter(|b| b.fingerprint == self.meta.fingerprint).max_by_key(|b| b.at);
+        let latest = self
+            .meta
+            .backups
+            .iter()
+            .filter(|b| b.fingerprint == self.meta.fingerprint)
+            .max_by_key(|b| b.at);
         match latest {
             None if self.meta.backups.is_empty() => BackupState::None,
             None => BackupState::Outdated,
-            Some(b) if now - b.at > time::Duration::days(i64::from(max_age_days)) => BackupState::Old,
+            Some(b) if now - b.at > time::Duration::days(i64::from(max_age_days)) => {
+                BackupState::Old
+            }
             Some(_) => BackupState::Ok,
         }
     }
 
     /// The latest verified backup of the current certificate.
     pub fn last_backup(&self) -> Option<&BackupRecord> {
-        self.meta.backups.iter().filter(|b| b.fingerprint == self.meta.fingerprint).max_by_key(|b| b.at)
+        self.meta
+            .backups
+            .iter()
+            .filter(|b| b.fingerprint == self.meta.fingerprint)
+            .max_by_key(|b| b.at)
     }
 
     /// Words an attacker would try first for this account's password.
@@ -214,13 +248,17 @@ impl Store {
     /// Opens (creating if needed) the store in `accounts_dir`.
     pub fn open(accounts_dir: &Path) -> Result<Self, StoreError> {
         create_private_dir(accounts_dir).map_err(io_err("create", accounts_dir))?;
-        Ok(Self { dir: accounts_dir.to_path_buf() })
+        Ok(Self {
+            dir: accounts_dir.to_path_buf(),
+        })
     }
 
     /// Opens the store only if it exists (for read-only commands: no folder
     /// is created by `list` on an empty machine).
     pub fn open_existing(accounts_dir: &Path) -> Self {
-        Self { dir: accounts_dir.to_path_buf() }
+        Self {
+            dir: accounts_dir.to_path_buf(),
+        }
     }
 
     /// All accounts, by label.
@@ -237,18 +275,30 @@ impl Store {
             if name.starts_with('.') || !entry.path().join("account.json").exists() {
                 continue;
             }
-            out.push(self.load(&entry.path())?);
+            out.push(Self::load(&entry.path())?);
         }
-        out.sort_by(|a, b| a.meta.label.to_lowercase().cmp(&b.meta.label.to_lowercase()).then(a.meta.id.cmp(&b.meta.id)));
+        out.sort_by(|a, b| {
+            a.meta
+                .label
+                .to_lowercase()
+                .cmp(&b.meta.label.to_lowercase())
+                .then(a.meta.id.cmp(&b.meta.id))
+        });
         Ok(out)
     }
 
-    fn load(&self, dir: &Path) -> Result<Account, StoreError> {
+    fn load(dir: &Path) -> Result<Account, StoreError> {
         let path = dir.join("account.json");
         let bytes = fs::read(&path).map_err(io_err("read", &path))?;
-        let meta: AccountMeta = serde_json::from_slice(&bytes)
-            .map_err(|e| StoreError::Corrupt { path: path.display().to_string(), detail: e.to_string() })?;
-        Ok(Account { meta, dir: dir.to_path_buf() })
+        let meta: AccountMeta =
+            serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            })?;
+        Ok(Account {
+            meta,
+            dir: dir.to_path_buf(),
+        })
     }
 
     /// The account with this ID (a unique prefix of at least 4 characters works too).
@@ -259,9 +309,13 @@ impl Store {
         }
         let exact = self.dir.join(id);
         if exact.join("account.json").exists() {
-            return self.load(&exact);
+            return Self::load(&exact);
         }
-        let matches: Vec<Account> = self.list()?.into_iter().filter(|a| a.meta.id.starts_with(id)).collect();
+        let matches: Vec<Account> = self
+            .list()?
+            .into_iter()
+            .filter(|a| a.meta.id.starts_with(id))
+            .collect();
         match <[Account; 1]>::try_from(matches) {
             Ok([one]) => Ok(one),
             Err(_) => Err(unknown()),
@@ -274,10 +328,19 @@ impl Store {
     }
 
     /// Adds an identity as a new account.
-    pub fn add(&self, identity: &Identity, label: &str, email: Option<&str>, now: OffsetDateTime) -> Result<Account, StoreError> {
+    pub fn add(
+        &self,
+        identity: &Identity,
+        label: &str,
+        email: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<Account, StoreError> {
         let fp = identity.fingerprint();
         if let Some(existing) = self.find_by_fingerprint(&fp)? {
-            return Err(StoreError::AlreadyImported { id: existing.meta.id, label: existing.meta.label });
+            return Err(StoreError::AlreadyImported {
+                id: existing.meta.id,
+                label: existing.meta.label,
+            });
         }
         let mut id = fp[..ID_LEN].to_string();
         let mut n = 1;
@@ -295,21 +358,35 @@ impl Store {
             archived: Vec::new(),
         };
         // Written in a hidden folder, then renamed: an account appears whole or not at all.
-        let staging = tempfile::Builder::new().prefix(".new-").tempdir_in(&self.dir).map_err(io_err("write", &self.dir))?;
+        let staging = tempfile::Builder::new()
+            .prefix(".new-")
+            .tempdir_in(&self.dir)
+            .map_err(io_err("write", &self.dir))?;
         write_identity_files(staging.path(), identity)?;
         write_meta(staging.path(), &meta)?;
         let final_dir = self.dir.join(&id);
         let staging = staging.keep();
         fs::rename(&staging, &final_dir).map_err(io_err("write", &final_dir))?;
         sync_dir(&self.dir).map_err(io_err("write", &self.dir))?;
-        Ok(Account { meta, dir: final_dir })
+        Ok(Account {
+            meta,
+            dir: final_dir,
+        })
     }
 
     /// Replaces the identity of an account, archiving the old one under
     /// `archive/<time>/`. Backups recorded for the old certificate stay (the
     /// state becomes `outdated` unless the new one was backed up).
-    pub fn replace(&self, account: &Account, identity: &Identity, now: OffsetDateTime) -> Result<(Account, PathBuf), StoreError> {
-        let archive = account.dir.join("archive").join(rfc3339(now).replace(':', "-"));
+    pub fn replace(
+        &self,
+        account: &Account,
+        identity: &Identity,
+        now: OffsetDateTime,
+    ) -> Result<(Account, PathBuf), StoreError> {
+        let archive = account
+            .dir
+            .join("archive")
+            .join(rfc3339(now).replace(':', "-"));
         create_private_dir(&archive).map_err(io_err("create", &archive))?;
         for name in ["cert.pem", "chain.pem", "key.pem", "account.json"] {
             let from = account.dir.join(name);
@@ -323,15 +400,28 @@ impl Store {
         meta.archived.push(meta.fingerprint.clone());
         meta.fingerprint = identity.fingerprint();
         write_meta(&account.dir, &meta)?;
-        Ok((Account { meta, dir: account.dir.clone() }, archive))
+        Ok((
+            Account {
+                meta,
+                dir: account.dir.clone(),
+            },
+            archive,
+        ))
     }
 
     /// Records a verified backup.
-    pub fn record_backup(&self, account: &Account, record: BackupRecord) -> Result<Account, StoreError> {
+    pub fn record_backup(
+        &self,
+        account: &Account,
+        record: BackupRecord,
+    ) -> Result<Account, StoreError> {
         let mut meta = account.meta.clone();
         meta.backups.push(record);
         write_meta(&account.dir, &meta)?;
-        Ok(Account { meta, dir: account.dir.clone() })
+        Ok(Account {
+            meta,
+            dir: account.dir.clone(),
+        })
     }
 
     /// Deletes an account and its key.
@@ -351,18 +441,27 @@ impl Store {
 
 fn write_meta(dir: &Path, meta: &AccountMeta) -> Result<(), StoreError> {
     let path = dir.join("account.json");
-    let json = serde_json::to_vec_pretty(meta).map_err(|e| StoreError::Corrupt { path: path.display().to_string(), detail: e.to_string() })?;
+    let json = serde_json::to_vec_pretty(meta).map_err(|e| StoreError::Corrupt {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    })?;
     write_atomic(&path, &json).map_err(io_err("write", &path))
 }
 
 fn write_identity_files(dir: &Path, identity: &Identity) -> Result<(), StoreError> {
-    let corrupt = |e: openssl::error::ErrorStack| StoreError::Corrupt { path: dir.display().to_string(), detail: e.to_string() };
+    let corrupt = |e: openssl::error::ErrorStack| StoreError::Corrupt {
+        path: dir.display().to_string(),
+        detail: e.to_string(),
+    };
     let cert = identity.cert.to_pem().map_err(corrupt)?;
     let mut chain = Vec::new();
     for c in &identity.chain {
         chain.extend(c.to_pem().map_err(corrupt)?);
     }
-    let key = identity.key_pem().map_err(|e| StoreError::Corrupt { path: dir.display().to_string(), detail: e.to_string() })?;
+    let key = identity.key_pem().map_err(|e| StoreError::Corrupt {
+        path: dir.display().to_string(),
+        detail: e.to_string(),
+    })?;
     // The key first: a crash leaves at worst the old certificate with the old key.
     let key_path = dir.join("key.pem");
     write_atomic(&key_path, &key).map_err(io_err("write", &key_path))?;
