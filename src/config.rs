@@ -65,9 +65,7 @@ impl Default for CertificatePolicy {
 
 /// A configuration file that cannot be read.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "the configuration file {path} cannot be read ({source}): fix it or delete it to get the defaults"
-)]
+#[error("{}", crate::t!("config.unreadable", path = .path, reason = .source))]
 pub struct ConfigError {
     /// Which file.
     pub path: String,

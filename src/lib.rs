@@ -1,9 +1,12 @@
 //! certsafe: verified backups of health-PKI identities (IGC-Santé), restore
 //! on a new machine, and CRL checks, from a terminal UI or the command line.
 
+rust_i18n::i18n!("src/locales", fallback = "en");
+
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod i18n;
 
 /// Keeps secrets out of core dumps and away from same-user debuggers for the
 /// life of the process.

@@ -1,6 +1,6 @@
 //! The CLI contract of the core: exit codes, stdout, stderr, JSON keys, and
 //! that bad input leaves the store unchanged.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::case_sensitive_file_extension_comparisons)]
 
 mod common;
 
@@ -11,7 +11,11 @@ use common::{Alg, Home, Pki, STRONG, fixtures, fp};
 use predicates::prelude::*;
 
 fn json_of(out: &std::process::Output) -> serde_json::Value {
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -33,7 +37,13 @@ fn setup() -> Setup {
     let pki = Pki::new(Alg::Ec);
     let leaf = pki.leaf("Marie Durand", Alg::Rsa);
     let id = home.import(&pki, &leaf, "Dr Marie Durand");
-    Setup { home, pki, leaf, id, dest: tempfile::tempdir().unwrap() }
+    Setup {
+        home,
+        pki,
+        leaf,
+        id,
+        dest: tempfile::tempdir().unwrap(),
+    }
 }
 
 // ---------------------------------------------------------------- usage
@@ -41,9 +51,17 @@ fn setup() -> Setup {
 #[test]
 fn help_and_version_exit_0() {
     let home = Home::new();
-    home.cmd().arg("--help").assert().success().stdout(predicate::str::contains("backup"));
+    home.cmd()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("backup"));
     home.cmd().arg("--version").assert().success();
-    home.cmd().args(["backup", "--help"]).assert().success().stdout(predicate::str::contains("--password-stdin"));
+    home.cmd()
+        .args(["backup", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--password-stdin"));
 }
 
 #[test]
@@ -51,7 +69,7 @@ fn usage_errors_exit_64() {
     let home = Home::new();
     for args in [
         vec!["account", "frobnicate"],
-        vec!["backup", "abc"],                                        // --to missing
+        vec!["backup", "abc"], // --to missing
         vec!["backup", "abc", "--to", "/tmp", "--password", "secret"], // passwords are never arguments
         vec!["backup", "abc", "--to", "/tmp", "--profile", "rc2"],
         vec!["account", "import"],
@@ -74,7 +92,13 @@ fn import_prints_the_id_and_lists_the_account() {
     assert!(s.id.chars().all(|c| c.is_ascii_hexdigit()));
     assert_eq!(s.id, fp(&s.leaf.cert)[..12]);
 
-    let list = json_of(&s.home.cmd().args(["account", "list", "--json"]).output().unwrap());
+    let list = json_of(
+        &s.home
+            .cmd()
+            .args(["account", "list", "--json"])
+            .output()
+            .unwrap(),
+    );
     let a = &list[0];
     for key in ["id", "label", "fingerprint", "not_after", "backup_state"] {
         assert!(!a[key].is_null(), "missing {key} in {a}");
@@ -100,10 +124,19 @@ fn import_prints_the_id_and_lists_the_account() {
 #[test]
 fn keys_are_private_files() {
     let s = setup();
-    let key = s.home.path().join("data/accounts").join(&s.id).join("key.pem");
+    let key = s
+        .home
+        .path()
+        .join("data/accounts")
+        .join(&s.id)
+        .join("key.pem");
     let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "key.pem mode {mode:o}");
-    let dir_mode = std::fs::metadata(s.home.path().join("data/accounts")).unwrap().permissions().mode() & 0o777;
+    let dir_mode = std::fs::metadata(s.home.path().join("data/accounts"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(dir_mode, 0o700);
 }
 
@@ -144,21 +177,35 @@ fn import_reads_every_key_format() {
             Alg::Ec => leaf.key.ec_key().unwrap().private_key_to_pem().unwrap(), // SEC1
         };
         let cases: Vec<(&str, Vec<u8>, Option<&str>)> = vec![
-            ("pkcs8.pem", leaf.key.private_key_to_pem_pkcs8().unwrap(), None),
+            (
+                "pkcs8.pem",
+                leaf.key.private_key_to_pem_pkcs8().unwrap(),
+                None,
+            ),
             ("pkcs8.der", leaf.key.private_key_to_pkcs8().unwrap(), None),
             ("traditional.pem", traditional, None),
-            ("traditional.der", leaf.key.private_key_to_der().unwrap(), None),
+            (
+                "traditional.der",
+                leaf.key.private_key_to_der().unwrap(),
+                None,
+            ),
             (
                 "encrypted.pem",
                 leaf.key
-                    .private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_256_cbc(), b"key password 1")
+                    .private_key_to_pem_pkcs8_passphrase(
+                        openssl::symm::Cipher::aes_256_cbc(),
+                        b"key password 1",
+                    )
                     .unwrap(),
                 Some("key password 1"),
             ),
             (
                 "encrypted.der",
                 leaf.key
-                    .private_key_to_pkcs8_passphrase(openssl::symm::Cipher::aes_256_cbc(), b"key password 1")
+                    .private_key_to_pkcs8_passphrase(
+                        openssl::symm::Cipher::aes_256_cbc(),
+                        b"key password 1",
+                    )
                     .unwrap(),
                 Some("key password 1"),
             ),
@@ -167,15 +214,28 @@ fn import_reads_every_key_format() {
             let home = Home::new();
             let key_path = dir.path().join(name);
             std::fs::write(&key_path, bytes).unwrap();
-            let cert = if name.ends_with(".der") { &cert_der } else { &cert_pem };
+            let cert = if name.ends_with(".der") {
+                &cert_der
+            } else {
+                &cert_pem
+            };
             let mut cmd = home.cmd();
-            cmd.args(["account", "import", "--cert"]).arg(cert).arg("--key").arg(&key_path).arg("--chain").arg(&chain);
+            cmd.args(["account", "import", "--cert"])
+                .arg(cert)
+                .arg("--key")
+                .arg(&key_path)
+                .arg("--chain")
+                .arg(&chain);
             if let Some(p) = password {
                 cmd.arg("--password-stdin").write_stdin(format!("{p}\n"));
             }
             let out = cmd.output().unwrap();
             assert!(out.status.success(), "{alg:?} {name}: {}", stderr_of(&out));
-            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), &fp(&leaf.cert)[..12], "{name}");
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout).trim(),
+                &fp(&leaf.cert)[..12],
+                "{name}"
+            );
         }
         // Wrong password for the encrypted key: clear message, nothing stored.
         let home = Home::new();
@@ -212,7 +272,11 @@ fn a_key_that_does_not_match_is_refused_and_nothing_is_stored() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("does not match"));
-    assert!(home.snapshot().is_empty(), "nothing written: {:?}", home.snapshot());
+    assert!(
+        home.snapshot().is_empty(),
+        "nothing written: {:?}",
+        home.snapshot()
+    );
 }
 
 #[test]
@@ -239,16 +303,29 @@ fn missing_files_and_unknown_accounts() {
     let before = s.home.snapshot();
     s.home
         .cmd()
-        .args(["account", "import", "--cert", "/nonexistent/a.pem", "--key", "/nonexistent/a.key"])
+        .args([
+            "account",
+            "import",
+            "--cert",
+            "/nonexistent/a.pem",
+            "--key",
+            "/nonexistent/a.key",
+        ])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("/nonexistent/a.pem").and(predicate::str::contains("does not exist")));
+        .stderr(
+            predicate::str::contains("/nonexistent/a.pem")
+                .and(predicate::str::contains("does not exist")),
+        );
     s.home
         .cmd()
         .args(["account", "show", "ffffffffffff"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("no account ffffffffffff").and(predicate::str::contains("account list")));
+        .stderr(
+            predicate::str::contains("no account ffffffffffff")
+                .and(predicate::str::contains("account list")),
+        );
     s.home
         .cmd()
         .args(["backup", "ffffffffffff", "--password-stdin", "--to"])
@@ -263,7 +340,9 @@ fn missing_files_and_unknown_accounts() {
         .write_stdin(format!("{STRONG}\n"))
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("cannot read /nonexistent/file.p12"));
+        .stderr(predicate::str::contains(
+            "cannot read /nonexistent/file.p12",
+        ));
     assert_eq!(before, s.home.snapshot());
 }
 
@@ -277,9 +356,19 @@ fn remove_asks_for_confirmation() {
         .code(1)
         .stderr(predicate::str::contains("--yes"));
     assert!(s.home.path().join("data/accounts").join(&s.id).exists());
-    s.home.cmd().args(["account", "remove", &s.id, "--yes"]).assert().success();
+    s.home
+        .cmd()
+        .args(["account", "remove", &s.id, "--yes"])
+        .assert()
+        .success();
     assert!(!s.home.path().join("data/accounts").join(&s.id).exists());
-    let list = json_of(&s.home.cmd().args(["account", "list", "--json"]).output().unwrap());
+    let list = json_of(
+        &s.home
+            .cmd()
+            .args(["account", "list", "--json"])
+            .output()
+            .unwrap(),
+    );
     assert_eq!(list, serde_json::json!([]));
 }
 
@@ -288,18 +377,24 @@ fn remove_asks_for_confirmation() {
 fn backup_with_stdin(s: &Setup, stdin: Option<&[u8]>) -> std::process::Output {
     if let Some(bytes) = stdin {
         let mut cmd = s.home.cmd();
-        cmd.args(["backup", &s.id, "--password-stdin", "--to"]).arg(s.dest.path());
+        cmd.args(["backup", &s.id, "--password-stdin", "--to"])
+            .arg(s.dest.path());
         cmd.write_stdin(bytes.to_vec()).output().unwrap()
     } else {
         let mut cmd = s.home.std_cmd();
-        cmd.args(["backup", &s.id, "--password-stdin", "--to"]).arg(s.dest.path());
+        cmd.args(["backup", &s.id, "--password-stdin", "--to"])
+            .arg(s.dest.path());
         cmd.stdin(std::process::Stdio::null()).output().unwrap()
     }
 }
 
 fn assert_no_backup(s: &Setup, before: &[(std::path::PathBuf, Vec<u8>)]) {
     assert_eq!(before, s.home.snapshot().as_slice(), "store changed");
-    let left: Vec<_> = std::fs::read_dir(s.dest.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    let left: Vec<_> = std::fs::read_dir(s.dest.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
     assert!(left.is_empty(), "files left in the destination: {left:?}");
 }
 
@@ -316,14 +411,27 @@ fn bad_backup_passwords_are_refused_with_a_reason() {
     ];
     for (stdin, expected) in cases {
         let out = backup_with_stdin(&s, Some(stdin));
-        assert_eq!(out.status.code(), Some(1), "{expected}: {}", stderr_of(&out));
-        assert!(stderr_of(&out).contains(expected), "want {expected:?}, got {}", stderr_of(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{expected}: {}",
+            stderr_of(&out)
+        );
+        assert!(
+            stderr_of(&out).contains(expected),
+            "want {expected:?}, got {}",
+            stderr_of(&out)
+        );
         assert_no_backup(&s, &before);
     }
     // Closed stdin.
     let out = backup_with_stdin(&s, None);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr_of(&out).contains("closed or empty"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("closed or empty"),
+        "{}",
+        stderr_of(&out)
+    );
     assert_no_backup(&s, &before);
 }
 
@@ -341,7 +449,10 @@ fn no_terminal_and_no_password_source_is_a_clear_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = stderr_of(&out);
-    assert!(err.contains("no terminal") && err.contains("--password-stdin"), "{err}");
+    assert!(
+        err.contains("no terminal") && err.contains("--password-stdin"),
+        "{err}"
+    );
     assert_no_backup(&s, &before);
 }
 
@@ -372,7 +483,11 @@ fn password_file_works_and_the_password_never_shows() {
         .success();
     // Nothing secret in the store's metadata either.
     for (p, bytes) in s.home.snapshot() {
-        assert!(!String::from_utf8_lossy(&bytes).contains("horse"), "password found in {}", p.display());
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("horse"),
+            "password found in {}",
+            p.display()
+        );
     }
 }
 
@@ -399,7 +514,10 @@ fn backup_json_and_state() {
     let path = Path::new(v["path"].as_str().unwrap());
     assert_eq!(path.parent().unwrap(), s.dest.path());
     let name = path.file_name().unwrap().to_str().unwrap();
-    assert!(name.starts_with("certsafe-Dr-Marie-Durand-") && name.ends_with(".p12"), "{name}");
+    assert!(
+        name.starts_with("certsafe-Dr-Marie-Durand-") && name.ends_with(".p12"),
+        "{name}"
+    );
     assert!(!name.contains([':', '*', '?', '"', '<', '>', '|', '\\']));
     assert_eq!(s.home.account_json(&s.id)["backup_state"], "ok");
     // Only the final file: no temporary left.
@@ -424,11 +542,19 @@ fn backup_to_a_named_file_and_refusals() {
     // Missing folder.
     let out = run(&s.dest.path().join("no/such/folder"));
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr_of(&out).contains("does not exist"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("does not exist"),
+        "{}",
+        stderr_of(&out)
+    );
     // A name that is neither a folder nor .p12/.pfx.
     let out = run(&s.dest.path().join("backup.txt"));
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr_of(&out).contains(".p12 or .pfx"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains(".p12 or .pfx"),
+        "{}",
+        stderr_of(&out)
+    );
     // A .p12 in a missing folder.
     let out = run(&s.dest.path().join("nope/x.p12"));
     assert_eq!(out.status.code(), Some(1));
@@ -440,7 +566,10 @@ fn backup_to_a_named_file_and_refusals() {
     // A good .pfx name.
     let out = run(&s.dest.path().join("Sauvegarde Été.pfx"));
     assert!(out.status.success(), "{}", stderr_of(&out));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), s.dest.path().join("Sauvegarde Été.pfx").to_str().unwrap());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        s.dest.path().join("Sauvegarde Été.pfx").to_str().unwrap()
+    );
 }
 
 #[test]
@@ -468,7 +597,9 @@ fn an_unwritable_destination_is_refused() {
         .output()
         .unwrap();
     if mounted {
-        let _ = std::process::Command::new("umount").arg(target.path()).status();
+        let _ = std::process::Command::new("umount")
+            .arg(target.path())
+            .status();
     }
     if common::is_root() && !mounted {
         eprintln!("skipped: could not mount a read-only tmpfs");
@@ -477,7 +608,10 @@ fn an_unwritable_destination_is_refused() {
     std::fs::set_permissions(target.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = stderr_of(&out);
-    assert!(err.contains("read-only") || err.contains("permission denied"), "{err}");
+    assert!(
+        err.contains("read-only") || err.contains("permission denied"),
+        "{err}"
+    );
     assert_eq!(before, s.home.snapshot());
 }
 
@@ -564,11 +698,22 @@ fn damaged_files_and_wrong_passwords_are_told_apart() {
                 .output()
                 .unwrap();
             assert_eq!(out.status.code(), Some(1), "{cmd} {}", path.display());
-            assert!(stderr_of(&out).contains(expected), "{cmd} {}: want {expected:?}, got {}", path.display(), stderr_of(&out));
-            assert!(!stderr_of(&out).contains(pw) || pw == STRONG && !stderr_of(&out).contains("horse"));
+            assert!(
+                stderr_of(&out).contains(expected),
+                "{cmd} {}: want {expected:?}, got {}",
+                path.display(),
+                stderr_of(&out)
+            );
+            assert!(
+                !stderr_of(&out).contains(pw) || pw == STRONG && !stderr_of(&out).contains("horse")
+            );
         }
     }
-    assert!(restore_home.snapshot().is_empty(), "nothing restored: {:?}", restore_home.snapshot());
+    assert!(
+        restore_home.snapshot().is_empty(),
+        "nothing restored: {:?}",
+        restore_home.snapshot()
+    );
 }
 
 #[test]
@@ -586,8 +731,14 @@ fn absurd_iteration_counts_are_refused_at_once() {
     let mac = kids[2].children().unwrap();
     let digest_info = ber::der(ber::tag::SEQUENCE, mac[0].content);
     let salt = ber::der(ber::tag::OCTET_STRING, mac[1].content);
-    let mac_data = ber::der(ber::tag::SEQUENCE, &[digest_info, salt, ber::der_uint(50_000_000)].concat());
-    let evil = ber::der(ber::tag::SEQUENCE, &[&pfx.content[..vlen], &rest[..alen], &mac_data].concat());
+    let mac_data = ber::der(
+        ber::tag::SEQUENCE,
+        &[digest_info, salt, ber::der_uint(50_000_000)].concat(),
+    );
+    let evil = ber::der(
+        ber::tag::SEQUENCE,
+        &[&pfx.content[..vlen], &rest[..alen], &mac_data].concat(),
+    );
     let path = s.dest.path().join("evil.p12");
     std::fs::write(&path, evil).unwrap();
     let started = std::time::Instant::now();
@@ -610,19 +761,34 @@ fn restore_on_an_empty_machine_and_again() {
     let s = setup();
     let file = make_backup(&s);
     let fresh = Home::new();
-    let out = fresh.cmd().args(["restore", "--password-stdin"]).arg(&file).write_stdin(format!("{STRONG}\n")).output().unwrap();
+    let out = fresh
+        .cmd()
+        .args(["restore", "--password-stdin"])
+        .arg(&file)
+        .write_stdin(format!("{STRONG}\n"))
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert_eq!(id, s.id);
     let a = fresh.account_json(&id);
     assert_eq!(a["fingerprint"], fp(&s.leaf.cert).as_str());
     assert_eq!(a["label"], "Dr Marie Durand", "label from the friendlyName");
-    assert_eq!(a["backup_state"], "ok", "a restored file counts as a verified backup");
+    assert_eq!(
+        a["backup_state"], "ok",
+        "a restored file counts as a verified backup"
+    );
     assert!(stderr_of(&out).contains("signed and verified"));
 
     // Restoring the same file again: nothing replaced, JSON says so.
     let v = json_of(
-        &fresh.cmd().args(["restore", "--json", "--password-stdin"]).arg(&file).write_stdin(format!("{STRONG}\n")).output().unwrap(),
+        &fresh
+            .cmd()
+            .args(["restore", "--json", "--password-stdin"])
+            .arg(&file)
+            .write_stdin(format!("{STRONG}\n"))
+            .output()
+            .unwrap(),
     );
     assert_eq!(v["id"], id.as_str());
     assert_eq!(v["action"], "already_present");
@@ -664,7 +830,14 @@ fn restore_never_replaces_a_key_without_replace_and_archives_it() {
     let v = json_of(
         &s.home
             .cmd()
-            .args(["restore", "--json", "--replace", "--password-stdin", "--account", &s.id])
+            .args([
+                "restore",
+                "--json",
+                "--replace",
+                "--password-stdin",
+                "--account",
+                &s.id,
+            ])
             .arg(&file)
             .write_stdin(format!("{STRONG}\n"))
             .output()
@@ -673,8 +846,13 @@ fn restore_never_replaces_a_key_without_replace_and_archives_it() {
     assert_eq!(v["action"], "replaced");
     assert_eq!(v["id"], s.id.as_str());
     let archive = Path::new(v["archived_to"].as_str().unwrap());
-    let archived_cert = openssl::x509::X509::from_pem(&std::fs::read(archive.join("cert.pem")).unwrap()).unwrap();
-    assert_eq!(fp(&archived_cert), fp(&s.leaf.cert), "the old identity is archived");
+    let archived_cert =
+        openssl::x509::X509::from_pem(&std::fs::read(archive.join("cert.pem")).unwrap()).unwrap();
+    assert_eq!(
+        fp(&archived_cert),
+        fp(&s.leaf.cert),
+        "the old identity is archived"
+    );
     let archived_key = std::fs::read(archive.join("key.pem")).unwrap();
     let archived_key = openssl::pkey::PKey::private_key_from_pem(&archived_key).unwrap();
     assert!(archived_key.public_eq(&s.leaf.key));
@@ -700,14 +878,24 @@ fn backup_state_becomes_outdated_then_old() {
     let account = store.get(&id2).unwrap();
     let identity = certsafe::domain::identity::Identity::assemble(
         renewed.key,
-        vec![renewed.cert.clone(), s.pki.inter.clone(), s.pki.root.clone()],
+        vec![
+            renewed.cert.clone(),
+            s.pki.inter.clone(),
+            s.pki.root.clone(),
+        ],
     )
     .unwrap();
-    store.replace(&account, &identity, certsafe::domain::time::now()).unwrap();
+    store
+        .replace(&account, &identity, certsafe::domain::time::now())
+        .unwrap();
     assert_eq!(home2.account_json(&id2)["backup_state"], "outdated");
 
     // Old: with a maximum age of 0 days, a backup made a second ago is old.
-    std::fs::write(s.home.path().join("config.toml"), "[backup]\nmax_age_days = 0\n").unwrap();
+    std::fs::write(
+        s.home.path().join("config.toml"),
+        "[backup]\nmax_age_days = 0\n",
+    )
+    .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1100));
     assert_eq!(s.home.account_json(&s.id)["backup_state"], "old");
 }
@@ -731,15 +919,27 @@ fn the_igc_sante_test_identity_imports_backs_up_and_restores() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
-    assert!(stderr_of(&out).contains("expired"), "expired warning: {}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("expired"),
+        "expired warning: {}",
+        stderr_of(&out)
+    );
     let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let cert = openssl::x509::X509::from_pem(&std::fs::read(f.join("testsign.test.asipsante.fr.8f613149.pem")).unwrap()).unwrap();
+    let cert = openssl::x509::X509::from_pem(
+        &std::fs::read(f.join("testsign.test.asipsante.fr.8f613149.pem")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(id, fp(&cert)[..12]);
     let a = home.account_json(&id);
     assert_eq!(a["label"], "testsign.test.asipsante.fr");
     assert_eq!(a["expired"], true);
     assert_eq!(a["chain"].as_array().unwrap().len(), 2);
-    assert!(a["chain"][0]["subject"].as_str().unwrap().contains("TEST AC IGC-SANTE ELEMENTAIRE ORGANISATIONS"));
+    assert!(
+        a["chain"][0]["subject"]
+            .as_str()
+            .unwrap()
+            .contains("TEST AC IGC-SANTE ELEMENTAIRE ORGANISATIONS")
+    );
 
     let dest = tempfile::tempdir().unwrap();
     let out = home
@@ -754,7 +954,12 @@ fn the_igc_sante_test_identity_imports_backs_up_and_restores() {
     let file = String::from_utf8_lossy(&out.stdout).trim().to_string();
 
     let fresh = Home::new();
-    let out = fresh.cmd().args(["restore", "--password-stdin", &file]).write_stdin(format!("{STRONG}\n")).output().unwrap();
+    let out = fresh
+        .cmd()
+        .args(["restore", "--password-stdin", &file])
+        .write_stdin(format!("{STRONG}\n"))
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(stderr_of(&out).contains("expired"));
     let restored = fresh.account_json(&id);

@@ -9,10 +9,9 @@ use serde_json::json;
 use super::password::{self, Source};
 use super::{Context, Failure, PasswordArgs, print_json, warn};
 use crate::domain::identity::{self, Identity};
-use crate::domain::p12;
-use crate::domain::restore::read_file;
 use crate::domain::store::{Account, identity_from_files};
 use crate::domain::time::{now, rfc3339};
+use crate::t;
 
 /// Account subcommands.
 #[derive(Debug, Subcommand)]
@@ -118,25 +117,39 @@ fn list(ctx: &Context, json: bool) -> Result<u8, Failure> {
         return Ok(0);
     }
     if accounts.is_empty() {
-        eprintln!(
-            "No account yet. Import one with `certsafe account import` or restore a backup with `certsafe restore`."
-        );
+        eprintln!("{}", t!("cli.no_account_yet"));
         return Ok(0);
     }
-    println!("{:<12}  {:<30}  {:<10}  BACKUP", "ID", "LABEL", "EXPIRES");
-    let t = now();
+    println!(
+        "{}  {}  {}  {}",
+        pad(&t!("show.head_id"), 12),
+        pad(&t!("show.head_label"), 30),
+        pad(&t!("show.head_expires"), 10),
+        t!("show.head_backup")
+    );
+    let now = now();
     for a in &accounts {
         let info = a.info()?;
-        let state = a.backup_state(t, ctx.config.backup.max_age_days);
+        let state = a.backup_state(now, ctx.config.backup.max_age_days);
         println!(
-            "{:<12}  {:<30}  {:<10}  {}",
-            a.meta.id,
-            truncate(&a.meta.label, 30),
-            &rfc3339(info.not_after)[..10],
+            "{}  {}  {}  {}",
+            pad(&a.meta.id, 12),
+            pad(&truncate(&a.meta.label, 30), 30),
+            pad(&rfc3339(info.not_after)[..10], 10),
             state.word()
         );
     }
     Ok(0)
+}
+
+/// Pads to `width` characters (not bytes: labels are often accented).
+pub fn pad(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n >= width {
+        s.to_string()
+    } else {
+        format!("{s}{}", " ".repeat(width - n))
+    }
 }
 
 fn truncate(s: &str, n: usize) -> String {
@@ -147,6 +160,11 @@ fn truncate(s: &str, n: usize) -> String {
         t.push('…');
         t
     }
+}
+
+/// Prints `Label        value` with the label translated and padded.
+pub fn field(key: &str, value: impl std::fmt::Display) {
+    println!("{} {value}", pad(&t!(key), 13));
 }
 
 fn show(ctx: &Context, id: &str, json: bool) -> Result<u8, Failure> {
@@ -167,21 +185,28 @@ fn show(ctx: &Context, id: &str, json: bool) -> Result<u8, Failure> {
         return Ok(0);
     }
     let get = |k: &str| value[k].as_str().unwrap_or("-").to_string();
-    println!("Account      {}", get("id"));
-    println!("Label        {}", get("label"));
-    println!("E-mail       {}", get("email"));
-    println!("Subject      {}", get("subject"));
-    println!("Issuer       {}", get("issuer"));
-    println!("Key          {}", get("key_type"));
-    println!("Valid        {} to {}", get("not_before"), get("not_after"));
-    println!("Fingerprint  {}", get("fingerprint"));
-    println!("Chain        {} certificate(s)", chain.len());
+    field("show.account", get("id"));
+    field("show.label", get("label"));
+    field("show.email", get("email"));
+    field("show.subject", get("subject"));
+    field("show.issuer", get("issuer"));
+    field("show.key", get("key_type"));
+    field(
+        "show.valid",
+        t!(
+            "show.valid_range",
+            from = get("not_before"),
+            to = get("not_after")
+        ),
+    );
+    field("show.fingerprint", get("fingerprint"));
+    field("show.chain", t!("show.certificates", count = chain.len()));
     for c in &chain {
-        println!("             {}", c["subject"].as_str().unwrap_or("-"));
+        println!("{} {}", pad("", 13), c["subject"].as_str().unwrap_or("-"));
     }
-    println!("Backup       {}", get("backup_state"));
+    field("show.backup", get("backup_state"));
     if let Some(b) = account.last_backup() {
-        println!("Last backup  {} {}", rfc3339(b.at), b.path);
+        field("show.last_backup", format!("{} {}", rfc3339(b.at), b.path));
     }
     Ok(0)
 }
@@ -191,34 +216,38 @@ fn remove(ctx: &Context, id: &str, yes: bool) -> Result<u8, Failure> {
     let account = store.get(id)?;
     if !yes {
         if !std::io::stdin().is_terminal() {
-            return Err(Failure::op(format!(
-                "removing account {} deletes its private key: add --yes to confirm",
-                account.meta.id
+            return Err(Failure::op(t!(
+                "cli.remove_needs_yes",
+                id = account.meta.id
             )));
         }
         eprint!(
-            "Remove account {} ({})? Its private key is deleted; without a backup, mail encrypted to it becomes unreadable. Type yes to confirm: ",
-            account.meta.id, account.meta.label
+            "{}",
+            t!(
+                "cli.remove_confirm",
+                id = account.meta.id,
+                label = account.meta.label
+            )
         );
         let mut answer = String::new();
         std::io::stdin()
             .read_line(&mut answer)
             .map_err(Failure::op)?;
-        if !matches!(answer.trim(), "yes" | "oui") {
-            return Err(Failure::op("not removed"));
+        if !matches!(answer.trim().to_lowercase().as_str(), "yes" | "oui") {
+            return Err(Failure::op(t!("cli.not_removed")));
         }
     }
     store.remove(&account)?;
-    eprintln!("Account {} removed.", account.meta.id);
+    eprintln!("{}", t!("cli.removed", id = account.meta.id));
     Ok(0)
 }
 
 fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
     std::fs::read(path).map_err(|e| {
-        Failure::op(format!(
-            "cannot read {}: {}",
-            path.display(),
-            crate::domain::fsutil::describe_io(&e)
+        Failure::op(t!(
+            "cli.read_input",
+            path = path.display(),
+            reason = crate::domain::fsutil::describe_io(&e)
         ))
     })
 }
@@ -226,33 +255,15 @@ fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
 fn import(ctx: &Context, args: &ImportArgs) -> Result<u8, Failure> {
     let source = Source::from_args(&args.password);
     let (identity, friendly_name) = if let Some(path) = &args.p12 {
-        let bytes = read_file(path)?;
-        let layout =
-            p12::inspect(&bytes).map_err(|e| Failure::op(format!("{}: {e}", path.display())))?;
-        let mut tries = 0;
-        let opened = loop {
-            tries += 1;
-            let pw = password::read(&source, &format!("Password of {}: ", path.display()))?;
-            match p12::open(&bytes, &pw) {
-                Ok(o) => break o,
-                Err(p12::P12Error::WrongPassword)
-                    if source.can_retry() && tries < password::TRIES =>
-                {
-                    eprintln!("certsafe: wrong password, try again");
-                }
-                Err(e) => return Err(Failure::op(format!("{}: {e}", path.display()))),
-            }
-        };
-        if layout.mac.is_none() {
-            warn(
-                "the file has no integrity check (MAC): it could have been altered without anyone noticing",
-            );
+        let opened = super::files::open_with_retry(path, &source)?;
+        if opened.layout.mac.is_none() {
+            warn(t!("p12.no_mac"));
         }
         (opened.identity, opened.friendly_name)
     } else {
         let (Some(cert_path), Some(key_path)) = (&args.cert, &args.key) else {
             return Err(Failure {
-                message: "give --p12 FILE, or --cert FILE and --key FILE".into(),
+                message: t!("cli.give_source"),
                 code: super::EXIT_USAGE,
             });
         };
@@ -260,7 +271,7 @@ fn import(ctx: &Context, args: &ImportArgs) -> Result<u8, Failure> {
         let key_bytes = zeroize::Zeroizing::new(read_input(key_path)?);
         let key_name = key_path.display().to_string();
         let key = if identity::key_is_encrypted(&key_bytes) {
-            let pw = password::read(&source, &format!("Password of the key {key_name}: "))?;
+            let pw = password::read(&source, &t!("password.prompt_key", path = key_name))?;
             identity::read_private_key(&key_bytes, Some(&pw), &key_name)?
         } else {
             identity::read_private_key(&key_bytes, None, &key_name)?
@@ -284,7 +295,7 @@ fn finish_import(
     friendly_name: Option<String>,
     args: &ImportArgs,
 ) -> Result<u8, Failure> {
-    let t = now();
+    let now = now();
     let info = identity.info();
     let label = args
         .label
@@ -293,27 +304,20 @@ fn finish_import(
         .or_else(|| identity::common_name(&identity.cert))
         .unwrap_or_else(|| info.fingerprint[..12].to_string());
     if label.contains('\0') || label.trim().is_empty() {
-        return Err(Failure::op(
-            "the label is empty or has a NUL byte: give another with --label",
-        ));
+        return Err(Failure::op(t!("cli.bad_label")));
     }
     let email = args
         .email
         .clone()
         .or_else(|| identity::emails(&identity.cert).into_iter().next());
-    if info.expired_at(t) {
-        warn(format!(
-            "the certificate expired on {}: it is imported anyway, because its key is still needed to read mail encrypted to it",
-            rfc3339(info.not_after)
-        ));
+    if info.expired_at(now) {
+        warn(t!("cli.import_expired", date = rfc3339(info.not_after)));
     }
     if !identity.chain_complete() {
-        warn(
-            "the chain does not reach a root certificate: add the issuers with --chain so backups carry the whole chain",
-        );
+        warn(t!("cli.import_chain_incomplete"));
     }
     let store = ctx.store()?;
-    let account = store.add(identity, &label, email.as_deref(), t)?;
+    let account = store.add(identity, &label, email.as_deref(), now)?;
     if args.json {
         print_json(&account_json(ctx, &account)?);
     } else {

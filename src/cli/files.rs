@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::json;
 
+use super::account::{field, pad};
 use super::password::{self, Source};
 use super::{Context, Failure, PasswordArgs, print_json, warn};
 use crate::domain::backup::{self, Step};
@@ -12,6 +13,7 @@ use crate::domain::drives::{self, SystemDrives};
 use crate::domain::p12::{self, P12Error, Profile};
 use crate::domain::restore::{self, RestoreError, RestoreOptions};
 use crate::domain::time::{now, rfc3339};
+use crate::t;
 
 /// `drives`.
 #[derive(Debug, Args)]
@@ -101,28 +103,30 @@ pub fn drives(args: &DrivesArgs) -> u8 {
         return 0;
     }
     if list.is_empty() {
-        eprintln!(
-            "No removable drive found. Plug in a USB stick, or use --all to see every volume."
-        );
+        eprintln!("{}", t!("drives.none"));
         return 0;
     }
     println!(
-        "{:<28}  {:<14}  {:<8}  {:>10}  NOTE",
-        "MOUNT POINT", "LABEL", "FS", "FREE"
+        "{}  {}  {}  {}  {}",
+        pad(&t!("show.head_mount"), 28),
+        pad(&t!("show.head_label").to_string(), 14),
+        pad(&t!("show.head_fs"), 8),
+        pad(&t!("show.head_free"), 10),
+        t!("show.head_note")
     );
     for d in &list {
         let mut notes = Vec::new();
         if d.removable {
-            notes.push("removable");
+            notes.push(t!("drives.removable"));
         }
         if d.read_only {
-            notes.push("read-only");
+            notes.push(t!("drives.read_only"));
         }
         println!(
-            "{:<28}  {:<14}  {:<8}  {:>10}  {}",
-            d.mount_point.display(),
-            d.label.as_deref().unwrap_or("-"),
-            d.file_system,
+            "{}  {}  {}  {:>10}  {}",
+            pad(&d.mount_point.display().to_string(), 28),
+            pad(d.label.as_deref().unwrap_or("-"), 14),
+            pad(&d.file_system, 8),
             human_bytes(d.available_bytes),
             notes.join(", ")
         );
@@ -139,7 +143,7 @@ pub fn backup(ctx: &Context, args: &BackupArgs) -> Result<u8, Failure> {
         .as_deref()
         .and_then(Profile::parse)
         .unwrap_or(ctx.config.backup.default_profile);
-    let t = now();
+    let now = now();
     let probe = if args.to.is_dir() {
         args.to.clone()
     } else {
@@ -148,8 +152,8 @@ pub fn backup(ctx: &Context, args: &BackupArgs) -> Result<u8, Failure> {
     let drive = drives::drive_of(&SystemDrives, &probe);
     // Everything about the destination is checked before the password is asked.
     let dest =
-        backup::resolve_destination(&args.to, &account.meta.label, t, args.overwrite, drive)?;
-    for w in backup::warnings_for(&account, &dest, &store, t) {
+        backup::resolve_destination(&args.to, &account.meta.label, now, args.overwrite, drive)?;
+    for w in backup::warnings_for(&account, &dest, &store, now) {
         warn(w);
     }
     let words = account.known_words();
@@ -158,7 +162,7 @@ pub fn backup(ctx: &Context, args: &BackupArgs) -> Result<u8, Failure> {
     let interactive = !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut progress = |step: Step| {
         if interactive {
-            eprintln!("  ✓ {}", step_words(step));
+            eprintln!("  ✓ {}", backup::step_words(step));
         }
     };
     let request = backup::Request {
@@ -168,7 +172,7 @@ pub fn backup(ctx: &Context, args: &BackupArgs) -> Result<u8, Failure> {
         password: &password,
         profile,
         overwrite: args.overwrite,
-        now: t,
+        now,
     };
     let outcome = backup::run(&request, &mut progress)?;
     if args.json {
@@ -185,44 +189,34 @@ pub fn backup(ctx: &Context, args: &BackupArgs) -> Result<u8, Failure> {
         }));
     } else {
         println!("{}", outcome.path.display());
-        if outcome.path.starts_with("/media") || dest.drive.as_ref().is_some_and(|d| d.removable) {
-            eprintln!(
-                "Backup verified. Eject the drive safely before unplugging it, and keep it away from this computer."
-            );
+        if dest.drive.as_ref().is_some_and(|d| d.removable) {
+            eprintln!("{}", t!("backup.done_eject"));
         }
     }
     Ok(0)
 }
 
-fn step_words(step: Step) -> &'static str {
-    match step {
-        Step::Built => "file built",
-        Step::Written => "written to the drive",
-        Step::Synced => "flushed to the drive",
-        Step::ReadBack => "read back, identical",
-        Step::Opened => "opened with the password",
-        Step::KeyMatches => "key and certificate match the account",
-        Step::ChainComplete => "chain complete",
-        Step::Named => "renamed to its final name",
-        Step::Recorded => "backup recorded",
-    }
-}
-
 /// Opens a file, asking again on a terminal after a wrong password.
-fn open_with_retry(path: &std::path::Path, source: &Source) -> Result<p12::Opened, Failure> {
+pub fn open_with_retry(path: &std::path::Path, source: &Source) -> Result<p12::Opened, Failure> {
     let bytes = restore::read_file(path)?;
+    let shown = path.display().to_string();
+    // Structure first: a file that is not PKCS#12 fails before any password is asked.
+    p12::inspect(&bytes).map_err(|source| RestoreError::Open {
+        path: shown.clone(),
+        source,
+    })?;
     let mut tries = 0;
     loop {
         tries += 1;
-        let pw = password::read(source, &format!("Password of {}: ", path.display()))?;
+        let pw = password::read(source, &t!("password.prompt_open", path = shown))?;
         match p12::open(&bytes, &pw) {
             Ok(opened) => return Ok(opened),
             Err(P12Error::WrongPassword) if source.can_retry() && tries < password::TRIES => {
-                eprintln!("certsafe: wrong password, try again");
+                eprintln!("certsafe: {}", t!("password.wrong_retry"));
             }
             Err(source) => {
                 return Err(RestoreError::Open {
-                    path: path.display().to_string(),
+                    path: shown,
                     source,
                 }
                 .into());
@@ -240,83 +234,94 @@ pub fn verify(ctx: &Context, args: &VerifyArgs) -> Result<u8, Failure> {
     let opened = open_with_retry(&args.file, &Source::from_args(&args.password))?;
     let v = restore::describe(&opened, account.as_ref())?;
     if v.no_mac {
-        warn(
-            "the file has no integrity check (MAC): it could have been altered without anyone noticing",
-        );
+        warn(t!("p12.no_mac"));
     }
     if args.json {
         let mut value = serde_json::to_value(&v).unwrap_or_default();
         value["path"] = json!(args.file);
         print_json(&value);
     } else {
-        println!("File         {}", args.file.display());
-        println!("Certificate  {}", v.certificate.subject);
-        println!("Issuer       {}", v.certificate.issuer);
-        println!(
-            "Valid        {} to {}",
-            rfc3339(v.certificate.not_before),
-            rfc3339(v.certificate.not_after)
-        );
-        println!("Fingerprint  {}", v.fingerprint);
-        println!("Name         {}", v.friendly_name.as_deref().unwrap_or("-"));
-        println!(
-            "Key          {} ({})",
-            v.certificate.key_type,
-            if v.key_matches {
-                "matches the certificate"
-            } else {
-                "DOES NOT MATCH"
-            }
-        );
-        println!(
-            "Chain        {} certificate(s){}",
-            v.chain.len(),
-            if v.chain_complete {
-                ", complete"
-            } else {
-                ", incomplete"
-            }
-        );
         let enc = |e: &Option<p12::Encryption>| {
             e.as_ref().map_or_else(
-                || "none".to_string(),
+                || t!("show.none"),
                 |e| {
-                    format!(
-                        "{} {} {}, {} iterations",
-                        e.scheme, e.cipher, e.kdf, e.iterations
+                    t!(
+                        "show.encryption",
+                        scheme = e.scheme,
+                        cipher = e.cipher,
+                        kdf = e.kdf,
+                        iterations = e.iterations
                     )
                 },
             )
         };
-        println!("Key cipher   {}", enc(&v.layout.key_encryption));
-        println!("Cert cipher  {}", enc(&v.layout.cert_encryption));
-        println!(
-            "MAC          {}",
+        field("show.file", args.file.display());
+        field("show.certificate", &v.certificate.subject);
+        field("show.issuer", &v.certificate.issuer);
+        field(
+            "show.valid",
+            t!(
+                "show.valid_range",
+                from = rfc3339(v.certificate.not_before),
+                to = rfc3339(v.certificate.not_after)
+            ),
+        );
+        field("show.fingerprint", &v.fingerprint);
+        field("show.name", v.friendly_name.as_deref().unwrap_or("-"));
+        let key_word = if v.key_matches {
+            t!("show.key_matches")
+        } else {
+            t!("show.key_differs")
+        };
+        field(
+            "show.key",
+            format!("{} ({key_word})", v.certificate.key_type),
+        );
+        let complete = if v.chain_complete {
+            t!("show.complete")
+        } else {
+            t!("show.incomplete")
+        };
+        field(
+            "show.chain",
+            format!(
+                "{}, {complete}",
+                t!("show.certificates", count = v.chain.len())
+            ),
+        );
+        field("show.key_cipher", enc(&v.layout.key_encryption));
+        field("show.cert_cipher", enc(&v.layout.cert_encryption));
+        field(
+            "show.mac",
             v.layout.mac.as_ref().map_or_else(
-                || "none".to_string(),
-                |m| format!("{}, {} iterations", m.digest, m.iterations)
-            )
+                || t!("show.none"),
+                |m| {
+                    t!(
+                        "show.mac_line",
+                        digest = m.digest,
+                        iterations = m.iterations
+                    )
+                },
+            ),
         );
         if let Some(m) = v.matches_account {
-            println!(
-                "Account      {}",
+            field(
+                "show.account",
                 if m {
-                    "same certificate and key"
+                    t!("show.account_same")
                 } else {
-                    "DIFFERENT from the account"
-                }
+                    t!("show.account_different")
+                },
             );
         }
     }
     if !v.key_matches {
-        return Err(Failure::op(
-            "the key in the file does not match its certificate",
-        ));
+        return Err(Failure::op(t!("cli.key_mismatch_file")));
     }
     if v.matches_account == Some(false) {
-        return Err(Failure::op(format!(
-            "the file does not hold the certificate and key of account {}",
-            args.account.as_deref().unwrap_or_default()
+        return Err(Failure::op(t!(
+            "cli.not_this_account",
+            id = args.account.as_deref().unwrap_or_default()
         )));
     }
     Ok(0)
@@ -327,9 +332,7 @@ pub fn restore(ctx: &Context, args: &RestoreArgs) -> Result<u8, Failure> {
     // On an empty machine the store is created here, after the file is read.
     let opened = open_with_retry(&args.file, &Source::from_args(&args.password))?;
     if opened.layout.mac.is_none() {
-        warn(
-            "the file has no integrity check (MAC): it could have been altered without anyone noticing",
-        );
+        warn(t!("p12.no_mac"));
     }
     let store = ctx.store()?;
     let options = RestoreOptions {
@@ -339,23 +342,14 @@ pub fn restore(ctx: &Context, args: &RestoreArgs) -> Result<u8, Failure> {
     };
     let restored = restore::restore(&store, &args.file, &opened, &options, now())?;
     if restored.expired {
-        warn(
-            "the certificate has expired: it is restored anyway, because its key is still needed to read mail encrypted to it",
-        );
+        warn(t!("restore.expired"));
     }
     if args.json {
         print_json(&serde_json::to_value(&restored).unwrap_or_default());
     } else {
         println!("{}", restored.id);
-        let what = match restored.action {
-            "created" => "restored as a new account",
-            "replaced" => "restored; the previous identity of the account was archived",
-            _ => "already present; recorded as a verified backup",
-        };
-        eprintln!(
-            "{} ({}): {what}. The key signed and verified a test message.",
-            restored.label, restored.id
-        );
+        let key = format!("restore.{}", restored.action);
+        eprintln!("{}", t!(&key, label = restored.label, id = restored.id));
     }
     Ok(0)
 }

@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::{self, Config};
 use crate::domain::home::Home;
 use crate::domain::store::Store;
+use crate::i18n::{self, Lang};
 
 /// Exit code of a usage error (sysexits `EX_USAGE`).
 pub const EXIT_USAGE: u8 = 64;
@@ -120,11 +121,7 @@ impl Context {
     pub fn new(home: Option<&std::path::Path>) -> Result<Self, Failure> {
         let home = match home {
             Some(dir) => Home::under(dir),
-            None => Home::platform().ok_or_else(|| {
-                Failure::op(
-                    "cannot find your home folder: give one with --home DIR or CERTSAFE_HOME",
-                )
-            })?,
+            None => Home::platform().ok_or_else(|| Failure::op(crate::t!("cli.no_home")))?,
         };
         let config = if home.config_file().exists() {
             config::load(&home.config_file())?
@@ -147,7 +144,7 @@ impl Context {
 
 /// Prints a warning on stderr.
 pub fn warn(message: impl std::fmt::Display) {
-    eprintln!("certsafe: warning: {message}");
+    eprintln!("certsafe: {}: {message}", crate::t!("cli.warning"));
 }
 
 /// Prints JSON on stdout.
@@ -171,13 +168,15 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
-            eprintln!("certsafe: error: {}", f.message);
+            eprintln!("certsafe: {}: {}", crate::t!("cli.error"), f.message);
             ExitCode::from(f.code)
         }
     }
 }
 
 fn run(cli: Cli) -> Result<u8, Failure> {
+    let forced = cli.lang.as_deref().and_then(Lang::parse);
+    i18n::set(forced.unwrap_or_else(Lang::from_env));
     let Some(command) = cli.command else {
         return Err(Failure {
             message: "the terminal interface is not in this version yet: run `certsafe --help` for the commands".into(),
@@ -185,6 +184,11 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         });
     };
     let ctx = Context::new(cli.home.as_deref())?;
+    if forced.is_none() {
+        if let Some(lang) = ctx.config.ui.lang.as_deref().and_then(Lang::parse) {
+            i18n::set(lang);
+        }
+    }
     match command {
         Command::Account(cmd) => account::run(&ctx, cmd),
         Command::Drives(args) => Ok(files::drives(&args)),

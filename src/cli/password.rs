@@ -7,9 +7,11 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 use super::{Failure, PasswordArgs};
+use crate::domain::fsutil::describe_io;
 use crate::domain::secret::{
     Password, PasswordError, check_new_password, strength, strength_words,
 };
+use crate::t;
 
 /// How many times a terminal user may retype a wrong password.
 pub const TRIES: usize = 3;
@@ -47,11 +49,9 @@ fn first_line(mut reader: impl BufRead, what: &str) -> Result<Zeroizing<String>,
     let mut line = Zeroizing::new(String::with_capacity(1024));
     let n = reader
         .read_line(&mut line)
-        .map_err(|e| Failure::op(format!("cannot read the password from {what}: {e}")))?;
+        .map_err(|e| Failure::op(t!("password.stdin_error", what = what, reason = e)))?;
     if n == 0 {
-        return Err(Failure::op(format!(
-            "{what} is closed or empty: give the password on its first line"
-        )));
+        return Err(Failure::op(t!("password.stdin_closed", what = what)));
     }
     while line.ends_with('\n') || line.ends_with('\r') {
         line.pop();
@@ -65,19 +65,17 @@ fn checked(text: &str) -> Result<Password, Failure> {
 
 fn prompt(label: &str) -> Result<Zeroizing<String>, Failure> {
     if !std::io::stdin().is_terminal() {
-        return Err(Failure::op(
-            "a password is needed and there is no terminal to ask it on: use --password-stdin or --password-file FILE",
-        ));
+        return Err(Failure::op(t!("password.no_terminal")));
     }
     rpassword::prompt_password(label)
         .map(Zeroizing::new)
-        .map_err(|e| Failure::op(format!("cannot read the password from the terminal: {e}")))
+        .map_err(|e| Failure::op(t!("password.terminal_error", reason = e)))
 }
 
 /// Reads a password to open something.
 pub fn read(source: &Source, label: &str) -> Result<Password, Failure> {
     let text = match source {
-        Source::Stdin => first_line(std::io::stdin().lock(), "standard input")?,
+        Source::Stdin => first_line(std::io::stdin().lock(), &t!("password.standard_input"))?,
         Source::File(path) => read_file(path)?,
         Source::Prompt => prompt(label)?,
     };
@@ -85,68 +83,63 @@ pub fn read(source: &Source, label: &str) -> Result<Password, Failure> {
 }
 
 fn read_file(path: &Path) -> Result<Zeroizing<String>, Failure> {
+    let shown = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| {
-        Failure::op(format!(
-            "cannot read the password file {}: {}",
-            path.display(),
-            crate::domain::fsutil::describe_io(&e)
+        Failure::op(t!(
+            "password.file_error",
+            path = shown,
+            reason = describe_io(&e)
         ))
     })?;
     first_line(
         std::io::BufReader::new(file),
-        &format!("the password file {}", path.display()),
+        &t!("password.password_file", path = shown),
     )
 }
 
 /// Reads a new backup password: twice on a terminal, once from stdin or a
 /// file; checks strength against the holder's words; warns for non-ASCII.
 pub fn read_new(source: &Source, known_words: &[&str]) -> Result<Password, Failure> {
-    let (first, second) = match source {
-        Source::Prompt => {
-            eprintln!(
-                "Choose the backup password. Without it the backup cannot be opened: \
-                 if it is lost, the backup is useless. Write it down and keep it apart from the drive."
-            );
-            let mut tries = 0;
-            loop {
-                tries += 1;
-                let p = checked(&prompt("Backup password: ")?)?;
-                let s = strength(&p, known_words);
-                if !s.acceptable() {
-                    let msg = PasswordError::TooWeak {
-                        score: s.score,
-                        advice: s.advice(),
-                    }
-                    .to_string();
-                    if tries >= TRIES {
-                        return Err(Failure::op(msg));
-                    }
-                    eprintln!("certsafe: {msg}");
-                    continue;
+    let (first, second) = if *source == Source::Prompt {
+        eprintln!("{}", t!("password.choose"));
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let p = checked(&prompt(&t!("password.prompt_new"))?)?;
+            let s = strength(&p, known_words);
+            if !s.acceptable() {
+                let msg = PasswordError::TooWeak {
+                    score: s.score,
+                    advice: s.advice(),
                 }
-                eprintln!("Strength: {}.", strength_words(s.score));
-                let c = checked(&prompt("Type it again: ")?)?;
-                if p.matches(&c) {
-                    break (p, c);
-                }
+                .to_string();
                 if tries >= TRIES {
-                    return Err(Failure::op(PasswordError::Mismatch));
+                    return Err(Failure::op(msg));
                 }
-                eprintln!("certsafe: {}", PasswordError::Mismatch);
+                eprintln!("certsafe: {msg}");
+                continue;
             }
+            eprintln!(
+                "{}",
+                t!("password.strength_is", strength = strength_words(s.score))
+            );
+            let c = checked(&prompt(&t!("password.prompt_again"))?)?;
+            if p.matches(&c) {
+                break (p, c);
+            }
+            if tries >= TRIES {
+                return Err(Failure::op(PasswordError::Mismatch));
+            }
+            eprintln!("certsafe: {}", PasswordError::Mismatch);
         }
-        other => {
-            let p = read(other, "")?;
-            let c = Password::new(p.expose().to_string()).map_err(Failure::op)?;
-            (p, c)
-        }
+    } else {
+        let p = read(source, "")?;
+        let c = Password::new(p.expose().to_string()).map_err(Failure::op)?;
+        (p, c)
     };
     let password = check_new_password(first, &second, known_words).map_err(Failure::op)?;
     if !password.is_ascii() {
-        super::warn(
-            "the password has non-ASCII characters: some software cannot open such files \
-             (Java keytool, older Windows and macOS); prefer an ASCII password if the file must go there",
-        );
+        super::warn(t!("password.non_ascii"));
     }
     Ok(password)
 }

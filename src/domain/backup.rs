@@ -24,21 +24,19 @@ const FAT_FORBIDDEN: &[char] = &[':', '*', '?', '"', '<', '>', '|', '\\', '/'];
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
     /// The folder does not exist.
-    #[error(
-        "the destination {path} does not exist: plug in the drive or create the folder (a file name must end in .p12 or .pfx)"
-    )]
+    #[error("{}", crate::t!("backup.destination_missing", path = .path))]
     DestinationMissing {
         /// The path given.
         path: String,
     },
     /// A file that is not .p12/.pfx.
-    #[error("the destination {path} is neither a folder nor a file name ending in .p12 or .pfx")]
+    #[error("{}", crate::t!("backup.bad_destination", path = .path))]
     BadDestination {
         /// The path given.
         path: String,
     },
     /// Cannot write there.
-    #[error("cannot write the backup to {path}: {reason}")]
+    #[error("{}", crate::t!("backup.not_writable", path = .path, reason = .reason))]
     NotWritable {
         /// Where.
         path: String,
@@ -46,7 +44,7 @@ pub enum BackupError {
         reason: String,
     },
     /// The file is already there.
-    #[error("{path} already exists: choose another name, or allow replacing it (--overwrite)")]
+    #[error("{}", crate::t!("backup.exists", path = .path))]
     Exists {
         /// The file.
         path: String,
@@ -55,7 +53,7 @@ pub enum BackupError {
     #[error(transparent)]
     Drive(#[from] GuardError),
     /// Writing or reading back failed.
-    #[error("the backup to {path} failed: {reason}; nothing was left on the drive")]
+    #[error("{}", crate::t!("backup.io", path = .path, reason = .reason))]
     Io {
         /// The file.
         path: String,
@@ -63,9 +61,7 @@ pub enum BackupError {
         reason: String,
     },
     /// The file read back is not what was written, or does not open.
-    #[error(
-        "the backup written to {path} did not pass verification ({detail}): it was removed; try another drive"
-    )]
+    #[error("{}", crate::t!("backup.verification", path = .path, detail = .detail))]
     Verification {
         /// The file.
         path: String,
@@ -267,15 +263,26 @@ pub enum BackupWarning {
 
 impl std::fmt::Display for BackupWarning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::CertificateExpired => {
-                "the certificate has expired; it is backed up anyway, because its key is still needed to read mail encrypted to it"
-            }
-            Self::SameDisk => {
-                "the destination is on the same disk as certsafe's store: if this disk dies, the backup dies with it; use a USB stick or another medium"
-            }
-            Self::NotRemovable => "the destination is not a removable drive: keep a copy on a medium stored away from this computer",
+        f.write_str(&match self {
+            Self::CertificateExpired => crate::t!("backup.warn_expired"),
+            Self::SameDisk => crate::t!("backup.warn_same_disk"),
+            Self::NotRemovable => crate::t!("backup.warn_not_removable"),
         })
+    }
+}
+
+/// Words for a step, for progress lists.
+pub fn step_words(step: Step) -> String {
+    match step {
+        Step::Built => crate::t!("backup.step_built"),
+        Step::Written => crate::t!("backup.step_written"),
+        Step::Synced => crate::t!("backup.step_synced"),
+        Step::ReadBack => crate::t!("backup.step_read_back"),
+        Step::Opened => crate::t!("backup.step_opened"),
+        Step::KeyMatches => crate::t!("backup.step_key_matches"),
+        Step::ChainComplete => crate::t!("backup.step_chain_complete"),
+        Step::Named => crate::t!("backup.step_named"),
+        Step::Recorded => crate::t!("backup.step_recorded"),
     }
 }
 
@@ -386,7 +393,7 @@ pub fn run(
         detail: detail.to_string(),
     };
     if read_back != bytes {
-        return Err(fail("the bytes read back differ from those written"));
+        return Err(fail(&crate::t!("backup.check_bytes")));
     }
     progress(Step::ReadBack);
     let opened = p12::open(&read_back, password).map_err(|e| fail(&e.to_string()))?;
@@ -394,9 +401,7 @@ pub fn run(
     let same_cert = opened.identity.cert.to_der().ok() == identity.cert.to_der().ok();
     if !same_cert || !opened.identity.key.public_eq(&identity.key) || !opened.identity.key_matches()
     {
-        return Err(fail(
-            "the key or certificate inside differs from the account's",
-        ));
+        return Err(fail(&crate::t!("backup.check_key")));
     }
     progress(Step::KeyMatches);
     let fps = |v: &[openssl::x509::X509]| {
@@ -405,10 +410,10 @@ pub fn run(
             .collect::<Vec<_>>()
     };
     if fps(&opened.identity.chain) != fps(&identity.chain) {
-        return Err(fail("the chain inside differs from the account's"));
+        return Err(fail(&crate::t!("backup.check_chain")));
     }
     if opened.friendly_name.as_deref() != Some(account.meta.label.as_str()) {
-        return Err(fail("the friendlyName inside differs from the label"));
+        return Err(fail(&crate::t!("backup.check_name")));
     }
     progress(Step::ChainComplete);
 

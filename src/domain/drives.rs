@@ -158,15 +158,13 @@ pub struct DriveGuard {
 #[derive(Debug, thiserror::Error)]
 pub enum GuardError {
     /// The folder no longer answers.
-    #[error("the drive holding {dir} was removed: plug it back in and start the backup again")]
+    #[error("{}", crate::t!("drives.gone", dir = .dir))]
     Gone {
         /// The folder.
         dir: String,
     },
     /// Another filesystem is mounted there now.
-    #[error(
-        "the drive at {dir} changed since it was chosen (another drive is mounted there now): choose the drive again"
-    )]
+    #[error("{}", crate::t!("drives.changed", dir = .dir))]
     Changed {
         /// The folder.
         dir: String,

@@ -46,16 +46,16 @@ pub fn describe_io(e: &io::Error) -> String {
     use io::ErrorKind as K;
     match (e.kind(), e.raw_os_error()) {
         (K::StorageFull, _) | (_, Some(28 | 122)) => {
-            "the drive is full: free some space or use another drive".into()
+            crate::t!("io.full")
         }
         (K::ReadOnlyFilesystem, _) | (_, Some(30)) => {
-            "the drive is read-only (write-protected): unlock it or use another drive".into()
+            crate::t!("io.read_only")
         }
         (K::NotConnected, _) | (_, Some(107 | 19 | 6 | 5)) => {
-            "the drive was removed or stopped answering: plug it back in and start again".into()
+            crate::t!("io.removed")
         }
-        (K::PermissionDenied, _) => "permission denied: choose a folder you can write to".into(),
-        (K::NotFound, _) => "it does not exist".into(),
+        (K::PermissionDenied, _) => crate::t!("io.permission"),
+        (K::NotFound, _) => crate::t!("io.not_found"),
         _ => e.to_string(),
     }
 }

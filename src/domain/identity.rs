@@ -37,38 +37,34 @@ impl std::fmt::Debug for Identity {
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
     /// The key does not belong to the certificate.
-    #[error(
-        "the private key does not match the certificate {subject}: check that both files come from the same identity"
-    )]
+    #[error("{}", crate::t!("identity.key_mismatch", subject = .subject))]
     KeyMismatch {
         /// Subject of the certificate.
         subject: String,
     },
     /// No certificate found.
-    #[error("{what} contains no certificate in PEM or DER form")]
+    #[error("{}", crate::t!("identity.no_certificate", what = .what))]
     NoCertificate {
         /// Which input.
         what: String,
     },
     /// The key could not be read.
-    #[error(
-        "{what} is not a private key certsafe can read (PKCS#8, PKCS#1, SEC1, encrypted PKCS#8; PEM or DER)"
-    )]
+    #[error("{}", crate::t!("identity.bad_key", what = .what))]
     BadKey {
         /// Which input.
         what: String,
     },
     /// The password of an encrypted key is wrong.
-    #[error("the password of the encrypted key {what} is wrong: try again")]
+    #[error("{}", crate::t!("identity.wrong_key_password", what = .what))]
     WrongKeyPassword {
         /// Which input.
         what: String,
     },
     /// The key proof failed.
-    #[error("the private key could not sign and verify a test message: {0}")]
+    #[error("{}", crate::t!("identity.proof_failed", detail = .0))]
     ProofFailed(String),
     /// OpenSSL failed unexpectedly.
-    #[error("OpenSSL error: {0}")]
+    #[error("{}", crate::t!("identity.openssl", detail = .0))]
     OpenSsl(#[from] openssl::error::ErrorStack),
 }
 

@@ -11,5 +11,6 @@ pub mod identity;
 pub mod p12;
 pub mod restore;
 pub mod secret;
+pub mod status;
 pub mod store;
 pub mod time;

@@ -63,44 +63,34 @@ impl std::fmt::Display for Profile {
 #[derive(Debug, thiserror::Error)]
 pub enum P12Error {
     /// Over [`MAX_FILE_SIZE`].
-    #[error(
-        "the file is {size} bytes, too large for a certificate backup (at most 1 MiB): choose the .p12 or .pfx file itself"
-    )]
+    #[error("{}", crate::t!("p12.too_large", size = .size))]
     TooLarge {
         /// Its size.
         size: u64,
     },
     /// Not PKCS#12 at all.
-    #[error(
-        "this is not a PKCS#12 file (.p12/.pfx): choose the backup file that certsafe or your mail software wrote"
-    )]
+    #[error("{}", crate::t!("p12.not_pkcs12"))]
     NotPkcs12,
     /// Structure broken: truncated or altered.
-    #[error(
-        "the file is damaged ({detail}): it was truncated or altered; use another copy of the backup"
-    )]
+    #[error("{}", crate::t!("p12.damaged", detail = .detail))]
     Damaged {
         /// What is broken.
         detail: String,
     },
     /// The file asks for an absurd amount of work.
-    #[error(
-        "the file asks for {iterations} key-derivation iterations (more than 10 million): refused, it could be an attack; use another copy"
-    )]
+    #[error("{}", crate::t!("p12.too_many_iterations", iterations = .iterations))]
     TooManyIterations {
         /// The count claimed.
         iterations: u64,
     },
     /// MAC check failed and the key does not decrypt either.
-    #[error("wrong password: check the keyboard layout and Caps Lock, then try again")]
+    #[error("{}", crate::t!("p12.wrong_password"))]
     WrongPassword,
     /// MAC check failed but the password decrypts the key: the file was altered.
-    #[error(
-        "the password is right but the file's integrity check (MAC) fails: the file was altered or damaged; use another copy"
-    )]
+    #[error("{}", crate::t!("p12.altered"))]
     Altered,
     /// Opened, but no key or no certificate inside.
-    #[error("the file opens but holds no {missing}: it is not a backup of an identity")]
+    #[error("{}", crate::t!(if *.missing == "certificate" { "p12.incomplete_cert" } else { "p12.incomplete_key" }))]
     Incomplete {
         /// `private key` or `certificate`.
         missing: &'static str,
@@ -109,15 +99,13 @@ pub enum P12Error {
     #[error(transparent)]
     Identity(#[from] IdentityError),
     /// An algorithm this OpenSSL cannot provide.
-    #[error(
-        "the file uses an algorithm this OpenSSL cannot read ({detail}): re-export it with AES or 3DES"
-    )]
+    #[error("{}", crate::t!("p12.unsupported", detail = .detail))]
     Unsupported {
         /// OpenSSL's words.
         detail: String,
     },
     /// OpenSSL failed while writing.
-    #[error("OpenSSL could not build the PKCS#12 file: {0}")]
+    #[error("{}", crate::t!("p12.build", detail = .0))]
     Build(openssl::error::ErrorStack),
 }
 

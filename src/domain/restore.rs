@@ -16,7 +16,7 @@ use super::store::{Account, BackupRecord, Store, StoreError};
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
     /// The file cannot be read.
-    #[error("cannot read {path}: {reason}")]
+    #[error("{}", crate::t!("restore.read", path = .path, reason = .reason))]
     Read {
         /// The file.
         path: String,
@@ -24,7 +24,7 @@ pub enum RestoreError {
         reason: String,
     },
     /// The file does not open.
-    #[error("{path}: {source}")]
+    #[error("{}", crate::t!("restore.open", path = .path, reason = .source))]
     Open {
         /// The file.
         path: String,
@@ -33,9 +33,7 @@ pub enum RestoreError {
         source: P12Error,
     },
     /// Restoring would replace an account's key.
-    #[error(
-        "account {id} ({label}) holds another certificate: restoring would replace its key; confirm with --replace (the current one is archived)"
-    )]
+    #[error("{}", crate::t!("restore.would_replace", id = .id, label = .label))]
     WouldReplace {
         /// The account.
         id: String,
@@ -61,7 +59,7 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, RestoreError> {
     if meta.is_dir() {
         return Err(RestoreError::Read {
             path: shown,
-            reason: "it is a folder, not a .p12/.pfx file".into(),
+            reason: crate::t!("restore.is_folder"),
         });
     }
     if meta.len() > p12::MAX_FILE_SIZE {

@@ -23,18 +23,16 @@ impl std::fmt::Debug for Password {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordError {
     /// Nothing was typed.
-    #[error("the password is empty: type a password")]
+    #[error("{}", crate::t!("password.empty"))]
     Empty,
     /// A NUL byte cannot be passed to OpenSSL.
-    #[error(
-        "the password contains a NUL byte, which PKCS#12 software cannot handle: choose another"
-    )]
+    #[error("{}", crate::t!("password.nul"))]
     Nul,
     /// The two entries differ.
-    #[error("the two passwords differ: type the same password twice")]
+    #[error("{}", crate::t!("password.mismatch"))]
     Mismatch,
     /// Too easy to guess.
-    #[error("the password is too weak ({}): {advice}", strength_words(*.score))]
+    #[error("{}", crate::t!("password.too_weak", strength = strength_words(*.score), advice = .advice))]
     TooWeak {
         /// zxcvbn score 0–4.
         score: u8,
@@ -108,20 +106,20 @@ impl Strength {
         let mut parts: Vec<String> = self.warning.iter().cloned().collect();
         parts.extend(self.suggestions.iter().cloned());
         if parts.is_empty() {
-            parts.push("use a longer passphrase of several unrelated words".into());
+            parts.push(crate::t!("password.advice_default"));
         }
         parts.join(" ")
     }
 }
 
 /// Words for a score.
-pub fn strength_words(score: u8) -> &'static str {
+pub fn strength_words(score: u8) -> String {
     match score {
-        0 => "very weak",
-        1 => "weak",
-        2 => "fair",
-        3 => "strong",
-        _ => "very strong",
+        0 => crate::t!("password.strength_0"),
+        1 => crate::t!("password.strength_1"),
+        2 => crate::t!("password.strength_2"),
+        3 => crate::t!("password.strength_3"),
+        _ => crate::t!("password.strength_4"),
     }
 }
 
@@ -140,8 +138,11 @@ pub fn strength(password: &Password, known_words: &[&str]) -> Strength {
     let score = u8::from(entropy.score());
     let (warning, suggestions) = entropy.feedback().map_or((None, Vec::new()), |f| {
         (
-            f.warning().map(|w| w.to_string()),
-            f.suggestions().iter().map(ToString::to_string).collect(),
+            f.warning().map(|w| feedback_words(&format!("{w:?}"))),
+            f.suggestions()
+                .iter()
+                .map(|s| feedback_words(&format!("{s:?}")))
+                .collect(),
         )
     });
     Strength {
@@ -149,6 +150,12 @@ pub fn strength(password: &Password, known_words: &[&str]) -> Strength {
         warning,
         suggestions,
     }
+}
+
+/// The estimator's advice in the user's language (keys are the variant names).
+fn feedback_words(variant: &str) -> String {
+    let key = format!("zxcvbn.{variant}");
+    crate::t!(&key)
 }
 
 /// Checks a new backup password: usable, confirmed, strong enough.

@@ -23,13 +23,13 @@ pub const ID_LEN: usize = 12;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// No such account.
-    #[error("there is no account {id}: `certsafe account list` shows the accounts")]
+    #[error("{}", crate::t!("store.unknown_account", id = .id))]
     UnknownAccount {
         /// The ID asked for.
         id: String,
     },
     /// The certificate is already an account.
-    #[error("this certificate is already imported as account {id} ({label})")]
+    #[error("{}", crate::t!("store.already_imported", id = .id, label = .label))]
     AlreadyImported {
         /// The existing account.
         id: String,
@@ -37,7 +37,7 @@ pub enum StoreError {
         label: String,
     },
     /// Reading or writing the store failed.
-    #[error("cannot {action} {path}: {}", describe_io(source))]
+    #[error("{}", crate::t!("store.io", action = action_words(.action), path = .path, reason = describe_io(.source)))]
     Io {
         /// What was being done.
         action: &'static str,
@@ -48,13 +48,23 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// A stored file is corrupt.
-    #[error("the store file {path} is damaged ({detail}): restore the account from its backup")]
+    #[error("{}", crate::t!("store.corrupt", path = .path, detail = .detail))]
     Corrupt {
         /// Which file.
         path: String,
         /// What is wrong.
         detail: String,
     },
+}
+
+fn action_words(action: &str) -> String {
+    match action {
+        "read" => crate::t!("store.action_read"),
+        "create" => crate::t!("store.action_create"),
+        "archive" => crate::t!("store.action_archive"),
+        "remove" => crate::t!("store.action_remove"),
+        _ => crate::t!("store.action_write"),
+    }
 }
 
 fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreError {

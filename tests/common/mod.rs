@@ -51,14 +51,16 @@ pub fn key(alg: Alg) -> PKey<Private> {
 fn name(cn: &str) -> openssl::x509::X509Name {
     let mut b = X509NameBuilder::new().unwrap();
     b.append_entry_by_nid(Nid::COUNTRYNAME, "FR").unwrap();
-    b.append_entry_by_nid(Nid::ORGANIZATIONNAME, "CERTSAFE TEST").unwrap();
+    b.append_entry_by_nid(Nid::ORGANIZATIONNAME, "CERTSAFE TEST")
+        .unwrap();
     b.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
     b.build()
 }
 
 fn serial() -> Asn1Integer {
     let mut bn = BigNum::new().unwrap();
-    bn.rand(64, openssl::bn::MsbOption::MAYBE_ZERO, false).unwrap();
+    bn.rand(64, openssl::bn::MsbOption::MAYBE_ZERO, false)
+        .unwrap();
     bn.to_asn1_integer().unwrap()
 }
 
@@ -82,28 +84,55 @@ pub fn cert(
         None => b.set_issuer_name(&subject).unwrap(),
     }
     let now = time_now();
-    b.set_not_before(&Asn1Time::from_unix(now - days_before * 86_400).unwrap()).unwrap();
-    b.set_not_after(&Asn1Time::from_unix(now + days_after * 86_400).unwrap()).unwrap();
+    b.set_not_before(&Asn1Time::from_unix(now - days_before * 86_400).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::from_unix(now + days_after * 86_400).unwrap())
+        .unwrap();
     b.set_pubkey(subject_key).unwrap();
     if ca {
-        b.append_extension(BasicConstraints::new().critical().ca().build().unwrap()).unwrap();
-        b.append_extension(KeyUsage::new().critical().key_cert_sign().crl_sign().build().unwrap()).unwrap();
-    } else {
-        b.append_extension(BasicConstraints::new().build().unwrap()).unwrap();
+        b.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
+            .unwrap();
         b.append_extension(
-            KeyUsage::new().critical().digital_signature().non_repudiation().key_encipherment().build().unwrap(),
+            KeyUsage::new()
+                .critical()
+                .key_cert_sign()
+                .crl_sign()
+                .build()
+                .unwrap(),
         )
         .unwrap();
-        b.append_extension(ExtendedKeyUsage::new().email_protection().build().unwrap()).unwrap();
+    } else {
+        b.append_extension(BasicConstraints::new().build().unwrap())
+            .unwrap();
+        b.append_extension(
+            KeyUsage::new()
+                .critical()
+                .digital_signature()
+                .non_repudiation()
+                .key_encipherment()
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+        b.append_extension(ExtendedKeyUsage::new().email_protection().build().unwrap())
+            .unwrap();
         if let Some(e) = email {
-            let san = SubjectAlternativeName::new().email(e).build(&b.x509v3_context(issuer.map(|i| i.0.as_ref()), None)).unwrap();
+            let san = SubjectAlternativeName::new()
+                .email(e)
+                .build(&b.x509v3_context(issuer.map(|i| i.0.as_ref()), None))
+                .unwrap();
             b.append_extension(san).unwrap();
         }
     }
-    let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(issuer.map(|i| i.0.as_ref()), None)).unwrap();
+    let ski = SubjectKeyIdentifier::new()
+        .build(&b.x509v3_context(issuer.map(|i| i.0.as_ref()), None))
+        .unwrap();
     b.append_extension(ski).unwrap();
     if let Some((ic, _)) = issuer {
-        let aki = AuthorityKeyIdentifier::new().keyid(true).build(&b.x509v3_context(Some(ic), None)).unwrap();
+        let aki = AuthorityKeyIdentifier::new()
+            .keyid(true)
+            .build(&b.x509v3_context(Some(ic), None))
+            .unwrap();
         b.append_extension(aki).unwrap();
     }
     let signer = issuer.map_or(subject_key, |i| i.1);
@@ -112,7 +141,13 @@ pub fn cert(
 }
 
 fn time_now() -> i64 {
-    i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap()
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap()
 }
 
 /// A root, an intermediate, and leaves on demand.
@@ -141,8 +176,21 @@ impl Pki {
         let root_key = key(alg);
         let root = cert("CERTSAFE TEST ROOT", &root_key, None, true, 1, 3650, None);
         let inter_key = key(alg);
-        let inter = cert("CERTSAFE TEST INTERMEDIATE", &inter_key, Some((&root, &root_key)), true, 1, 3000, None);
-        Self { root_key, root, inter_key, inter }
+        let inter = cert(
+            "CERTSAFE TEST INTERMEDIATE",
+            &inter_key,
+            Some((&root, &root_key)),
+            true,
+            1,
+            3000,
+            None,
+        );
+        Self {
+            root_key,
+            root,
+            inter_key,
+            inter,
+        }
     }
 
     /// A leaf valid for a year.
@@ -154,7 +202,15 @@ impl Pki {
     pub fn leaf_valid(&self, cn: &str, alg: Alg, days_before: i64, days_after: i64) -> Leaf {
         let key = key(alg);
         let email = format!("{}@example.fr", cn.to_lowercase().replace(' ', "."));
-        let cert = cert(cn, &key, Some((&self.inter, &self.inter_key)), false, days_before, days_after, Some(&email));
+        let cert = cert(
+            cn,
+            &key,
+            Some((&self.inter, &self.inter_key)),
+            false,
+            days_before,
+            days_after,
+            Some(&email),
+        );
         Leaf { key, cert }
     }
 
@@ -186,7 +242,9 @@ pub struct Home {
 impl Home {
     /// A fresh, empty home.
     pub fn new() -> Self {
-        Self { dir: tempfile::tempdir().unwrap() }
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     /// The path.
@@ -197,14 +255,20 @@ impl Home {
     /// `certsafe --home HOME` ready for arguments.
     pub fn cmd(&self) -> assert_cmd::Command {
         let mut c = assert_cmd::Command::cargo_bin("certsafe").unwrap();
-        c.arg("--home").arg(self.path()).env_remove("CERTSAFE_HOME").env("LANG", "C");
+        c.arg("--home")
+            .arg(self.path())
+            .env_remove("CERTSAFE_HOME")
+            .env("LANG", "C");
         c
     }
 
     /// A std Command (for tests that need to hold stdin open).
     pub fn std_cmd(&self) -> Command {
         let mut c = Command::new(assert_cmd::cargo::cargo_bin("certsafe"));
-        c.arg("--home").arg(self.path()).env_remove("CERTSAFE_HOME").env("LANG", "C");
+        c.arg("--home")
+            .arg(self.path())
+            .env_remove("CERTSAFE_HOME")
+            .env("LANG", "C");
         c
     }
 
@@ -222,7 +286,11 @@ impl Home {
             .arg(&ch)
             .output()
             .unwrap();
-        assert!(out.status.success(), "import failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "import failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     }
 
@@ -230,19 +298,38 @@ impl Home {
     pub fn backup(&self, id: &str, to: &Path, password: &str, profile: &str) -> PathBuf {
         let out = self
             .cmd()
-            .args(["backup", id, "--password-stdin", "--profile", profile, "--to"])
+            .args([
+                "backup",
+                id,
+                "--password-stdin",
+                "--profile",
+                profile,
+                "--to",
+            ])
             .arg(to)
             .write_stdin(format!("{password}\n"))
             .output()
             .unwrap();
-        assert!(out.status.success(), "backup failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "backup failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
     }
 
     /// `account show ID --json`.
     pub fn account_json(&self, id: &str) -> serde_json::Value {
-        let out = self.cmd().args(["account", "show", id, "--json"]).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = self
+            .cmd()
+            .args(["account", "show", id, "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
@@ -251,7 +338,9 @@ impl Home {
         let mut out = Vec::new();
         let mut stack = vec![self.path().to_path_buf()];
         while let Some(d) = stack.pop() {
-            let Ok(rd) = std::fs::read_dir(&d) else { continue };
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
             for e in rd.flatten() {
                 let p = e.path();
                 if p.is_dir() {
@@ -268,7 +357,11 @@ impl Home {
 
 /// Whether a command-line tool is on PATH.
 pub fn have(tool: &str) -> bool {
-    Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success())
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// Whether we run as root.
@@ -281,7 +374,10 @@ pub fn require(tool: &str) -> bool {
     if have(tool) {
         return true;
     }
-    assert!(std::env::var("CI").is_err(), "{tool} is required in CI: .ci/run must install it");
+    assert!(
+        std::env::var("CI").is_err(),
+        "{tool} is required in CI: .ci/run must install it"
+    );
     eprintln!("skipped: {tool} is not installed");
     false
 }

@@ -1,0 +1,203 @@
+//! Alerts: what needs attention, with a severity and what to do. The TUI's
+//! home panes and `certsafe status` show the same list.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::store::{Account, BackupState, Store, StoreError};
+use crate::config::Config;
+
+/// How bad an alert is. Ordered: `Ok < Warning < Critical < Unknown` is NOT
+/// the monitoring order; use [`Level::worst`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Nothing to do.
+    Ok,
+    /// Soon a problem.
+    Warning,
+    /// A problem now.
+    Critical,
+    /// certsafe cannot tell.
+    Unknown,
+}
+
+impl Level {
+    /// Monitoring exit code: 0 ok, 1 warning, 2 critical, 3 unknown.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Ok => 0,
+            Self::Warning => 1,
+            Self::Critical => 2,
+            Self::Unknown => 3,
+        }
+    }
+
+    fn rank(self) -> u8 {
+        match self {
+            Self::Ok => 0,
+            Self::Unknown => 1,
+            Self::Warning => 2,
+            Self::Critical => 3,
+        }
+    }
+
+    /// The worse of two levels (critical > warning > unknown > ok).
+    #[must_use]
+    pub fn worst(self, other: Self) -> Self {
+        if other.rank() > self.rank() {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// The JSON word.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Warning => "warning",
+            Self::Critical => "critical",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// Which pane of the home screen an alert belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Pane {
+    /// Backups.
+    Backup,
+    /// Certificate expiry.
+    Expiry,
+    /// CRL freshness.
+    Crl,
+    /// Revocation of our or our correspondents' certificates.
+    Revocation,
+}
+
+/// One thing that needs attention.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Alert {
+    /// `warning`, `critical` or `unknown`.
+    pub severity: Level,
+    /// Stable code for scripts (`backup_missing`, `cert_expiring`...).
+    pub code: String,
+    /// What is wrong, in the user's language.
+    pub message: String,
+    /// What to do.
+    pub recommendation: String,
+    /// The pane that shows it.
+    pub pane: Pane,
+    /// The account concerned, if any.
+    pub account: Option<String>,
+}
+
+/// The whole picture.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// The worst severity (`ok` when there is no alert).
+    pub level: Level,
+    /// Every alert, worst first.
+    pub alerts: Vec<Alert>,
+}
+
+impl Status {
+    /// Builds a status from alerts.
+    pub fn from_alerts(mut alerts: Vec<Alert>) -> Self {
+        alerts.sort_by_key(|a| std::cmp::Reverse(a.severity.rank()));
+        let level = alerts.iter().fold(Level::Ok, |l, a| l.worst(a.severity));
+        Self { level, alerts }
+    }
+}
+
+/// Alerts about one account's backup and expiry.
+pub fn account_alerts(account: &Account, config: &Config, now: OffsetDateTime) -> Vec<Alert> {
+    let mut out = Vec::new();
+    let id = account.meta.id.clone();
+    let label = account.meta.label.clone();
+    let mk = |severity, code: &str, pane, message: String, recommendation: String| Alert {
+        severity,
+        code: code.to_string(),
+        message,
+        recommendation,
+        pane,
+        account: Some(id.clone()),
+    };
+    match account.backup_state(now, config.backup.max_age_days) {
+        BackupState::None => out.push(mk(
+            Level::Critical,
+            "backup_missing",
+            Pane::Backup,
+            crate::t!("status.backup_missing", label = label),
+            crate::t!("status.backup_missing_fix", id = id),
+        )),
+        BackupState::Outdated => out.push(mk(
+            Level::Critical,
+            "backup_outdated",
+            Pane::Backup,
+            crate::t!("status.backup_outdated", label = label),
+            crate::t!("status.backup_missing_fix", id = id),
+        )),
+        BackupState::Old => {
+            let days = account
+                .last_backup()
+                .map_or(0, |b| (now - b.at).whole_days());
+            out.push(mk(
+                Level::Warning,
+                "backup_old",
+                Pane::Backup,
+                crate::t!("status.backup_old", label = label, days = days),
+                crate::t!("status.backup_missing_fix", id = id),
+            ));
+        }
+        BackupState::Ok => {}
+    }
+    if let Ok(info) = account.info() {
+        let left = (info.not_after - now).whole_days();
+        if info.expired_at(now) {
+            out.push(mk(
+                Level::Critical,
+                "cert_expired",
+                Pane::Expiry,
+                crate::t!(
+                    "status.cert_expired",
+                    label = label,
+                    date = super::time::rfc3339(info.not_after)
+                ),
+                crate::t!("status.cert_expired_fix"),
+            ));
+        } else if left <= i64::from(config.certificates.expiry_warning_days) {
+            out.push(mk(
+                Level::Warning,
+                "cert_expiring",
+                Pane::Expiry,
+                crate::t!("status.cert_expiring", label = label, days = left),
+                crate::t!("status.cert_expiring_fix"),
+            ));
+        }
+    }
+    out
+}
+
+/// Gathers every alert of the store (CRL alerts are added by the caller
+/// from `crl` when available).
+pub fn gather(store: &Store, config: &Config, now: OffsetDateTime) -> Result<Status, StoreError> {
+    let accounts = store.list()?;
+    let mut alerts = Vec::new();
+    if accounts.is_empty() {
+        alerts.push(Alert {
+            severity: Level::Unknown,
+            code: "no_account".into(),
+            message: crate::t!("status.no_account"),
+            recommendation: crate::t!("status.no_account_fix"),
+            pane: Pane::Backup,
+            account: None,
+        });
+    }
+    for a in &accounts {
+        alerts.extend(account_alerts(a, config, now));
+    }
+    Ok(Status::from_alerts(alerts))
+}
