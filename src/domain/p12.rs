@@ -544,9 +544,25 @@ pub fn open(bytes: &[u8], password: &Password) -> Result<Opened, P12Error> {
                     P12Error::WrongPassword
                 });
             }
+            // Without a MAC of its own, the file was given one made with the
+            // typed password, so a wrong password shows up as a failed
+            // decryption: the key bag tells which it is.
+            let no_mac_wrong_password = |layout: &Layout| {
+                layout.mac.is_none()
+                    && layout.shrouded_key.is_some()
+                    && !key_decrypts(layout, password)
+            };
             if !used_legacy && load_legacy_provider() {
                 used_legacy = true;
-                p12.parse2(password.expose()).map_err(|e| classify(&e))?
+                match p12.parse2(password.expose()) {
+                    Ok(p) => p,
+                    Err(_) if no_mac_wrong_password(&layout) => {
+                        return Err(P12Error::WrongPassword);
+                    }
+                    Err(e) => return Err(classify(&e)),
+                }
+            } else if no_mac_wrong_password(&layout) {
+                return Err(P12Error::WrongPassword);
             } else {
                 return Err(classify(&e));
             }
