@@ -966,3 +966,68 @@ fn the_igc_sante_test_identity_imports_backs_up_and_restores() {
     assert_eq!(restored["fingerprint"], fp(&cert).as_str());
     assert_eq!(restored["chain"].as_array().unwrap().len(), 2);
 }
+
+// ---------------------------------------------------------------- status
+
+#[test]
+fn status_exit_codes_follow_monitoring_conventions() {
+    let home = Home::new();
+    // Nothing to protect yet: unknown (3).
+    let out = home.cmd().args(["status", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["level"], "unknown");
+    assert_eq!(v["alerts"][0]["code"], "no_account");
+
+    // An account without backup: critical (2), with the keys scripts rely on.
+    let pki = Pki::new(Alg::Ec);
+    let leaf = pki.leaf("Marie Durand", Alg::Ec);
+    let id = home.import(&pki, &leaf, "Dr Marie Durand");
+    let out = home.cmd().args(["status", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["level"], "critical");
+    let alert = &v["alerts"][0];
+    for key in ["severity", "code", "message", "recommendation"] {
+        assert!(alert[key].is_string(), "missing {key}: {alert}");
+    }
+    assert_eq!(alert["code"], "backup_missing");
+    assert!(alert["recommendation"].as_str().unwrap().contains(&id));
+
+    // Backed up, valid for a year: ok (0).
+    let dest = tempfile::tempdir().unwrap();
+    home.backup(&id, dest.path(), STRONG, "modern");
+    let out = home.cmd().args(["status", "--json"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["level"], "ok");
+    assert_eq!(v["alerts"], serde_json::json!([]));
+
+    // Expiring within the warning window: warning (1).
+    let soon = pki.leaf_valid("Jean Martin", Alg::Ec, 300, 10);
+    let id2 = home.import(&pki, &soon, "Jean Martin");
+    home.backup(&id2, dest.path(), STRONG, "modern");
+    let out = home.cmd().args(["status"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("WARNING") && text.contains("expires in"),
+        "{text}"
+    );
+    // The same in French.
+    let out = home
+        .cmd()
+        .args(["--lang", "fr", "status"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("ATTENTION") && text.contains("expire dans"),
+        "{text}"
+    );
+}

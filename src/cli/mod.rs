@@ -69,6 +69,16 @@ pub enum Command {
     Verify(files::VerifyArgs),
     /// Restore a PKCS#12 backup as an account (works on an empty machine).
     Restore(files::RestoreArgs),
+    /// What needs attention (backups, expiry, CRLs, revocation); exit 0 ok, 1 warning, 2 critical, 3 unknown.
+    Status(StatusArgs),
+}
+
+/// `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where the password comes from.
@@ -195,5 +205,41 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Backup(args) => files::backup(&ctx, &args),
         Command::Verify(args) => files::verify(&ctx, &args),
         Command::Restore(args) => files::restore(&ctx, &args),
+        Command::Status(args) => status(&ctx, &args),
     }
+}
+
+/// `certsafe status`: the alerts of the home screen, for scripts and monitoring.
+fn status(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
+    let status = match crate::domain::status::gather(
+        &ctx.store_existing(),
+        &ctx.config,
+        crate::domain::time::now(),
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            // A store that cannot be read is "unknown" for monitoring, not a crash.
+            eprintln!("certsafe: {}: {e}", crate::t!("cli.error"));
+            return Ok(crate::domain::status::Level::Unknown.exit_code());
+        }
+    };
+    if args.json {
+        print_json(&serde_json::json!({
+            "level": status.level,
+            "alerts": status.alerts,
+        }));
+    } else if status.alerts.is_empty() {
+        println!(
+            "{}: {}",
+            crate::t!("status.level_ok"),
+            crate::t!("status.all_good")
+        );
+    } else {
+        for a in &status.alerts {
+            let key = format!("status.level_{}", a.severity.word());
+            println!("{}: {}", crate::t!(&key), a.message);
+            println!("    → {}", a.recommendation);
+        }
+    }
+    Ok(status.level.exit_code())
 }
