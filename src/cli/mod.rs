@@ -205,12 +205,12 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Backup(args) => files::backup(&ctx, &args),
         Command::Verify(args) => files::verify(&ctx, &args),
         Command::Restore(args) => files::restore(&ctx, &args),
-        Command::Status(args) => status(&ctx, &args),
+        Command::Status(args) => Ok(status(&ctx, &args)),
     }
 }
 
 /// `certsafe status`: the alerts of the home screen, for scripts and monitoring.
-fn status(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
+fn status(ctx: &Context, args: &StatusArgs) -> u8 {
     let status = match crate::domain::status::gather(
         &ctx.store_existing(),
         &ctx.config,
@@ -220,7 +220,7 @@ fn status(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
         Err(e) => {
             // A store that cannot be read is "unknown" for monitoring, not a crash.
             eprintln!("certsafe: {}: {e}", crate::t!("cli.error"));
-            return Ok(crate::domain::status::Level::Unknown.exit_code());
+            return crate::domain::status::Level::Unknown.exit_code();
         }
     };
     if args.json {
@@ -241,5 +241,5 @@ fn status(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
             println!("    → {}", a.recommendation);
         }
     }
-    Ok(status.level.exit_code())
+    status.level.exit_code()
 }
