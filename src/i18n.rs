@@ -60,8 +60,14 @@ pub fn current() -> Lang {
 /// `String`.
 #[macro_export]
 macro_rules! t {
-    ($($all:tt)*) => {{
-        let text: String = rust_i18n::t!($($all)*).into_owned();
+    ($key:expr) => {{
+        let key: &str = &$key;
+        let text: String = rust_i18n::t!(key).into_owned();
+        text
+    }};
+    ($key:expr, $($rest:tt)*) => {{
+        let key: &str = &$key;
+        let text: String = rust_i18n::t!(key, $($rest)*).into_owned();
         text
     }};
 }

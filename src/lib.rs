@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod i18n;
+pub mod tui;
 
 /// Keeps secrets out of core dumps and away from same-user debuggers for the
 /// life of the process.

@@ -58,6 +58,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The terminal interface on a throwaway demo home (made-up identities).
+    Demo,
     /// Manage accounts (certificate + chain + private key).
     #[command(subcommand)]
     Account(account::AccountCommand),
@@ -187,19 +189,36 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> ExitCode {
 fn run(cli: Cli) -> Result<u8, Failure> {
     let forced = cli.lang.as_deref().and_then(Lang::parse);
     i18n::set(forced.unwrap_or_else(Lang::from_env));
-    let Some(command) = cli.command else {
-        return Err(Failure {
-            message: "the terminal interface is not in this version yet: run `certsafe --help` for the commands".into(),
-            code: EXIT_USAGE,
-        });
+    let demo_home = match cli.command {
+        Some(Command::Demo) => Some(
+            tempfile::Builder::new()
+                .prefix("certsafe-demo-")
+                .tempdir()
+                .map_err(Failure::op)?,
+        ),
+        _ => None,
     };
-    let ctx = Context::new(cli.home.as_deref())?;
+    let home = demo_home
+        .as_ref()
+        .map(tempfile::TempDir::path)
+        .or(cli.home.as_deref());
+    let ctx = Context::new(home)?;
     if forced.is_none() {
         if let Some(lang) = ctx.config.ui.lang.as_deref().and_then(Lang::parse) {
             i18n::set(lang);
         }
     }
+    if let Some(dir) = &demo_home {
+        crate::domain::demo::populate(
+            &Home::under(dir.path()).accounts_dir(),
+            crate::domain::time::now(),
+        )?;
+    }
+    let Some(command) = cli.command else {
+        return run_tui(&ctx, cli.theme.as_deref());
+    };
     match command {
+        Command::Demo => run_tui(&ctx, cli.theme.as_deref()),
         Command::Account(cmd) => account::run(&ctx, cmd),
         Command::Drives(args) => Ok(files::drives(&args)),
         Command::Backup(args) => files::backup(&ctx, &args),
@@ -242,4 +261,31 @@ fn status(ctx: &Context, args: &StatusArgs) -> u8 {
         }
     }
     status.level.exit_code()
+}
+
+/// Starts the terminal interface (a usage error without a terminal).
+fn run_tui(ctx: &Context, theme_flag: Option<&str>) -> Result<u8, Failure> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(Failure {
+            message: crate::t!("tui.needs_terminal"),
+            code: EXIT_USAGE,
+        });
+    }
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let user_themes = ctx.home.config_dir.join("themes");
+    let theme = crate::tui::theme::Theme::choose(
+        theme_flag,
+        ctx.config.ui.theme.as_deref(),
+        no_color,
+        Some(&user_themes),
+    )?;
+    let env = crate::tui::app::Env {
+        home: ctx.home.clone(),
+        config: ctx.config.clone(),
+        drives: std::sync::Arc::new(crate::domain::drives::SystemDrives),
+        now: crate::domain::time::now,
+    };
+    crate::tui::run(&env, theme).map_err(Failure::op)?;
+    Ok(0)
 }

@@ -4,6 +4,7 @@
 
 pub mod backup;
 pub mod ber;
+pub mod demo;
 pub mod drives;
 pub mod fsutil;
 pub mod home;

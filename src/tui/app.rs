@@ -1,0 +1,542 @@
+//! The application state machine: `update(msg) -> Option<Effect>` does no
+//! I/O; effects run on a worker thread (or inline in tests) and come back as
+//! messages.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use time::OffsetDateTime;
+
+use super::backup::BackupWizard;
+use super::restore::RestoreWizard;
+use super::theme::Theme;
+use crate::config::Config;
+use crate::domain::backup::{self, BackupOutcome, Destination};
+use crate::domain::drives::{Drive, DriveGuard, DriveSource};
+use crate::domain::home::Home;
+use crate::domain::p12::{Opened, Profile};
+use crate::domain::restore::{RestoreOptions, Restored, Verification};
+use crate::domain::secret::Password;
+use crate::domain::status::{self, Status};
+use crate::domain::store::{BackupState, Store};
+
+/// What the effects need from the outside world.
+#[derive(Clone)]
+pub struct Env {
+    /// Where things live.
+    pub home: Home,
+    /// The configuration.
+    pub config: Config,
+    /// Where drives come from.
+    pub drives: Arc<dyn DriveSource + Send + Sync>,
+    /// The clock.
+    pub now: fn() -> OffsetDateTime,
+}
+
+/// One account as the home screen shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRow {
+    /// ID.
+    pub id: String,
+    /// Label.
+    pub label: String,
+    /// Fingerprint of the certificate.
+    pub fingerprint: String,
+    /// Common name of the subject.
+    pub name: String,
+    /// End of validity.
+    pub not_after: OffsetDateTime,
+    /// Backup state.
+    pub state: BackupState,
+    /// Words an attacker would try first (for the strength meter).
+    pub known_words: Vec<String>,
+}
+
+/// What the home screen shows.
+#[derive(Debug, Clone)]
+pub struct HomeData {
+    /// The accounts.
+    pub accounts: Vec<AccountRow>,
+    /// The alerts.
+    pub status: Status,
+}
+
+/// Everything that can happen to the app.
+pub enum Msg {
+    /// A key was pressed.
+    Key(KeyEvent),
+    /// Time passed (spinner, drive refresh).
+    Tick,
+    /// Home data loaded.
+    HomeLoaded(Result<HomeData, String>),
+    /// The drive list now.
+    Drives(Vec<Drive>),
+    /// A chosen folder was checked (still there, writable).
+    FolderChecked(Result<(PathBuf, Option<Drive>, DriveGuard), String>),
+    /// The destination file was checked.
+    DestinationReady(Result<(Box<Destination>, Vec<String>), String>),
+    /// A backup step completed.
+    BackupStep(backup::Step),
+    /// The backup finished.
+    BackupDone(Result<BackupOutcome, String>),
+    /// Backup files found in a folder.
+    FilesFound(Result<Vec<PathBuf>, String>),
+    /// A file was opened (or why not; `true` when the password was wrong).
+    Opened(Result<(Box<Opened>, Box<Verification>), (String, bool)>),
+    /// A restore finished.
+    Restored(Result<Restored, String>),
+}
+
+/// Work with side effects, run outside `update`.
+pub enum Effect {
+    /// Load accounts and alerts.
+    LoadHome,
+    /// List drives (`true`: every writable volume).
+    RefreshDrives(bool),
+    /// Check a chosen folder.
+    CheckFolder(PathBuf, Option<Drive>),
+    /// Resolve and check the backup file.
+    PrepareDestination {
+        /// Account.
+        account: String,
+        /// Folder.
+        dir: PathBuf,
+        /// File name.
+        name: String,
+        /// Drive.
+        drive: Option<Drive>,
+        /// The drive as it was chosen.
+        guard: DriveGuard,
+    },
+    /// Write and verify the backup.
+    WriteBackup {
+        /// Account.
+        account: String,
+        /// Resolved destination.
+        dest: Box<Destination>,
+        /// The new password.
+        password: Password,
+        /// Profile.
+        profile: Profile,
+    },
+    /// Find `.p12`/`.pfx` files in a folder and one level down.
+    ScanFolder(PathBuf),
+    /// Open a file with a password.
+    OpenFile(PathBuf, Password),
+    /// Import an opened file.
+    Restore(PathBuf, Box<Opened>, RestoreOptions),
+}
+
+/// A popup over the current screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    /// The keys of this screen.
+    Help,
+    /// "Leave the wizard?"
+    ConfirmQuit,
+}
+
+/// The screens.
+pub enum Screen {
+    /// Accounts and alerts.
+    Home,
+    /// The backup wizard.
+    Backup(Box<BackupWizard>),
+    /// The restore wizard.
+    Restore(Box<RestoreWizard>),
+}
+
+/// What a screen's key handler asks the app to do.
+pub enum Outcome {
+    /// Nothing more.
+    None,
+    /// Run this.
+    Effect(Box<Effect>),
+    /// Back to the home screen (reloading it).
+    Home,
+}
+
+impl Outcome {
+    /// Run this effect.
+    pub fn effect(e: Effect) -> Self {
+        Self::Effect(Box::new(e))
+    }
+}
+
+/// The application.
+pub struct App {
+    /// The current screen.
+    pub screen: Screen,
+    /// A popup, if any.
+    pub overlay: Option<Overlay>,
+    /// Colours.
+    pub theme: Theme,
+    /// Accounts and alerts (None while loading).
+    pub data: Option<HomeData>,
+    /// Error loading the home.
+    pub load_error: Option<String>,
+    /// Selected account on the home screen.
+    pub selected: usize,
+    /// A one-line message for the status line.
+    pub notice: Option<String>,
+    /// Ticks since start (spinner).
+    pub ticks: u64,
+    /// Whether to leave.
+    pub quit: bool,
+    /// The clock (for rendering ages and expiry).
+    pub now: OffsetDateTime,
+}
+
+impl App {
+    /// A new app on the home screen.
+    pub fn new(theme: Theme, now: OffsetDateTime) -> Self {
+        Self {
+            screen: Screen::Home,
+            overlay: None,
+            theme,
+            data: None,
+            load_error: None,
+            selected: 0,
+            notice: None,
+            ticks: 0,
+            quit: false,
+            now,
+        }
+    }
+
+    /// Whether a wizard is open (then `q` asks first).
+    pub fn in_wizard(&self) -> bool {
+        !matches!(self.screen, Screen::Home)
+    }
+
+    /// Whether the current step types text (then letters are text, not keys).
+    fn typing(&self) -> bool {
+        match &self.screen {
+            Screen::Home => false,
+            Screen::Backup(w) => w.typing(),
+            Screen::Restore(w) => w.typing(),
+        }
+    }
+
+    /// Applies a message; returns the effect to run, if any.
+    pub fn update(&mut self, msg: Msg) -> Option<Effect> {
+        match msg {
+            Msg::Key(key) => self.on_key(key),
+            Msg::Tick => {
+                self.ticks = self.ticks.wrapping_add(1);
+                match &mut self.screen {
+                    Screen::Backup(w) => w.on_tick(self.ticks),
+                    Screen::Restore(w) => w.on_tick(self.ticks),
+                    Screen::Home => None,
+                }
+            }
+            Msg::HomeLoaded(Ok(data)) => {
+                self.selected = self.selected.min(data.accounts.len().saturating_sub(1));
+                self.data = Some(data);
+                self.load_error = None;
+                None
+            }
+            Msg::HomeLoaded(Err(e)) => {
+                self.load_error = Some(e);
+                None
+            }
+            other => {
+                let outcome = match &mut self.screen {
+                    Screen::Backup(w) => w.on_msg(other),
+                    Screen::Restore(w) => w.on_msg(other),
+                    Screen::Home => Outcome::None,
+                };
+                self.apply(outcome)
+            }
+        }
+    }
+
+    fn apply(&mut self, outcome: Outcome) -> Option<Effect> {
+        match outcome {
+            Outcome::None => None,
+            Outcome::Effect(e) => Some(*e),
+            Outcome::Home => {
+                self.screen = Screen::Home;
+                Some(Effect::LoadHome)
+            }
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Option<Effect> {
+        // Windows sends releases too.
+        if key.kind == KeyEventKind::Release {
+            return None;
+        }
+        let ctrl_c =
+            key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
+        if let Some(overlay) = self.overlay {
+            if overlay == Overlay::ConfirmQuit
+                && matches!(
+                    key.code,
+                    KeyCode::Char('y' | 'o' | 'Y' | 'O') | KeyCode::Enter
+                )
+            {
+                self.quit = true;
+            }
+            self.overlay = None;
+            return None;
+        }
+        let typing = self.typing();
+        match key.code {
+            _ if ctrl_c => {
+                self.ask_quit();
+                return None;
+            }
+            KeyCode::F(1) => {
+                self.overlay = Some(Overlay::Help);
+                return None;
+            }
+            KeyCode::Char('?') if !typing => {
+                self.overlay = Some(Overlay::Help);
+                return None;
+            }
+            KeyCode::Char('q') if !typing => {
+                self.ask_quit();
+                return None;
+            }
+            _ => {}
+        }
+        self.notice = None;
+        let outcome = match &mut self.screen {
+            Screen::Home => self.home_key(key),
+            Screen::Backup(w) => w.on_key(key),
+            Screen::Restore(w) => w.on_key(key),
+        };
+        self.apply(outcome)
+    }
+
+    fn ask_quit(&mut self) {
+        if self.in_wizard() {
+            self.overlay = Some(Overlay::ConfirmQuit);
+        } else {
+            self.quit = true;
+        }
+    }
+
+    fn home_key(&mut self, key: KeyEvent) -> Outcome {
+        let count = self.data.as_ref().map_or(0, |d| d.accounts.len());
+        match key.code {
+            KeyCode::Down | KeyCode::Char('j') => {
+                if count > 0 {
+                    self.selected = (self.selected + 1).min(count - 1);
+                }
+                Outcome::None
+            }
+            KeyCode::Up | KeyCode::Char('k') => {
+                self.selected = self.selected.saturating_sub(1);
+                Outcome::None
+            }
+            KeyCode::Char('b') | KeyCode::Enter => {
+                let Some(data) = &self.data else {
+                    return Outcome::None;
+                };
+                if data.accounts.is_empty() {
+                    self.notice = Some(crate::t!("tui.no_account_to_back_up"));
+                    return Outcome::None;
+                }
+                let wizard = BackupWizard::new(data.accounts.clone(), self.selected, self.now);
+                self.screen = Screen::Backup(Box::new(wizard));
+                Outcome::None
+            }
+            KeyCode::Char('r') => {
+                let accounts = self
+                    .data
+                    .as_ref()
+                    .map(|d| d.accounts.clone())
+                    .unwrap_or_default();
+                self.screen = Screen::Restore(Box::new(RestoreWizard::new(accounts)));
+                Outcome::effect(Effect::RefreshDrives(false))
+            }
+            KeyCode::Char('u') => {
+                self.notice = Some(crate::t!("tui.crl_not_yet"));
+                Outcome::None
+            }
+            KeyCode::Char('l') => Outcome::effect(Effect::LoadHome),
+            _ => Outcome::None,
+        }
+    }
+}
+
+/// Loads accounts and alerts.
+pub fn load_home(env: &Env) -> Result<HomeData, String> {
+    let store = Store::open_existing(&env.home.accounts_dir());
+    let now = (env.now)();
+    let accounts = store.list().map_err(|e| e.to_string())?;
+    let rows = accounts
+        .iter()
+        .map(|a| {
+            let info = a.info().map_err(|e| e.to_string())?;
+            let cert = a.cert().map_err(|e| e.to_string())?;
+            Ok(AccountRow {
+                id: a.meta.id.clone(),
+                label: a.meta.label.clone(),
+                fingerprint: a.meta.fingerprint.clone(),
+                name: crate::domain::identity::common_name(&cert).unwrap_or_default(),
+                not_after: info.not_after,
+                state: a.backup_state(now, env.config.backup.max_age_days),
+                known_words: a.known_words(),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let status = status::gather(&store, &env.config, now).map_err(|e| e.to_string())?;
+    Ok(HomeData {
+        accounts: rows,
+        status,
+    })
+}
+
+/// Finds `.p12`/`.pfx` files in `dir` and one folder down, sorted.
+pub fn scan_folder(dir: &std::path::Path) -> Result<Vec<PathBuf>, String> {
+    let is_p12 = |p: &std::path::Path| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("p12") || e.eq_ignore_ascii_case("pfx"))
+    };
+    let read = |d: &std::path::Path| -> Result<Vec<PathBuf>, std::io::Error> {
+        Ok(std::fs::read_dir(d)?.flatten().map(|e| e.path()).collect())
+    };
+    let top = read(dir).map_err(|e| {
+        format!(
+            "{}: {}",
+            dir.display(),
+            crate::domain::fsutil::describe_io(&e)
+        )
+    })?;
+    let mut out = Vec::new();
+    for p in top {
+        let hidden = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if p.is_dir() {
+            for q in read(&p).unwrap_or_default() {
+                if q.is_file() && is_p12(&q) {
+                    out.push(q);
+                }
+            }
+        } else if is_p12(&p) {
+            out.push(p);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Runs an effect, sending its messages to `send`. Called on a worker
+/// thread by the terminal loop, inline by tests.
+pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
+    match effect {
+        Effect::LoadHome => send(Msg::HomeLoaded(load_home(env))),
+        Effect::RefreshDrives(all) => send(Msg::Drives(crate::domain::drives::list(
+            env.drives.as_ref(),
+            all,
+        ))),
+        Effect::CheckFolder(dir, drive) => {
+            let drive =
+                drive.or_else(|| crate::domain::drives::drive_of(env.drives.as_ref(), &dir));
+            let result = (|| {
+                let meta = std::fs::metadata(&dir).map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        crate::t!("backup.destination_missing", path = dir.display())
+                    } else {
+                        crate::t!("drives.gone", dir = dir.display())
+                    }
+                })?;
+                if !meta.is_dir() {
+                    return Err(crate::t!("backup.bad_destination", path = dir.display()));
+                }
+                let guard =
+                    DriveGuard::new(&dir).map_err(|e| crate::domain::fsutil::describe_io(&e))?;
+                Ok((dir.clone(), drive.clone(), guard))
+            })();
+            send(Msg::FolderChecked(result));
+        }
+        Effect::PrepareDestination {
+            account,
+            dir,
+            name,
+            drive,
+            guard,
+        } => {
+            let result = (|| {
+                guard.check().map_err(|e| e.to_string())?;
+                let store = Store::open(&env.home.accounts_dir()).map_err(|e| e.to_string())?;
+                let account = store.get(&account).map_err(|e| e.to_string())?;
+                let now = (env.now)();
+                let dest = backup::resolve_destination(
+                    &dir.join(&name),
+                    &account.meta.label,
+                    now,
+                    false,
+                    drive,
+                )
+                .map_err(|e| e.to_string())?;
+                if dest.check().is_err() || DriveGuard::new(&dir).ok().as_ref() != Some(&guard) {
+                    return Err(crate::t!("drives.changed", dir = dir.display()));
+                }
+                let warnings = backup::warnings_for(&account, &dest, &store, now)
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                Ok((Box::new(dest), warnings))
+            })();
+            send(Msg::DestinationReady(result));
+        }
+        Effect::WriteBackup {
+            account,
+            dest,
+            password,
+            profile,
+        } => {
+            let result = (|| {
+                let store = Store::open(&env.home.accounts_dir()).map_err(|e| e.to_string())?;
+                let account = store.get(&account).map_err(|e| e.to_string())?;
+                let req = backup::Request {
+                    store: &store,
+                    account: &account,
+                    dest: &dest,
+                    password: &password,
+                    profile,
+                    overwrite: false,
+                    now: (env.now)(),
+                };
+                backup::run(&req, &mut |step| send(Msg::BackupStep(step)))
+                    .map_err(|e| e.to_string())
+            })();
+            drop(password);
+            send(Msg::BackupDone(result));
+        }
+        Effect::ScanFolder(dir) => send(Msg::FilesFound(scan_folder(&dir))),
+        Effect::OpenFile(path, password) => {
+            let result = match crate::domain::restore::open_file(&path, &password) {
+                Ok(opened) => crate::domain::restore::describe(&opened, None)
+                    .map(|v| (Box::new(opened), Box::new(v)))
+                    .map_err(|e| (e.to_string(), false)),
+                Err(crate::domain::restore::RestoreError::Open {
+                    source: crate::domain::p12::P12Error::WrongPassword,
+                    ..
+                }) => Err((crate::t!("p12.wrong_password"), true)),
+                Err(e) => Err((e.to_string(), false)),
+            };
+            send(Msg::Opened(result));
+        }
+        Effect::Restore(path, opened, options) => {
+            let result = Store::open(&env.home.accounts_dir())
+                .map_err(|e| e.to_string())
+                .and_then(|store| {
+                    crate::domain::restore::restore(&store, &path, &opened, &options, (env.now)())
+                        .map_err(|e| e.to_string())
+                });
+            send(Msg::Restored(result));
+        }
+    }
+}

@@ -1,0 +1,1032 @@
+//! The backup wizard: account → drive → file name and profile → password
+//! → summary → writing and verifying → result.
+
+use std::path::PathBuf;
+
+use ratatui::Frame;
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use time::OffsetDateTime;
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
+
+use super::app::{AccountRow, Effect, Msg, Outcome};
+use super::theme::Theme;
+use super::widgets::{self, SPINNER, block, input_field, list_lines, wrapped};
+use crate::domain::backup::{self, BackupOutcome, Destination, default_file_name, step_words};
+use crate::domain::drives::{Drive, DriveGuard};
+use crate::domain::p12::Profile;
+use crate::domain::secret::{Password, Strength, check_new_password, strength, strength_words};
+use crate::domain::status::Level;
+use crate::t;
+
+/// Where the backup goes, as chosen so far.
+#[derive(Debug, Clone)]
+pub struct Place {
+    /// The folder.
+    pub dir: PathBuf,
+    /// The drive, when a drive was chosen.
+    pub drive: Option<Drive>,
+    /// The drive as it was when chosen.
+    pub guard: DriveGuard,
+}
+
+/// Which field has the focus on the name step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameFocus {
+    /// The file name.
+    Name,
+    /// The profile choice.
+    Profile,
+}
+
+/// The wizard's steps; each owns what it needs and moves it forward.
+pub enum Step {
+    /// Which account.
+    Account {
+        /// Selected row.
+        selected: usize,
+    },
+    /// Which drive (refreshes by itself).
+    Drive {
+        /// Drives now.
+        drives: Vec<Drive>,
+        /// Selected row (the last one is "other folder…").
+        selected: usize,
+        /// Every writable volume, not only removable ones.
+        show_all: bool,
+        /// Why the last choice was refused.
+        error: Option<String>,
+    },
+    /// A typed folder.
+    Folder {
+        /// The path being typed.
+        input: Input,
+        /// Why it was refused.
+        error: Option<String>,
+    },
+    /// File name and profile.
+    Name {
+        /// Where.
+        place: Place,
+        /// The file name.
+        name: Input,
+        /// The profile.
+        profile: Profile,
+        /// Focus.
+        focus: NameFocus,
+        /// Why it was refused.
+        error: Option<String>,
+    },
+    /// Password and confirmation.
+    Password {
+        /// Where.
+        place: Place,
+        /// File name.
+        name: String,
+        /// The resolved destination.
+        dest: Box<Destination>,
+        /// Profile.
+        profile: Profile,
+        /// Warnings about the destination.
+        warnings: Vec<String>,
+        /// The password field.
+        password: Input,
+        /// The confirmation field.
+        confirm: Input,
+        /// Whether the confirmation has the focus.
+        on_confirm: bool,
+        /// The meter.
+        strength: Option<Strength>,
+        /// Why the last try was refused.
+        error: Option<String>,
+    },
+    /// Everything before writing.
+    Summary {
+        /// Where.
+        place: Place,
+        /// File name.
+        name: String,
+        /// The resolved destination.
+        dest: Box<Destination>,
+        /// Profile.
+        profile: Profile,
+        /// Warnings.
+        warnings: Vec<String>,
+        /// The password, confirmed.
+        password: Password,
+    },
+    /// The worker is writing and verifying.
+    Writing {
+        /// The file.
+        path: PathBuf,
+        /// Whether it is on a removable drive.
+        removable: bool,
+        /// Steps done so far.
+        done: Vec<backup::Step>,
+    },
+    /// The result.
+    Done {
+        /// What happened.
+        result: Result<BackupOutcome, String>,
+        /// Whether the destination is a removable drive.
+        removable: bool,
+    },
+}
+
+/// The backup wizard.
+pub struct BackupWizard {
+    /// Accounts to choose from.
+    pub accounts: Vec<AccountRow>,
+    /// The chosen account.
+    pub account: usize,
+    /// The current step.
+    pub step: Step,
+    /// Today (for the default file name).
+    pub today: OffsetDateTime,
+    /// Spinner frame.
+    pub spin: usize,
+}
+
+fn input_key(input: &mut Input, key: KeyEvent) {
+    input.handle_event(&Event::Key(key));
+}
+
+impl BackupWizard {
+    /// Starts on the account step with `selected` chosen.
+    pub fn new(accounts: Vec<AccountRow>, selected: usize, today: OffsetDateTime) -> Self {
+        Self {
+            accounts,
+            account: selected,
+            step: Step::Account { selected },
+            today,
+            spin: 0,
+        }
+    }
+
+    fn account(&self) -> Option<&AccountRow> {
+        self.accounts.get(self.account)
+    }
+
+    /// Whether a text field has the focus.
+    pub fn typing(&self) -> bool {
+        matches!(
+            self.step,
+            Step::Folder { .. }
+                | Step::Password { .. }
+                | Step::Name {
+                    focus: NameFocus::Name,
+                    ..
+                }
+        )
+    }
+
+    /// The drive list is refreshed every second while shown.
+    pub fn on_tick(&mut self, ticks: u64) -> Option<Effect> {
+        self.spin = usize::try_from(ticks % 4).unwrap_or(0);
+        match &self.step {
+            Step::Drive { show_all, .. } if ticks % 4 == 0 => {
+                Some(Effect::RefreshDrives(*show_all))
+            }
+            _ => None,
+        }
+    }
+
+    fn go_to_drive_step(&mut self, show_all: bool) -> Outcome {
+        self.step = Step::Drive {
+            drives: Vec::new(),
+            selected: 0,
+            show_all,
+            error: None,
+        };
+        Outcome::effect(Effect::RefreshDrives(show_all))
+    }
+
+    /// Handles a key.
+    pub fn on_key(&mut self, key: KeyEvent) -> Outcome {
+        let account_count = self.accounts.len();
+        let account_id = self.account().map(|a| a.id.clone()).unwrap_or_default();
+        let words: Vec<String> = self
+            .account()
+            .map(|a| a.known_words.clone())
+            .unwrap_or_default();
+        match &mut self.step {
+            Step::Account { selected } => match key.code {
+                KeyCode::Up | KeyCode::Char('k') => {
+                    *selected = selected.saturating_sub(1);
+                    Outcome::None
+                }
+                KeyCode::Down | KeyCode::Char('j') => {
+                    *selected = (*selected + 1).min(account_count.saturating_sub(1));
+                    Outcome::None
+                }
+                KeyCode::Enter => {
+                    self.account = *selected;
+                    self.go_to_drive_step(false)
+                }
+                KeyCode::Esc => Outcome::Home,
+                _ => Outcome::None,
+            },
+            Step::Drive {
+                drives,
+                selected,
+                show_all,
+                error,
+            } => match key.code {
+                KeyCode::Up | KeyCode::Char('k') => {
+                    *selected = selected.saturating_sub(1);
+                    Outcome::None
+                }
+                KeyCode::Down | KeyCode::Char('j') => {
+                    *selected = (*selected + 1).min(drives.len());
+                    Outcome::None
+                }
+                KeyCode::Char('a') => {
+                    *show_all = !*show_all;
+                    Outcome::effect(Effect::RefreshDrives(*show_all))
+                }
+                KeyCode::Char('o') => {
+                    self.step = Step::Folder {
+                        input: Input::default(),
+                        error: None,
+                    };
+                    Outcome::None
+                }
+                KeyCode::Enter => {
+                    if *selected >= drives.len() {
+                        self.step = Step::Folder {
+                            input: Input::default(),
+                            error: None,
+                        };
+                        return Outcome::None;
+                    }
+                    let drive = drives[*selected].clone();
+                    *error = None;
+                    Outcome::effect(Effect::CheckFolder(drive.mount_point.clone(), Some(drive)))
+                }
+                KeyCode::Esc => {
+                    self.step = Step::Account {
+                        selected: self.account,
+                    };
+                    Outcome::None
+                }
+                _ => Outcome::None,
+            },
+            Step::Folder { input, error } => match key.code {
+                KeyCode::Enter => {
+                    let path = PathBuf::from(input.value().trim());
+                    if input.value().trim().is_empty() {
+                        *error = Some(t!("tui.type_a_folder"));
+                        return Outcome::None;
+                    }
+                    Outcome::effect(Effect::CheckFolder(path, None))
+                }
+                KeyCode::Esc => self.go_to_drive_step(false),
+                _ => {
+                    input_key(input, key);
+                    Outcome::None
+                }
+            },
+            Step::Name {
+                place,
+                name,
+                profile,
+                focus,
+                error,
+            } => match (key.code, *focus) {
+                (KeyCode::Tab | KeyCode::BackTab | KeyCode::Down, NameFocus::Name) => {
+                    *focus = NameFocus::Profile;
+                    Outcome::None
+                }
+                (KeyCode::Tab | KeyCode::BackTab | KeyCode::Up, NameFocus::Profile) => {
+                    *focus = NameFocus::Name;
+                    Outcome::None
+                }
+                (
+                    KeyCode::Left | KeyCode::Right | KeyCode::Char(' ' | 'j' | 'k'),
+                    NameFocus::Profile,
+                ) => {
+                    *profile = if *profile == Profile::Modern {
+                        Profile::Compat
+                    } else {
+                        Profile::Modern
+                    };
+                    Outcome::None
+                }
+                (KeyCode::Enter, _) => {
+                    let file = name.value().trim().to_string();
+                    if file.is_empty() {
+                        *error = Some(t!("tui.type_a_name"));
+                        return Outcome::None;
+                    }
+                    *error = None;
+                    Outcome::effect(Effect::PrepareDestination {
+                        account: account_id,
+                        dir: place.dir.clone(),
+                        name: file,
+                        drive: place.drive.clone(),
+                        guard: place.guard.clone(),
+                    })
+                }
+                (KeyCode::Esc, _) => self.go_to_drive_step(false),
+                (_, NameFocus::Name) => {
+                    input_key(name, key);
+                    Outcome::None
+                }
+                _ => Outcome::None,
+            },
+            Step::Password {
+                password,
+                confirm,
+                on_confirm,
+                strength: meter,
+                error,
+                ..
+            } => match key.code {
+                KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
+                    *on_confirm = !*on_confirm;
+                    Outcome::None
+                }
+                KeyCode::Enter if !*on_confirm => {
+                    *on_confirm = true;
+                    Outcome::None
+                }
+                KeyCode::Enter => {
+                    // The texts leave the fields at once, into secrets.
+                    let first = Password::new(password.value_and_reset());
+                    let second = Password::new(confirm.value_and_reset());
+                    *on_confirm = false;
+                    *meter = None;
+                    let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+                    let checked = match (first, second) {
+                        (Ok(p), Ok(c)) => check_new_password(p, &c, &refs),
+                        (Err(e), _) | (_, Err(e)) => Err(e),
+                    };
+                    match checked {
+                        Ok(p) => {
+                            self.step = match std::mem::replace(
+                                &mut self.step,
+                                Step::Account { selected: 0 },
+                            ) {
+                                Step::Password {
+                                    place,
+                                    name,
+                                    dest,
+                                    profile,
+                                    mut warnings,
+                                    ..
+                                } => {
+                                    if !p.is_ascii() {
+                                        warnings.push(t!("password.non_ascii"));
+                                    }
+                                    Step::Summary {
+                                        place,
+                                        name,
+                                        dest,
+                                        profile,
+                                        warnings,
+                                        password: p,
+                                    }
+                                }
+                                other => other,
+                            };
+                        }
+                        Err(e) => *error = Some(e.to_string()),
+                    }
+                    Outcome::None
+                }
+                KeyCode::Esc => {
+                    if let Step::Password {
+                        place,
+                        name,
+                        profile,
+                        ..
+                    } = std::mem::replace(&mut self.step, Step::Account { selected: 0 })
+                    {
+                        self.step = Step::Name {
+                            place,
+                            name: Input::new(name),
+                            profile,
+                            focus: NameFocus::Name,
+                            error: None,
+                        };
+                    }
+                    Outcome::None
+                }
+                _ => {
+                    if *on_confirm {
+                        input_key(confirm, key);
+                    } else {
+                        input_key(password, key);
+                        *meter = Password::new(password.value().to_string()).ok().map(|p| {
+                            strength(&p, &words.iter().map(String::as_str).collect::<Vec<_>>())
+                        });
+                    }
+                    Outcome::None
+                }
+            },
+            Step::Summary { .. } => match key.code {
+                KeyCode::Enter => {
+                    let Step::Summary {
+                        dest,
+                        profile,
+                        password,
+                        ..
+                    } = std::mem::replace(&mut self.step, Step::Account { selected: 0 })
+                    else {
+                        return Outcome::None;
+                    };
+                    let removable = dest.drive.as_ref().is_some_and(|d| d.removable);
+                    self.step = Step::Writing {
+                        path: dest.file.clone(),
+                        removable,
+                        done: Vec::new(),
+                    };
+                    Outcome::effect(Effect::WriteBackup {
+                        account: account_id,
+                        dest,
+                        password,
+                        profile,
+                    })
+                }
+                KeyCode::Esc => {
+                    if let Step::Summary {
+                        place,
+                        name,
+                        dest,
+                        profile,
+                        warnings,
+                        ..
+                    } = std::mem::replace(&mut self.step, Step::Account { selected: 0 })
+                    {
+                        self.step = password_step(place, name, dest, profile, warnings);
+                    }
+                    Outcome::None
+                }
+                _ => Outcome::None,
+            },
+            Step::Writing { .. } => Outcome::None,
+            Step::Done { .. } => match key.code {
+                KeyCode::Enter | KeyCode::Esc => Outcome::Home,
+                _ => Outcome::None,
+            },
+        }
+    }
+
+    /// Handles a worker's message.
+    pub fn on_msg(&mut self, msg: Msg) -> Outcome {
+        let label = self.account().map(|a| a.label.clone()).unwrap_or_default();
+        match (msg, &mut self.step) {
+            (
+                Msg::Drives(list),
+                Step::Drive {
+                    drives, selected, ..
+                },
+            ) => {
+                let current = drives.get(*selected).map(|d| d.mount_point.clone());
+                *drives = list;
+                *selected = match current {
+                    Some(mp) => drives
+                        .iter()
+                        .position(|d| d.mount_point == mp)
+                        .unwrap_or(drives.len().min(*selected)),
+                    None => (*selected).min(drives.len()),
+                };
+                Outcome::None
+            }
+            (
+                Msg::FolderChecked(Ok((dir, drive, guard))),
+                Step::Drive { .. } | Step::Folder { .. },
+            ) => {
+                let name = default_file_name(&label, self.today);
+                self.step = Step::Name {
+                    place: Place { dir, drive, guard },
+                    name: Input::new(name),
+                    profile: Profile::Modern,
+                    focus: NameFocus::Name,
+                    error: None,
+                };
+                Outcome::None
+            }
+            (
+                Msg::FolderChecked(Err(e)),
+                Step::Drive { error, .. } | Step::Folder { error, .. },
+            )
+            | (Msg::DestinationReady(Err(e)), Step::Name { error, .. }) => {
+                *error = Some(e);
+                Outcome::None
+            }
+            (Msg::DestinationReady(Ok((dest, warnings))), Step::Name { .. }) => {
+                if let Step::Name {
+                    place,
+                    name,
+                    profile,
+                    ..
+                } = std::mem::replace(&mut self.step, Step::Account { selected: 0 })
+                {
+                    self.step = password_step(
+                        place,
+                        name.value().trim().to_string(),
+                        dest,
+                        profile,
+                        warnings,
+                    );
+                }
+                Outcome::None
+            }
+            (Msg::BackupStep(s), Step::Writing { done, .. }) => {
+                done.push(s);
+                Outcome::None
+            }
+            (Msg::BackupDone(result), Step::Writing { removable, .. }) => {
+                let removable = *removable;
+                self.step = Step::Done { result, removable };
+                Outcome::None
+            }
+            _ => Outcome::None,
+        }
+    }
+}
+
+fn password_step(
+    place: Place,
+    name: String,
+    dest: Box<Destination>,
+    profile: Profile,
+    warnings: Vec<String>,
+) -> Step {
+    let warnings = warnings
+        .into_iter()
+        .filter(|w| *w != t!("password.non_ascii"))
+        .collect();
+    Step::Password {
+        place,
+        name,
+        dest,
+        profile,
+        warnings,
+        password: Input::default(),
+        confirm: Input::default(),
+        on_confirm: false,
+        strength: None,
+        error: None,
+    }
+}
+
+/// The key hints of the current step.
+pub fn hints(w: &BackupWizard) -> Vec<(&'static str, String)> {
+    let back = ("Esc", t!("tui.key_back"));
+    let help = ("F1", t!("tui.key_help"));
+    match &w.step {
+        Step::Account { .. } => vec![
+            ("↑↓", t!("tui.key_choose")),
+            ("Enter", t!("tui.key_next")),
+            back,
+            ("?", t!("tui.key_help")),
+        ],
+        Step::Drive { .. } => vec![
+            ("↑↓", t!("tui.key_choose")),
+            ("Enter", t!("tui.key_next")),
+            ("a", t!("tui.key_all_disks")),
+            ("o", t!("tui.key_other_folder")),
+            back,
+        ],
+        Step::Folder { .. } => vec![("Enter", t!("tui.key_next")), back, help],
+        Step::Name { .. } => vec![
+            ("Tab", t!("tui.key_switch")),
+            ("←→", t!("tui.key_profile")),
+            ("Enter", t!("tui.key_next")),
+            back,
+        ],
+        Step::Password { .. } => vec![
+            ("Tab", t!("tui.key_switch")),
+            ("Enter", t!("tui.key_next")),
+            back,
+            help,
+        ],
+        Step::Summary { .. } => vec![
+            ("Enter", t!("tui.key_write")),
+            back,
+            ("q", t!("tui.key_quit")),
+        ],
+        Step::Writing { .. } => vec![("", t!("tui.writing_wait"))],
+        Step::Done { .. } => vec![("Enter", t!("tui.key_home"))],
+    }
+}
+
+/// The help lines of the current step.
+pub fn help(w: &BackupWizard) -> Vec<String> {
+    let mut lines: Vec<String> = hints(w)
+        .into_iter()
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, l)| format!("{k:<6} {l}"))
+        .collect();
+    lines.push(format!("{:<6} {}", "Ctrl+C", t!("tui.key_quit")));
+    lines
+}
+
+fn step_title(w: &BackupWizard) -> String {
+    let (n, key) = match &w.step {
+        Step::Account { .. } => (1, "tui.backup_step_account"),
+        Step::Drive { .. } | Step::Folder { .. } => (2, "tui.backup_step_drive"),
+        Step::Name { .. } => (3, "tui.backup_step_name"),
+        Step::Password { .. } => (4, "tui.backup_step_password"),
+        Step::Summary { .. } => (5, "tui.backup_step_summary"),
+        Step::Writing { .. } => (6, "tui.backup_step_writing"),
+        Step::Done { .. } => (7, "tui.backup_step_done"),
+    };
+    t!("tui.backup_title", step = n, name = t!(key))
+}
+
+/// Draws the wizard's body.
+///
+/// ```text
+/// ┌ Backup — step 2/7: drive ───────────────────────┐
+/// │ account: Dr Durand                              │
+/// │ > CLE_USB   /media/CLE_USB   exfat  28 MiB free │
+/// │   Other folder…                                 │
+/// │ (error or advice)                               │
+/// └─────────────────────────────────────────────────┘
+/// ```
+pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
+    let outer = block(theme, &step_title(w));
+    let inner = outer.inner(area);
+    frame.render_widget(outer, area);
+    let label = w.account().map(|a| a.label.clone()).unwrap_or_default();
+    match &w.step {
+        Step::Account { selected } => {
+            let items: Vec<String> = w
+                .accounts
+                .iter()
+                .map(|a| {
+                    if a.name.is_empty() || a.name == a.label {
+                        a.label.clone()
+                    } else {
+                        format!("{}  ({})", a.label, a.name)
+                    }
+                })
+                .collect();
+            let mut lines = vec![
+                Line::from(Span::styled(t!("tui.choose_account"), theme.text())),
+                Line::default(),
+            ];
+            lines.extend(list_lines(theme, &items, *selected));
+            frame.render_widget(Paragraph::new(lines), inner);
+        }
+        Step::Drive {
+            drives,
+            selected,
+            show_all,
+            error,
+        } => {
+            let [head, list, foot] = Layout::vertical([
+                Constraint::Length(2),
+                Constraint::Min(2),
+                Constraint::Length(3),
+            ])
+            .areas(inner);
+            let head_text = if *show_all {
+                t!("tui.all_volumes")
+            } else {
+                t!("tui.choose_drive", label = label)
+            };
+            frame.render_widget(wrapped(head_text, theme.text()), head);
+            let mut items: Vec<String> = drives
+                .iter()
+                .map(|d| {
+                    let mut flags = Vec::new();
+                    if d.read_only {
+                        flags.push(t!("drives.read_only"));
+                    }
+                    if !d.removable {
+                        flags.push(t!("tui.not_removable"));
+                    }
+                    format!(
+                        "{:<12} {:<22} {:<8} {} {}{}",
+                        d.display_name(),
+                        d.mount_point.display(),
+                        d.file_system,
+                        widgets::human_bytes(d.available_bytes),
+                        t!("tui.free"),
+                        if flags.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", flags.join(", "))
+                        }
+                    )
+                })
+                .collect();
+            items.push(t!("tui.other_folder"));
+            let mut lines = Vec::new();
+            if drives.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    t!("tui.no_drive_yet"),
+                    theme.muted(),
+                )));
+            }
+            lines.extend(list_lines(theme, &items, *selected));
+            frame.render_widget(
+                Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }),
+                list,
+            );
+            if let Some(e) = error {
+                frame.render_widget(error_par(theme, e), foot);
+            }
+        }
+        Step::Folder { input, error } => {
+            let [head, field, foot] = Layout::vertical([
+                Constraint::Length(2),
+                Constraint::Length(1),
+                Constraint::Min(1),
+            ])
+            .areas(inner);
+            frame.render_widget(wrapped(t!("tui.type_folder"), theme.text()), head);
+            input_field(frame, field, theme, &t!("tui.folder"), input, false, true);
+            if let Some(e) = error {
+                frame.render_widget(error_par(theme, e), foot);
+            }
+        }
+        Step::Name {
+            place,
+            name,
+            profile,
+            focus,
+            error,
+        } => {
+            let [where_, field, prof, desc, foot] = Layout::vertical([
+                Constraint::Length(2),
+                Constraint::Length(2),
+                Constraint::Length(3),
+                Constraint::Length(3),
+                Constraint::Min(1),
+            ])
+            .areas(inner);
+            frame.render_widget(
+                wrapped(t!("tui.folder_is", dir = place.dir.display()), theme.text()),
+                where_,
+            );
+            input_field(
+                frame,
+                field,
+                theme,
+                &t!("tui.file_name"),
+                name,
+                false,
+                *focus == NameFocus::Name,
+            );
+            let opts = [Profile::Modern, Profile::Compat]
+                .iter()
+                .map(|p| {
+                    let mark = if p == profile { "(x)" } else { "( )" };
+                    let text = format!("{mark} {}", t!(&format!("tui.profile_{}", p.name())));
+                    if p == profile && *focus == NameFocus::Profile {
+                        Line::from(Span::styled(text, theme.selected()))
+                    } else {
+                        Line::from(Span::styled(text, theme.text()))
+                    }
+                })
+                .collect::<Vec<_>>();
+            let mut lines = vec![Line::from(Span::styled(
+                t!("tui.restored_where"),
+                theme.text(),
+            ))];
+            lines.extend(opts);
+            frame.render_widget(Paragraph::new(lines), prof);
+            frame.render_widget(
+                wrapped(
+                    t!(&format!("tui.profile_{}_detail", profile.name())),
+                    theme.muted(),
+                ),
+                desc,
+            );
+            if let Some(e) = error {
+                frame.render_widget(error_par(theme, e), foot);
+            }
+        }
+        Step::Password {
+            password,
+            confirm,
+            on_confirm,
+            strength,
+            error,
+            warnings,
+            ..
+        } => {
+            let [intro, f1, meter, f2, foot] = Layout::vertical([
+                Constraint::Length(3),
+                Constraint::Length(1),
+                Constraint::Length(3),
+                Constraint::Length(2),
+                Constraint::Min(1),
+            ])
+            .areas(inner);
+            frame.render_widget(wrapped(t!("tui.password_intro"), theme.text()), intro);
+            input_field(
+                frame,
+                f1,
+                theme,
+                &t!("tui.password"),
+                password,
+                true,
+                !*on_confirm,
+            );
+            frame.render_widget(meter_par(theme, strength.as_ref()), meter);
+            input_field(
+                frame,
+                f2,
+                theme,
+                &t!("tui.confirm"),
+                confirm,
+                true,
+                *on_confirm,
+            );
+            let mut lines = Vec::new();
+            if let Some(e) = error {
+                lines.push(Line::from(vec![
+                    widgets::level_span(theme, Level::Critical),
+                    Span::raw(" "),
+                    Span::styled(e.clone(), theme.text()),
+                ]));
+            }
+            for wmsg in warnings {
+                lines.push(Line::from(vec![
+                    widgets::level_span(theme, Level::Warning),
+                    Span::raw(" "),
+                    Span::styled(wmsg.clone(), theme.text()),
+                ]));
+            }
+            frame.render_widget(
+                Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
+                foot,
+            );
+        }
+        Step::Summary {
+            dest,
+            profile,
+            warnings,
+            ..
+        } => {
+            let mut lines = vec![
+                kv(theme, &t!("show.account"), &label),
+                kv(
+                    theme,
+                    &t!("tui.drive"),
+                    &dest.drive.as_ref().filter(|d| d.removable).map_or_else(
+                        || t!("tui.folder_plain"),
+                        |d| format!("{} ({})", d.display_name(), d.mount_point.display()),
+                    ),
+                ),
+                kv(theme, &t!("show.file"), &dest.file.display().to_string()),
+                kv(
+                    theme,
+                    &t!("tui.profile"),
+                    &t!(&format!("tui.profile_{}", profile.name())),
+                ),
+                Line::default(),
+            ];
+            for wmsg in warnings {
+                lines.push(Line::from(vec![
+                    widgets::level_span(theme, Level::Warning),
+                    Span::raw(" "),
+                    Span::styled(wmsg.clone(), theme.text()),
+                ]));
+            }
+            lines.push(Line::default());
+            lines.push(Line::from(Span::styled(
+                t!("tui.summary_next"),
+                theme.text(),
+            )));
+            frame.render_widget(
+                Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
+                inner,
+            );
+        }
+        Step::Writing { path, done, .. } => {
+            let mut lines = vec![
+                Line::from(Span::styled(
+                    format!(
+                        "{} {}",
+                        SPINNER[w.spin % 4],
+                        t!("tui.writing", path = path.display())
+                    ),
+                    theme.text(),
+                )),
+                Line::default(),
+            ];
+            for s in done {
+                lines.push(Line::from(vec![
+                    Span::styled("[ok] ", theme.level(Level::Ok)),
+                    Span::styled(step_words(*s), theme.text()),
+                ]));
+            }
+            frame.render_widget(Paragraph::new(lines), inner);
+        }
+        Step::Done {
+            result: Ok(outcome),
+            removable,
+        } => {
+            let mut lines = vec![
+                Line::from(vec![
+                    widgets::level_span(theme, Level::Ok),
+                    Span::styled(format!(" {}", t!("tui.backup_ok")), theme.text()),
+                ]),
+                kv(theme, &t!("show.file"), &outcome.path.display().to_string()),
+                kv(theme, &t!("show.fingerprint"), &outcome.fingerprint),
+                Line::default(),
+            ];
+            for s in &outcome.checks {
+                lines.push(Line::from(vec![
+                    Span::styled("[ok] ", theme.level(Level::Ok)),
+                    Span::styled(step_words(*s), theme.text()),
+                ]));
+            }
+            lines.push(Line::default());
+            if *removable {
+                lines.push(Line::from(Span::styled(
+                    t!("backup.done_eject"),
+                    theme.accent(),
+                )));
+            }
+            lines.push(Line::from(Span::styled(
+                t!("tui.password_reminder"),
+                theme.text(),
+            )));
+            frame.render_widget(
+                Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
+                inner,
+            );
+        }
+        Step::Done { result: Err(e), .. } => {
+            let lines = vec![
+                Line::from(vec![
+                    widgets::level_span(theme, Level::Critical),
+                    Span::styled(format!(" {}", t!("tui.backup_failed")), theme.text()),
+                ]),
+                Line::default(),
+                Line::from(Span::styled(e.clone(), theme.text())),
+                Line::default(),
+                Line::from(Span::styled(t!("tui.nothing_recorded"), theme.muted())),
+            ];
+            frame.render_widget(
+                Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
+                inner,
+            );
+        }
+    }
+}
+
+fn kv(theme: &Theme, key: &str, value: &str) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{key:<13} "), theme.muted()),
+        Span::styled(value.to_string(), theme.text()),
+    ])
+}
+
+fn error_par(theme: &Theme, e: &str) -> Paragraph<'static> {
+    Paragraph::new(Line::from(vec![
+        widgets::level_span(theme, Level::Critical),
+        Span::raw(" "),
+        Span::styled(e.to_string(), theme.text()),
+    ]))
+    .wrap(ratatui::widgets::Wrap { trim: true })
+}
+
+fn meter_par(theme: &Theme, s: Option<&Strength>) -> Paragraph<'static> {
+    let Some(s) = s else {
+        return Paragraph::new(Line::from(Span::styled(
+            t!("tui.meter_empty"),
+            theme.muted(),
+        )));
+    };
+    let filled = usize::from(s.score) + 1;
+    let bar = format!(
+        "[{}{}]",
+        "#".repeat(filled * 4),
+        ".".repeat((5 - filled) * 4)
+    );
+    let level = if s.acceptable() {
+        Level::Ok
+    } else if s.score >= 2 {
+        Level::Warning
+    } else {
+        Level::Critical
+    };
+    let verdict = if s.acceptable() {
+        t!("tui.meter_ok")
+    } else {
+        t!("tui.meter_weak")
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::styled(bar, theme.level(level)),
+        Span::styled(
+            format!(" {} — {verdict}", strength_words(s.score)),
+            theme.text(),
+        ),
+    ])];
+    if !s.acceptable() {
+        lines.push(Line::from(Span::styled(s.advice(), theme.muted())));
+    }
+    Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true })
+}

@@ -1,0 +1,203 @@
+//! The home screen: accounts and the four alert panes.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::app::App;
+use super::theme::Theme;
+use super::widgets::{self, block, level_span};
+use crate::domain::status::{Level, Pane};
+use crate::domain::store::BackupState;
+use crate::t;
+
+/// Key hints of the home screen.
+pub fn hints() -> Vec<(&'static str, String)> {
+    vec![
+        ("b", t!("tui.key_backup")),
+        ("r", t!("tui.key_restore_short")),
+        ("u", t!("tui.key_update_crls")),
+        ("↑↓", t!("tui.key_choose")),
+        ("?", t!("tui.key_help")),
+        ("q", t!("tui.key_quit")),
+    ]
+}
+
+/// Help lines of the home screen.
+pub fn help() -> Vec<String> {
+    let mut lines: Vec<String> = hints()
+        .into_iter()
+        .map(|(k, l)| format!("{k:<6} {l}"))
+        .collect();
+    lines.insert(1, format!("{:<6} {}", "Enter", t!("tui.key_backup")));
+    lines.push(format!("{:<6} {}", "l", t!("tui.key_reload")));
+    lines
+}
+
+fn state_level(state: BackupState) -> Level {
+    match state {
+        BackupState::Ok => Level::Ok,
+        BackupState::Old => Level::Warning,
+        BackupState::None | BackupState::Outdated => Level::Critical,
+    }
+}
+
+/// Draws the home screen body.
+///
+/// ```text
+/// ┌ Accounts ───────────────────────────────────────────────┐
+/// │ > Dr Durand      durand@...      2026-05-01  [OK] ok     │
+/// └──────────────────────────────────────────────────────────┘
+/// ┌ Backup ─────────────────┐┌ Expiry ──────────────────────┐
+/// │[CRITICAL] no backup     ││[WARNING] expires in 20 days  │
+/// │ → b: back up            ││ → renew                      │
+/// └─────────────────────────┘└──────────────────────────────┘
+/// ┌ CRLs ───────────────────┐┌ Revocation ──────────────────┐
+/// └─────────────────────────┘└──────────────────────────────┘
+/// ```
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.theme;
+    let Some(data) = &app.data else {
+        let text = app.load_error.clone().unwrap_or_else(|| t!("tui.loading"));
+        frame.render_widget(
+            widgets::wrapped(text, theme.text()).block(block(theme, &t!("tui.accounts"))),
+            area,
+        );
+        return;
+    };
+    let rows = u16::try_from(data.accounts.len().clamp(1, 8)).unwrap_or(8) + 2;
+    let [accounts_area, panes] =
+        Layout::vertical([Constraint::Length(rows), Constraint::Min(6)]).areas(area);
+    // The CRL panes take what they need (at least 3 lines), the others the rest.
+    let need = |p: Pane| data.status.alerts.iter().filter(|a| a.pane == p).count() * 2;
+    let bottom_height = u16::try_from(need(Pane::Crl).max(need(Pane::Revocation)).max(1) + 2)
+        .unwrap_or(3)
+        .min(panes.height / 2);
+    let [top, bottom] =
+        Layout::vertical([Constraint::Min(4), Constraint::Length(bottom_height)]).areas(panes);
+    let [backup_area, expiry_area] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(top);
+    let [crl_area, revocation_area] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(bottom);
+
+    // Accounts.
+    let mut lines = Vec::new();
+    if data.accounts.is_empty() {
+        lines.push(Line::from(Span::styled(
+            t!("tui.no_account"),
+            theme.muted(),
+        )));
+    }
+    let label_width = usize::from(area.width.saturating_sub(40)).clamp(12, 40);
+    let first = app.selected.saturating_sub(7);
+    for (i, a) in data.accounts.iter().enumerate().skip(first).take(8) {
+        let level = state_level(a.state);
+        let marker = if i == app.selected { "> " } else { "  " };
+        let label: String = a.label.chars().take(label_width).collect();
+        let pad = label_width.saturating_sub(label.chars().count());
+        let expires = crate::domain::time::rfc3339(a.not_after);
+        let base = if i == app.selected {
+            theme.selected()
+        } else {
+            theme.text()
+        };
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{marker}{label}{} {} ", " ".repeat(pad), &expires[..10]),
+                base,
+            ),
+            level_span(theme, level),
+            Span::styled(
+                format!(" {}", t!(&format!("tui.state_{}", a.state.word()))),
+                theme.text(),
+            ),
+        ]));
+    }
+    frame.render_widget(
+        Paragraph::new(lines).block(block(theme, &t!("tui.accounts"))),
+        accounts_area,
+    );
+
+    pane(
+        frame,
+        backup_area,
+        theme,
+        app,
+        Pane::Backup,
+        &t!("tui.pane_backup"),
+        &t!("tui.pane_backup_ok"),
+    );
+    pane(
+        frame,
+        expiry_area,
+        theme,
+        app,
+        Pane::Expiry,
+        &t!("tui.pane_expiry"),
+        &t!("tui.pane_expiry_ok"),
+    );
+    pane(
+        frame,
+        crl_area,
+        theme,
+        app,
+        Pane::Crl,
+        &t!("tui.pane_crl"),
+        &t!("tui.pane_crl_none"),
+    );
+    pane(
+        frame,
+        revocation_area,
+        theme,
+        app,
+        Pane::Revocation,
+        &t!("tui.pane_revocation"),
+        &t!("tui.pane_revocation_none"),
+    );
+}
+
+fn pane(
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    app: &App,
+    which: Pane,
+    title: &str,
+    quiet: &str,
+) {
+    let alerts: Vec<_> = app
+        .data
+        .iter()
+        .flat_map(|d| d.status.alerts.iter())
+        .filter(|a| a.pane == which)
+        .collect();
+    let mut lines = Vec::new();
+    if alerts.is_empty() {
+        lines.push(Line::from(vec![
+            level_span(theme, Level::Ok),
+            Span::styled(format!(" {quiet}"), theme.text()),
+        ]));
+    }
+    for a in alerts {
+        lines.push(Line::from(vec![
+            level_span(theme, a.severity),
+            Span::styled(format!(" {}", a.message), theme.text()),
+        ]));
+        lines.push(Line::from(Span::styled(
+            format!("  → {}", a.recommendation),
+            theme.muted(),
+        )));
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(block(theme, title)),
+        area,
+    );
+}
+
+/// The level shown in the title line: the worst alert.
+pub fn overall(app: &App) -> Level {
+    app.data.as_ref().map_or(Level::Unknown, |d| d.status.level)
+}

@@ -1,0 +1,142 @@
+//! The terminal interface: a thin layer over `domain`. `app` holds the state
+//! machine, each screen draws itself, effects run on worker threads.
+
+pub mod app;
+pub mod backup;
+pub mod home;
+pub mod restore;
+pub mod theme;
+pub mod widgets;
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use ratatui::Frame;
+use ratatui::crossterm::event::{self, Event};
+use ratatui::text::Line;
+
+use app::{App, Effect, Env, Msg, Overlay, Screen};
+use theme::Theme;
+
+/// Time between ticks (spinner; the drive list refreshes every 4 ticks).
+pub const TICK: Duration = Duration::from_millis(250);
+
+/// Draws the whole screen. Pure: reads the app, writes the frame.
+///
+/// ```text
+///  certsafe — <screen title>                       [LEVEL]
+/// ┌ body ─────────────────────────────────────────────────┐
+/// └───────────────────────────────────────────────────────┘
+///  key · hint · key · hint          (or the current notice)
+/// ```
+pub fn view(frame: &mut Frame, app: &App) {
+    let (title_area, body, hints_area) = widgets::frame_layout(frame.area());
+    let theme = &app.theme;
+    let (title, keys, help) = match &app.screen {
+        Screen::Home => {
+            let level = home::overall(app);
+            let title = format!(
+                "{} [{}]",
+                crate::t!("tui.home_title"),
+                widgets::level_word(level)
+            );
+            home::render(frame, body, app);
+            (title, home::hints(), home::help())
+        }
+        Screen::Backup(w) => {
+            backup::render(frame, body, theme, w);
+            (crate::t!("tui.backup"), backup::hints(w), backup::help(w))
+        }
+        Screen::Restore(w) => {
+            restore::render(frame, body, theme, w);
+            (
+                crate::t!("tui.restore"),
+                restore::hints(w),
+                restore::help(w),
+            )
+        }
+    };
+    widgets::title(frame, title_area, theme, &title);
+    match &app.notice {
+        Some(n) => frame.render_widget(
+            ratatui::widgets::Paragraph::new(format!(" {n}")).style(theme.accent()),
+            hints_area,
+        ),
+        None => widgets::hints(frame, hints_area, theme, &keys),
+    }
+    match app.overlay {
+        Some(Overlay::Help) => {
+            let mut lines: Vec<Line<'static>> = help.into_iter().map(Line::from).collect();
+            lines.push(Line::default());
+            lines.push(Line::from(crate::t!("tui.help_footer")));
+            widgets::popup(
+                frame,
+                frame.area(),
+                theme,
+                &crate::t!("tui.help_title"),
+                lines,
+            );
+        }
+        Some(Overlay::ConfirmQuit) => {
+            let lines = vec![
+                Line::from(crate::t!("tui.confirm_quit")),
+                Line::default(),
+                Line::from(crate::t!("tui.confirm_quit_keys")),
+            ];
+            widgets::popup(
+                frame,
+                frame.area(),
+                theme,
+                &crate::t!("tui.quit_title"),
+                lines,
+            );
+        }
+        None => {}
+    }
+}
+
+fn spawn(env: &Env, tx: &mpsc::Sender<Msg>, effect: Effect) {
+    let env = env.clone();
+    let tx = tx.clone();
+    std::thread::spawn(move || {
+        app::execute(&env, effect, &|m| {
+            let _ = tx.send(m);
+        });
+    });
+}
+
+/// Runs the interface until the user quits. The terminal is restored on
+/// exit, on error and on panic (`ratatui::run`).
+pub fn run(env: &Env, theme: Theme) -> std::io::Result<()> {
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let mut app = App::new(theme, (env.now)());
+    spawn(env, &tx, Effect::LoadHome);
+    ratatui::run(|terminal| {
+        let mut last_tick = Instant::now();
+        loop {
+            terminal.draw(|f| view(f, &app))?;
+            if app.quit {
+                return Ok(());
+            }
+            while let Ok(msg) = rx.try_recv() {
+                if let Some(e) = app.update(msg) {
+                    spawn(env, &tx, e);
+                }
+            }
+            let timeout = TICK.saturating_sub(last_tick.elapsed());
+            if event::poll(timeout)? {
+                if let Event::Key(key) = event::read()? {
+                    if let Some(e) = app.update(Msg::Key(key)) {
+                        spawn(env, &tx, e);
+                    }
+                }
+            }
+            if last_tick.elapsed() >= TICK {
+                last_tick = Instant::now();
+                if let Some(e) = app.update(Msg::Tick) {
+                    spawn(env, &tx, e);
+                }
+            }
+        }
+    })
+}

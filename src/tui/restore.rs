@@ -1,0 +1,785 @@
+//! The restore wizard: drive or folder → file → password (retry) → what is
+//! inside → target account → result.
+
+use std::path::PathBuf;
+
+use ratatui::Frame;
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
+
+use super::app::{AccountRow, Effect, Msg, Outcome};
+use super::theme::Theme;
+use super::widgets::{self, SPINNER, block, input_field, list_lines, wrapped};
+use crate::domain::drives::Drive;
+use crate::domain::p12::Opened;
+use crate::domain::restore::{RestoreOptions, Restored, Verification};
+use crate::domain::secret::Password;
+use crate::domain::status::Level;
+use crate::domain::time::rfc3339;
+use crate::t;
+
+/// Where the restored identity goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A new account.
+    New,
+    /// An existing account: the same certificate (recorded as a backup), or
+    /// another one (replaced after confirmation).
+    Existing(AccountRow),
+}
+
+/// The steps.
+pub enum Step {
+    /// Drive or folder.
+    Source {
+        /// Drives now.
+        drives: Vec<Drive>,
+        /// Selected row (last: other folder…).
+        selected: usize,
+        /// Every volume.
+        show_all: bool,
+    },
+    /// A typed folder.
+    Folder {
+        /// The path.
+        input: Input,
+        /// Why it was refused.
+        error: Option<String>,
+    },
+    /// The files found.
+    Files {
+        /// The folder.
+        dir: PathBuf,
+        /// Files (None while scanning).
+        files: Option<Vec<PathBuf>>,
+        /// Selected row.
+        selected: usize,
+        /// Why scanning failed.
+        error: Option<String>,
+    },
+    /// The password.
+    Password {
+        /// The file.
+        file: PathBuf,
+        /// The field.
+        input: Input,
+        /// Wrong tries so far.
+        tries: u32,
+        /// Why the last try failed.
+        error: Option<String>,
+        /// Opening in progress.
+        opening: bool,
+    },
+    /// What is inside.
+    Contents {
+        /// The file.
+        file: PathBuf,
+        /// The opened file.
+        opened: Box<Opened>,
+        /// Its description.
+        info: Box<Verification>,
+    },
+    /// Which account.
+    Target {
+        /// The file.
+        file: PathBuf,
+        /// The opened file.
+        opened: Box<Opened>,
+        /// Its description.
+        info: Box<Verification>,
+        /// Choices.
+        choices: Vec<Target>,
+        /// Selected.
+        selected: usize,
+        /// Waiting for "y" to replace this account.
+        confirm: Option<AccountRow>,
+    },
+    /// Importing.
+    Working,
+    /// The result.
+    Done {
+        /// What happened.
+        result: Result<Restored, String>,
+    },
+}
+
+/// The restore wizard.
+pub struct RestoreWizard {
+    /// Accounts already there.
+    pub accounts: Vec<AccountRow>,
+    /// The current step.
+    pub step: Step,
+    /// Spinner frame.
+    pub spin: usize,
+}
+
+fn input_key(input: &mut Input, key: KeyEvent) {
+    input.handle_event(&Event::Key(key));
+}
+
+impl RestoreWizard {
+    /// Starts on the source step.
+    pub fn new(accounts: Vec<AccountRow>) -> Self {
+        Self {
+            accounts,
+            step: Step::Source {
+                drives: Vec::new(),
+                selected: 0,
+                show_all: false,
+            },
+            spin: 0,
+        }
+    }
+
+    /// Whether a text field has the focus.
+    pub fn typing(&self) -> bool {
+        matches!(self.step, Step::Folder { .. } | Step::Password { .. })
+    }
+
+    /// Refreshes the drive list every second while shown.
+    pub fn on_tick(&mut self, ticks: u64) -> Option<Effect> {
+        self.spin = usize::try_from(ticks % 4).unwrap_or(0);
+        match &self.step {
+            Step::Source { show_all, .. } if ticks % 4 == 0 => {
+                Some(Effect::RefreshDrives(*show_all))
+            }
+            _ => None,
+        }
+    }
+
+    fn choices(&self, info: &Verification) -> Vec<Target> {
+        let mut out = vec![Target::New];
+        // The account holding the same certificate first, then the others.
+        let (same, others): (Vec<_>, Vec<_>) = self
+            .accounts
+            .iter()
+            .cloned()
+            .partition(|a| a.fingerprint == info.fingerprint);
+        if !same.is_empty() {
+            out.clear();
+        }
+        out.extend(same.into_iter().map(Target::Existing));
+        out.extend(others.into_iter().map(Target::Existing));
+        out
+    }
+
+    /// Handles a key.
+    pub fn on_key(&mut self, key: KeyEvent) -> Outcome {
+        match &mut self.step {
+            Step::Source {
+                drives,
+                selected,
+                show_all,
+            } => match key.code {
+                KeyCode::Up | KeyCode::Char('k') => {
+                    *selected = selected.saturating_sub(1);
+                    Outcome::None
+                }
+                KeyCode::Down | KeyCode::Char('j') => {
+                    *selected = (*selected + 1).min(drives.len());
+                    Outcome::None
+                }
+                KeyCode::Char('a') => {
+                    *show_all = !*show_all;
+                    Outcome::effect(Effect::RefreshDrives(*show_all))
+                }
+                KeyCode::Enter | KeyCode::Char('o') => {
+                    if key.code == KeyCode::Char('o') || *selected >= drives.len() {
+                        self.step = Step::Folder {
+                            input: Input::default(),
+                            error: None,
+                        };
+                        return Outcome::None;
+                    }
+                    let dir = drives[*selected].mount_point.clone();
+                    self.step = Step::Files {
+                        dir: dir.clone(),
+                        files: None,
+                        selected: 0,
+                        error: None,
+                    };
+                    Outcome::effect(Effect::ScanFolder(dir))
+                }
+                KeyCode::Esc => Outcome::Home,
+                _ => Outcome::None,
+            },
+            Step::Folder { input, error } => match key.code {
+                KeyCode::Enter => {
+                    let text = input.value().trim().to_string();
+                    if text.is_empty() {
+                        *error = Some(t!("tui.type_a_folder"));
+                        return Outcome::None;
+                    }
+                    let dir = PathBuf::from(text);
+                    self.step = Step::Files {
+                        dir: dir.clone(),
+                        files: None,
+                        selected: 0,
+                        error: None,
+                    };
+                    Outcome::effect(Effect::ScanFolder(dir))
+                }
+                KeyCode::Esc => {
+                    self.step = Step::Source {
+                        drives: Vec::new(),
+                        selected: 0,
+                        show_all: false,
+                    };
+                    Outcome::effect(Effect::RefreshDrives(false))
+                }
+                _ => {
+                    input_key(input, key);
+                    Outcome::None
+                }
+            },
+            Step::Files {
+                files, selected, ..
+            } => {
+                let count = files.as_ref().map_or(0, Vec::len);
+                match key.code {
+                    KeyCode::Up | KeyCode::Char('k') => {
+                        *selected = selected.saturating_sub(1);
+                        Outcome::None
+                    }
+                    KeyCode::Down | KeyCode::Char('j') => {
+                        *selected = (*selected + 1).min(count.saturating_sub(1));
+                        Outcome::None
+                    }
+                    KeyCode::Enter if count > 0 => {
+                        let file = files
+                            .as_ref()
+                            .and_then(|f| f.get(*selected))
+                            .cloned()
+                            .unwrap_or_default();
+                        self.step = Step::Password {
+                            file,
+                            input: Input::default(),
+                            tries: 0,
+                            error: None,
+                            opening: false,
+                        };
+                        Outcome::None
+                    }
+                    KeyCode::Esc => {
+                        self.step = Step::Source {
+                            drives: Vec::new(),
+                            selected: 0,
+                            show_all: false,
+                        };
+                        Outcome::effect(Effect::RefreshDrives(false))
+                    }
+                    _ => Outcome::None,
+                }
+            }
+            Step::Password {
+                file,
+                input,
+                error,
+                opening,
+                ..
+            } => match key.code {
+                _ if *opening => Outcome::None,
+                KeyCode::Enter => match Password::new(input.value_and_reset()) {
+                    Ok(p) => {
+                        *opening = true;
+                        *error = None;
+                        Outcome::effect(Effect::OpenFile(file.clone(), p))
+                    }
+                    Err(e) => {
+                        *error = Some(e.to_string());
+                        Outcome::None
+                    }
+                },
+                KeyCode::Esc => {
+                    let dir = file.parent().map(PathBuf::from).unwrap_or_default();
+                    self.step = Step::Files {
+                        dir: dir.clone(),
+                        files: None,
+                        selected: 0,
+                        error: None,
+                    };
+                    Outcome::effect(Effect::ScanFolder(dir))
+                }
+                _ => {
+                    input_key(input, key);
+                    Outcome::None
+                }
+            },
+            Step::Contents { .. } => match key.code {
+                KeyCode::Enter => {
+                    if let Step::Contents { file, opened, info } =
+                        std::mem::replace(&mut self.step, Step::Working)
+                    {
+                        let choices = self.choices(&info);
+                        self.step = Step::Target {
+                            file,
+                            opened,
+                            info,
+                            choices,
+                            selected: 0,
+                            confirm: None,
+                        };
+                    }
+                    Outcome::None
+                }
+                KeyCode::Esc => Outcome::Home,
+                _ => Outcome::None,
+            },
+            Step::Target {
+                choices,
+                selected,
+                confirm,
+                info,
+                ..
+            } => {
+                if let Some(account) = confirm.clone() {
+                    if matches!(key.code, KeyCode::Char('y' | 'o' | 'Y' | 'O')) {
+                        return self.start_restore(Some(account.id), true);
+                    }
+                    *confirm = None;
+                    return Outcome::None;
+                }
+                match key.code {
+                    KeyCode::Up | KeyCode::Char('k') => {
+                        *selected = selected.saturating_sub(1);
+                        Outcome::None
+                    }
+                    KeyCode::Down | KeyCode::Char('j') => {
+                        *selected = (*selected + 1).min(choices.len().saturating_sub(1));
+                        Outcome::None
+                    }
+                    KeyCode::Enter => match choices.get(*selected).cloned() {
+                        Some(Target::New) | None => self.start_restore(None, false),
+                        Some(Target::Existing(a)) if a.fingerprint == info.fingerprint => {
+                            self.start_restore(Some(a.id), false)
+                        }
+                        Some(Target::Existing(a)) => {
+                            *confirm = Some(a);
+                            Outcome::None
+                        }
+                    },
+                    KeyCode::Esc => Outcome::Home,
+                    _ => Outcome::None,
+                }
+            }
+            Step::Working => Outcome::None,
+            Step::Done { .. } => match key.code {
+                KeyCode::Enter | KeyCode::Esc => Outcome::Home,
+                _ => Outcome::None,
+            },
+        }
+    }
+
+    fn start_restore(&mut self, account: Option<String>, replace: bool) -> Outcome {
+        let Step::Target { file, opened, .. } = std::mem::replace(&mut self.step, Step::Working)
+        else {
+            return Outcome::None;
+        };
+        Outcome::effect(Effect::Restore(
+            file,
+            opened,
+            RestoreOptions {
+                account,
+                label: None,
+                replace,
+            },
+        ))
+    }
+
+    /// Handles a worker's message.
+    pub fn on_msg(&mut self, msg: Msg) -> Outcome {
+        match (msg, &mut self.step) {
+            (
+                Msg::Drives(list),
+                Step::Source {
+                    drives, selected, ..
+                },
+            ) => {
+                let current = drives.get(*selected).map(|d| d.mount_point.clone());
+                *drives = list;
+                *selected = match current {
+                    Some(mp) => drives
+                        .iter()
+                        .position(|d| d.mount_point == mp)
+                        .unwrap_or((*selected).min(drives.len())),
+                    None => (*selected).min(drives.len()),
+                };
+                Outcome::None
+            }
+            (
+                Msg::FilesFound(Ok(list)),
+                Step::Files {
+                    files, selected, ..
+                },
+            ) => {
+                *selected = 0;
+                *files = Some(list);
+                Outcome::None
+            }
+            (Msg::FilesFound(Err(e)), Step::Files { files, error, .. }) => {
+                *files = Some(Vec::new());
+                *error = Some(e);
+                Outcome::None
+            }
+            (Msg::Opened(Ok((opened, info))), Step::Password { file, .. }) => {
+                let file = file.clone();
+                self.step = Step::Contents { file, opened, info };
+                Outcome::None
+            }
+            (
+                Msg::Opened(Err((e, wrong))),
+                Step::Password {
+                    tries,
+                    error,
+                    opening,
+                    ..
+                },
+            ) => {
+                *opening = false;
+                if wrong {
+                    *tries += 1;
+                }
+                *error = Some(e);
+                Outcome::None
+            }
+            (Msg::Restored(result), Step::Working) => {
+                self.step = Step::Done { result };
+                Outcome::None
+            }
+            _ => Outcome::None,
+        }
+    }
+}
+
+/// The key hints of the current step.
+pub fn hints(w: &RestoreWizard) -> Vec<(&'static str, String)> {
+    let back = ("Esc", t!("tui.key_back"));
+    match &w.step {
+        Step::Source { .. } => vec![
+            ("↑↓", t!("tui.key_choose")),
+            ("Enter", t!("tui.key_next")),
+            ("a", t!("tui.key_all_disks")),
+            ("o", t!("tui.key_other_folder")),
+            back,
+        ],
+        Step::Folder { .. } | Step::Password { .. } => vec![
+            ("Enter", t!("tui.key_next")),
+            back,
+            ("F1", t!("tui.key_help")),
+        ],
+        Step::Files { .. } => vec![
+            ("↑↓", t!("tui.key_choose")),
+            ("Enter", t!("tui.key_next")),
+            back,
+        ],
+        Step::Contents { .. } => vec![("Enter", t!("tui.key_next")), back],
+        Step::Target {
+            confirm: Some(_), ..
+        } => vec![("y", t!("tui.key_replace")), ("n", t!("tui.key_cancel"))],
+        Step::Target { .. } => vec![
+            ("↑↓", t!("tui.key_choose")),
+            ("Enter", t!("tui.key_restore")),
+            back,
+        ],
+        Step::Working => vec![("", t!("tui.writing_wait"))],
+        Step::Done { .. } => vec![("Enter", t!("tui.key_home"))],
+    }
+}
+
+/// The help lines of the current step.
+pub fn help(w: &RestoreWizard) -> Vec<String> {
+    let mut lines: Vec<String> = hints(w)
+        .into_iter()
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, l)| format!("{k:<6} {l}"))
+        .collect();
+    lines.push(format!("{:<6} {}", "Ctrl+C", t!("tui.key_quit")));
+    lines
+}
+
+fn step_title(w: &RestoreWizard) -> String {
+    let (n, key) = match &w.step {
+        Step::Source { .. } | Step::Folder { .. } => (1, "tui.restore_step_source"),
+        Step::Files { .. } => (2, "tui.restore_step_file"),
+        Step::Password { .. } => (3, "tui.restore_step_password"),
+        Step::Contents { .. } => (4, "tui.restore_step_contents"),
+        Step::Target { .. } | Step::Working => (5, "tui.restore_step_target"),
+        Step::Done { .. } => (6, "tui.restore_step_done"),
+    };
+    t!("tui.restore_title", step = n, name = t!(key))
+}
+
+fn kv(theme: &Theme, key: &str, value: &str) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{key:<13} "), theme.muted()),
+        Span::styled(value.to_string(), theme.text()),
+    ])
+}
+
+fn level_line(theme: &Theme, level: Level, text: String) -> Line<'static> {
+    Line::from(vec![
+        widgets::level_span(theme, level),
+        Span::raw(" "),
+        Span::styled(text, theme.text()),
+    ])
+}
+
+/// Draws the wizard's body.
+///
+/// ```text
+/// ┌ Restore — step 4/6: what is inside ─────────────┐
+/// │ Certificate  CN=...                             │
+/// │ Issuer       ...                                │
+/// │ Valid        ... to ...                         │
+/// │ Fingerprint  ...                                │
+/// │ Chain        2 certificate(s), complete         │
+/// └─────────────────────────────────────────────────┘
+/// ```
+pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
+    let outer = block(theme, &step_title(w));
+    let inner = outer.inner(area);
+    frame.render_widget(outer, area);
+    match &w.step {
+        Step::Source {
+            drives, selected, ..
+        } => {
+            let mut items: Vec<String> = drives
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{:<12} {:<24} {}",
+                        d.display_name(),
+                        d.mount_point.display(),
+                        d.file_system
+                    )
+                })
+                .collect();
+            items.push(t!("tui.other_folder"));
+            let mut lines = vec![
+                Line::from(Span::styled(t!("tui.restore_intro"), theme.text())),
+                Line::default(),
+            ];
+            if drives.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    t!("tui.no_drive_yet"),
+                    theme.muted(),
+                )));
+            }
+            lines.extend(list_lines(theme, &items, *selected));
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+        }
+        Step::Folder { input, error } => {
+            let [head, field, foot] = Layout::vertical([
+                Constraint::Length(2),
+                Constraint::Length(1),
+                Constraint::Min(1),
+            ])
+            .areas(inner);
+            frame.render_widget(wrapped(t!("tui.type_folder_restore"), theme.text()), head);
+            input_field(frame, field, theme, &t!("tui.folder"), input, false, true);
+            if let Some(e) = error {
+                frame.render_widget(
+                    Paragraph::new(level_line(theme, Level::Critical, e.clone()))
+                        .wrap(Wrap { trim: true }),
+                    foot,
+                );
+            }
+        }
+        Step::Files {
+            dir,
+            files,
+            selected,
+            error,
+        } => {
+            let mut lines = vec![
+                Line::from(Span::styled(
+                    t!("tui.files_in", dir = dir.display()),
+                    theme.text(),
+                )),
+                Line::default(),
+            ];
+            match files {
+                None => lines.push(Line::from(Span::styled(
+                    format!("{} {}", SPINNER[w.spin % 4], t!("tui.scanning")),
+                    theme.muted(),
+                ))),
+                Some(list) if list.is_empty() => {
+                    lines.push(level_line(
+                        theme,
+                        Level::Warning,
+                        error.clone().unwrap_or_else(|| t!("tui.no_file_found")),
+                    ));
+                }
+                Some(list) => {
+                    let items: Vec<String> = list
+                        .iter()
+                        .map(|p| {
+                            p.strip_prefix(dir).map_or_else(
+                                |_| p.display().to_string(),
+                                |r| r.display().to_string(),
+                            )
+                        })
+                        .collect();
+                    lines.extend(list_lines(theme, &items, *selected));
+                }
+            }
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+        }
+        Step::Password {
+            file,
+            input,
+            tries,
+            error,
+            opening,
+        } => {
+            let [head, field, foot] = Layout::vertical([
+                Constraint::Length(3),
+                Constraint::Length(2),
+                Constraint::Min(1),
+            ])
+            .areas(inner);
+            frame.render_widget(
+                wrapped(t!("tui.password_of", file = file.display()), theme.text()),
+                head,
+            );
+            input_field(frame, field, theme, &t!("tui.password"), input, true, true);
+            let mut lines = Vec::new();
+            if *opening {
+                lines.push(Line::from(Span::styled(
+                    format!("{} {}", SPINNER[w.spin % 4], t!("tui.opening")),
+                    theme.muted(),
+                )));
+            }
+            if let Some(e) = error {
+                lines.push(level_line(theme, Level::Critical, e.clone()));
+                if *tries > 0 {
+                    lines.push(Line::from(Span::styled(
+                        t!("tui.tries", n = tries),
+                        theme.muted(),
+                    )));
+                }
+            }
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), foot);
+        }
+        Step::Contents { info, .. } | Step::Target { info, .. } => {
+            let mut lines = vec![
+                kv(theme, &t!("show.certificate"), &info.certificate.subject),
+                kv(theme, &t!("show.issuer"), &info.certificate.issuer),
+                kv(
+                    theme,
+                    &t!("show.valid"),
+                    &t!(
+                        "show.valid_range",
+                        from = rfc3339(info.certificate.not_before),
+                        to = rfc3339(info.certificate.not_after)
+                    ),
+                ),
+                kv(theme, &t!("show.fingerprint"), &info.fingerprint),
+                kv(
+                    theme,
+                    &t!("show.name"),
+                    info.friendly_name.as_deref().unwrap_or("-"),
+                ),
+                kv(
+                    theme,
+                    &t!("show.chain"),
+                    &format!(
+                        "{}, {}",
+                        t!("show.certificates", count = info.chain.len()),
+                        if info.chain_complete {
+                            t!("show.complete")
+                        } else {
+                            t!("show.incomplete")
+                        }
+                    ),
+                ),
+            ];
+            for c in &info.chain {
+                lines.push(kv(theme, "", &c.subject));
+            }
+            if info.no_mac {
+                lines.push(level_line(theme, Level::Warning, t!("p12.no_mac")));
+            }
+            if let Step::Target {
+                choices,
+                selected,
+                confirm,
+                ..
+            } = &w.step
+            {
+                lines.push(Line::default());
+                lines.push(Line::from(Span::styled(
+                    t!("tui.restore_into"),
+                    theme.text(),
+                )));
+                let items: Vec<String> = choices
+                    .iter()
+                    .map(|c| match c {
+                        Target::New => t!("tui.target_new"),
+                        Target::Existing(a) if a.fingerprint == info.fingerprint => {
+                            t!("tui.target_same", label = a.label, id = a.id)
+                        }
+                        Target::Existing(a) => t!("tui.target_replace", label = a.label, id = a.id),
+                    })
+                    .collect();
+                lines.extend(list_lines(theme, &items, *selected));
+                if let Some(a) = confirm {
+                    lines.push(level_line(
+                        theme,
+                        Level::Warning,
+                        t!("tui.confirm_replace", label = a.label, id = a.id),
+                    ));
+                }
+            } else {
+                lines.push(Line::default());
+                lines.push(Line::from(Span::styled(
+                    t!("tui.contents_next"),
+                    theme.text(),
+                )));
+            }
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+        }
+        Step::Working => {
+            frame.render_widget(
+                Paragraph::new(format!("{} {}", SPINNER[w.spin % 4], t!("tui.restoring")))
+                    .style(theme.text()),
+                inner,
+            );
+        }
+        Step::Done { result: Ok(r) } => {
+            let mut lines = vec![
+                level_line(
+                    theme,
+                    Level::Ok,
+                    t!(&format!("restore.{}", r.action), label = r.label, id = r.id),
+                ),
+                Line::default(),
+                kv(theme, &t!("show.account"), &r.id),
+                kv(theme, &t!("show.fingerprint"), &r.fingerprint),
+                Line::from(vec![
+                    Span::styled("[ok] ", theme.level(Level::Ok)),
+                    Span::styled(t!("tui.key_works"), theme.text()),
+                ]),
+            ];
+            if let Some(a) = &r.archived_to {
+                lines.push(kv(theme, &t!("tui.archived"), &a.display().to_string()));
+            }
+            if r.expired {
+                lines.push(level_line(theme, Level::Warning, t!("restore.expired")));
+            }
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
+        }
+        Step::Done { result: Err(e) } => {
+            let lines = vec![
+                level_line(theme, Level::Critical, t!("tui.restore_failed")),
+                Line::default(),
+                Line::from(Span::styled(e.clone(), theme.text())),
+            ];
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
+        }
+    }
+}

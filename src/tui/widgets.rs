@@ -1,0 +1,171 @@
+//! Small drawing helpers shared by the screens.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
+use tui_input::Input;
+
+use super::theme::Theme;
+use crate::domain::status::Level;
+
+/// Spinner frames (ASCII, so `TERM=vt100` and `linux` consoles draw them).
+pub const SPINNER: [&str; 4] = ["|", "/", "-", "\\"];
+
+/// Splits the screen: title line, body, key-hint line.
+///
+/// ```text
+/// certsafe — Title                         (1 line)
+/// ┌──────────── body ───────────────┐
+/// │                                 │
+/// └─────────────────────────────────┘
+///  key hints                               (1 line)
+/// ```
+pub fn frame_layout(area: Rect) -> (Rect, Rect, Rect) {
+    let [title, body, hints] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    (title, body, hints)
+}
+
+/// The title line.
+pub fn title(frame: &mut Frame, area: Rect, theme: &Theme, text: &str) {
+    let line = Line::from(vec![
+        Span::styled(" certsafe ", theme.title()),
+        Span::styled(format!("— {text}"), theme.text()),
+    ]);
+    frame.render_widget(Paragraph::new(line).style(theme.text()), area);
+}
+
+/// The one-line key-hint bar: `key label · key label`.
+pub fn hints(frame: &mut Frame, area: Rect, theme: &Theme, keys: &[(&str, String)]) {
+    let mut spans = vec![Span::raw(" ")];
+    for (i, (key, label)) in keys.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" · ", theme.muted()));
+        }
+        spans.push(Span::styled((*key).to_string(), theme.accent()));
+        spans.push(Span::styled(format!(" {label}"), theme.text()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.text()), area);
+}
+
+/// A bordered block with a title.
+pub fn block<'a>(theme: &Theme, title: &str) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Plain)
+        .border_style(theme.border())
+        .title(Span::styled(format!(" {title} "), theme.title()))
+        .style(theme.text())
+}
+
+/// The word for a severity, always shown next to its colour.
+pub fn level_word(level: Level) -> String {
+    crate::t!(&format!("status.level_{}", level.word()))
+}
+
+/// `[CRITICAL]` styled.
+pub fn level_span(theme: &Theme, level: Level) -> Span<'static> {
+    Span::styled(format!("[{}]", level_word(level)), theme.level(level))
+}
+
+/// A list of lines with one selected (`>` marks it, colour or not).
+pub fn list_lines(theme: &Theme, items: &[String], selected: usize) -> Vec<Line<'static>> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            if i == selected {
+                Line::from(Span::styled(format!("> {text}"), theme.selected()))
+            } else {
+                Line::from(Span::styled(format!("  {text}"), theme.text()))
+            }
+        })
+        .collect()
+}
+
+/// Draws a text field; `masked` shows one `•` per character. Sets the
+/// cursor when focused.
+pub fn input_field(
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    label: &str,
+    input: &Input,
+    masked: bool,
+    focused: bool,
+) {
+    let label_width = u16::try_from(label.chars().count() + 1)
+        .unwrap_or(20)
+        .min(area.width / 2);
+    let [l, f] =
+        Layout::horizontal([Constraint::Length(label_width), Constraint::Min(1)]).areas(area);
+    frame.render_widget(
+        Paragraph::new(Span::styled(label.to_string(), theme.text())),
+        l,
+    );
+    let width = usize::from(f.width.saturating_sub(1));
+    let scroll = input.visual_scroll(width);
+    let shown: String = if masked {
+        "*".repeat(input.value().chars().count())
+    } else {
+        input.value().to_string()
+    };
+    let visible: String = shown.chars().skip(scroll).take(width).collect();
+    let pad = width.saturating_sub(visible.chars().count());
+    let text = format!("{visible}{}", " ".repeat(pad + 1));
+    frame.render_widget(Paragraph::new(Span::styled(text, theme.input(focused))), f);
+    if focused {
+        let x = input.visual_cursor().saturating_sub(scroll);
+        let x = u16::try_from(x).unwrap_or(0);
+        frame.set_cursor_position((f.x + x.min(f.width.saturating_sub(1)), f.y));
+    }
+}
+
+/// A centred popup rectangle.
+pub fn popup_area(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width.saturating_sub(2));
+    let h = height.min(area.height.saturating_sub(2));
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+/// Draws a popup with wrapped text.
+pub fn popup(frame: &mut Frame, area: Rect, theme: &Theme, title: &str, lines: Vec<Line<'static>>) {
+    let height = u16::try_from(lines.len() + 2).unwrap_or(20);
+    let rect = popup_area(area, 64, height.max(5));
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block(theme, title)),
+        rect,
+    );
+}
+
+/// A paragraph of wrapped text in a style.
+pub fn wrapped(text: String, style: Style) -> Paragraph<'static> {
+    Paragraph::new(text).style(style).wrap(Wrap { trim: true })
+}
+
+/// Human size.
+pub fn human_bytes(n: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let f = n as f64;
+    if n >= 1 << 30 {
+        format!("{:.1} GiB", f / f64::from(1u32 << 30))
+    } else if n >= 1 << 20 {
+        format!("{:.1} MiB", f / f64::from(1u32 << 20))
+    } else {
+        format!("{:.0} KiB", f / 1024.0)
+    }
+}
