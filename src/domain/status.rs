@@ -164,7 +164,7 @@ pub fn account_alerts(account: &Account, config: &Config, now: OffsetDateTime) -
                 crate::t!(
                     "status.cert_expired",
                     label = label,
-                    date = super::time::rfc3339(info.not_after)
+                    date = super::time::rfc3339(info.not_after)[..10].to_string()
                 ),
                 crate::t!("status.cert_expired_fix"),
             ));

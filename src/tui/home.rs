@@ -70,7 +70,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let [accounts_area, panes] =
         Layout::vertical([Constraint::Length(rows), Constraint::Min(6)]).areas(area);
     // The CRL panes take what they need (at least 3 lines), the others the rest.
-    let need = |p: Pane| data.status.alerts.iter().filter(|a| a.pane == p).count() * 2;
+    let need = |p: Pane| data.status.alerts.iter().filter(|a| a.pane == p).count() * 2 + 1;
     let bottom_height = u16::try_from(need(Pane::Crl).max(need(Pane::Revocation)).max(1) + 2)
         .unwrap_or(3)
         .min(panes.height / 2);
@@ -84,10 +84,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     // Accounts.
     let mut lines = Vec::new();
     if data.accounts.is_empty() {
-        lines.push(Line::from(Span::styled(
-            t!("tui.no_account"),
-            theme.muted(),
-        )));
+        lines.push(Line::from(Span::styled(t!("tui.no_account"), theme.muted())));
     }
     let label_width = usize::from(area.width.saturating_sub(40)).clamp(12, 40);
     let first = app.selected.saturating_sub(7);
@@ -115,7 +112,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ]));
     }
     frame.render_widget(
-        Paragraph::new(lines).block(block(theme, &t!("tui.accounts"))),
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(block(theme, &t!("tui.accounts"))),
         accounts_area,
     );
 
@@ -157,44 +154,37 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     );
 }
 
-fn pane(
-    frame: &mut Frame,
-    area: Rect,
-    theme: &Theme,
-    app: &App,
-    which: Pane,
-    title: &str,
-    quiet: &str,
-) {
-    let alerts: Vec<_> = app
-        .data
-        .iter()
-        .flat_map(|d| d.status.alerts.iter())
-        .filter(|a| a.pane == which)
-        .collect();
+fn pane(frame: &mut Frame, area: Rect, theme: &Theme, app: &App, which: Pane, title: &str, quiet: &str) {
+    let alerts: Vec<_> = app.data.iter().flat_map(|d| d.status.alerts.iter()).filter(|a| a.pane == which).collect();
+    let width = usize::from(area.width.saturating_sub(2)).max(10);
+    let height = usize::from(area.height.saturating_sub(2));
+    // Rows a text takes once wrapped (close enough for word wrapping).
+    let rows = |text: &str| text.chars().count().div_ceil(width).max(1);
     let mut lines = Vec::new();
     if alerts.is_empty() {
-        lines.push(Line::from(vec![
-            level_span(theme, Level::Ok),
-            Span::styled(format!(" {quiet}"), theme.text()),
-        ]));
+        lines.push(Line::from(vec![level_span(theme, Level::Ok), Span::styled(format!(" {quiet}"), theme.text())]));
+    } else {
+        // The most severe alert's advice is kept at the bottom; the alerts fill the rest.
+        let advice = format!("→ {}", alerts[0].recommendation);
+        let budget = height.saturating_sub(rows(&advice));
+        let mut used = 0;
+        let mut shown = 0;
+        for a in &alerts {
+            let text = format!("[{}] {}", widgets::level_word(a.severity), a.message);
+            let more_line = usize::from(shown + 1 < alerts.len());
+            if used + rows(&text) + more_line > budget && shown > 0 {
+                break;
+            }
+            used += rows(&text);
+            shown += 1;
+            lines.push(Line::from(vec![level_span(theme, a.severity), Span::styled(format!(" {}", a.message), theme.text())]));
+        }
+        if shown < alerts.len() {
+            lines.push(Line::from(Span::styled(crate::t!("tui.more_alerts", n = alerts.len() - shown), theme.muted())));
+        }
+        lines.push(Line::from(Span::styled(advice, theme.accent())));
     }
-    for a in alerts {
-        lines.push(Line::from(vec![
-            level_span(theme, a.severity),
-            Span::styled(format!(" {}", a.message), theme.text()),
-        ]));
-        lines.push(Line::from(Span::styled(
-            format!("  → {}", a.recommendation),
-            theme.muted(),
-        )));
-    }
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: true })
-            .block(block(theme, title)),
-        area,
-    );
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }).block(block(theme, title)), area);
 }
 
 /// The level shown in the title line: the worst alert.
