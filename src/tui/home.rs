@@ -86,7 +86,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     if data.accounts.is_empty() {
         lines.push(Line::from(Span::styled(t!("tui.no_account"), theme.muted())));
     }
-    let label_width = usize::from(area.width.saturating_sub(40)).clamp(12, 40);
+    let label_width = usize::from(area.width.saturating_sub(50)).clamp(12, 48);
     let first = app.selected.saturating_sub(7);
     for (i, a) in data.accounts.iter().enumerate().skip(first).take(8) {
         let level = state_level(a.state);

@@ -698,8 +698,15 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
                     ),
                 ),
             ];
-            for c in &info.chain {
-                lines.push(kv(theme, "", &c.subject));
+            let target_step = matches!(w.step, Step::Target { .. });
+            if target_step {
+                // Room for the choices: only the certificate and its fingerprint.
+                lines.truncate(1);
+                lines.push(kv(theme, &t!("show.fingerprint"), &info.fingerprint));
+            } else {
+                for c in &info.chain {
+                    lines.push(kv(theme, "", &c.subject));
+                }
             }
             if info.no_mac {
                 lines.push(level_line(theme, Level::Warning, t!("p12.no_mac")));

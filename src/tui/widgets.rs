@@ -48,7 +48,12 @@ pub fn hints(frame: &mut Frame, area: Rect, theme: &Theme, keys: &[(&str, String
         if i > 0 {
             spans.push(Span::styled(" · ", theme.muted()));
         }
-        spans.push(Span::styled((*key).to_string(), theme.accent()));
+        let key = match *key {
+            "Enter" => crate::t!("tui.keyname_enter"),
+            "Esc" => crate::t!("tui.keyname_esc"),
+            other => other.to_string(),
+        };
+        spans.push(Span::styled(key, theme.accent()));
         spans.push(Span::styled(format!(" {label}"), theme.text()));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.text()), area);
