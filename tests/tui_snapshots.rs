@@ -19,7 +19,9 @@ const PASSWORD: &str = "correct horse battery staple Brest 1987";
 
 /// Builds the scene in each language and snapshots it at both sizes.
 fn snap(name: &str, scene: impl Fn() -> (App, World)) {
-    let _guard = LANG_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _guard = LANG_LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     for lang in [Lang::En, Lang::Fr] {
         i18n::set(lang);
         let (app, world) = scene();
@@ -37,7 +39,15 @@ fn snap(name: &str, scene: impl Fn() -> (App, World)) {
 }
 
 fn regex_escape(s: &str) -> String {
-    s.chars().flat_map(|c| if c.is_ascii_alphanumeric() || c == '/' { vec![c] } else { vec!['\\', c] }).collect()
+    s.chars()
+        .flat_map(|c| {
+            if c.is_ascii_alphanumeric() || c == '/' {
+                vec![c]
+            } else {
+                vec!['\\', c]
+            }
+        })
+        .collect()
 }
 
 /// A stick folder inside the world's temp dir, listed as a removable drive.
@@ -199,7 +209,10 @@ fn backup_name_exists() {
         let stick = with_stick(&w);
         let mut app = backup_at_name_step(&w);
         // The default name is already on the stick.
-        let name = certsafe::domain::backup::default_file_name("Cabinet dentaire du Port", tui_support::now());
+        let name = certsafe::domain::backup::default_file_name(
+            "Cabinet dentaire du Port",
+            tui_support::now(),
+        );
         std::fs::write(stick.join(name), b"x").unwrap();
         w.key(&mut app, KeyCode::Enter);
         (app, w)
@@ -295,9 +308,16 @@ fn backup_writing() {
         let mut app = backup_at_summary(&w);
         if let Screen::Backup(wiz) = &mut app.screen {
             wiz.step = BStep::Writing {
-                path: w.home.path().join("CLE_USB/certsafe-Cabinet-dentaire-du-Port-2022-07-20.p12"),
+                path: w
+                    .home
+                    .path()
+                    .join("CLE_USB/certsafe-Cabinet-dentaire-du-Port-2022-07-20.p12"),
                 removable: true,
-                done: vec![backup::Step::Built, backup::Step::Written, backup::Step::Synced],
+                done: vec![
+                    backup::Step::Built,
+                    backup::Step::Written,
+                    backup::Step::Synced,
+                ],
             };
         }
         (app, w)
@@ -325,7 +345,10 @@ fn backup_failed() {
             reason: certsafe::domain::fsutil::describe_io(&full),
         };
         if let Screen::Backup(wiz) = &mut app.screen {
-            wiz.step = BStep::Done { result: Err(error.to_string()), removable: true };
+            wiz.step = BStep::Done {
+                result: Err(error.to_string()),
+                removable: true,
+            };
         }
         (app, w)
     });
@@ -372,7 +395,10 @@ fn restore_folder_missing() {
         let mut app = w.app();
         w.key(&mut app, KeyCode::Char('r'));
         w.key(&mut app, KeyCode::Char('o'));
-        w.type_text(&mut app, &w.home.path().join("nowhere").display().to_string());
+        w.type_text(
+            &mut app,
+            &w.home.path().join("nowhere").display().to_string(),
+        );
         w.key(&mut app, KeyCode::Enter);
         (app, w)
     });
@@ -469,7 +495,12 @@ fn restore_target_existing() {
 fn restore_confirm_replace() {
     snap("restore_5_confirm_replace", || {
         let w = World::empty();
-        w.add("asipsign.preuve.henix.asipsante.fr.c1079cb0", "Dr Marie Durand (ancien certificat)", None, false);
+        w.add(
+            "asipsign.preuve.henix.asipsante.fr.c1079cb0",
+            "Dr Marie Durand (ancien certificat)",
+            None,
+            false,
+        );
         let mut app = restore_at_contents(&w);
         w.key(&mut app, KeyCode::Enter);
         w.key(&mut app, KeyCode::Down);

@@ -84,7 +84,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     // Accounts.
     let mut lines = Vec::new();
     if data.accounts.is_empty() {
-        lines.push(Line::from(Span::styled(t!("tui.no_account"), theme.muted())));
+        lines.push(Line::from(Span::styled(
+            t!("tui.no_account"),
+            theme.muted(),
+        )));
     }
     let label_width = usize::from(area.width.saturating_sub(50)).clamp(12, 48);
     let first = app.selected.saturating_sub(7);
@@ -112,7 +115,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ]));
     }
     frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(block(theme, &t!("tui.accounts"))),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block(theme, &t!("tui.accounts"))),
         accounts_area,
     );
 
@@ -154,15 +159,31 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     );
 }
 
-fn pane(frame: &mut Frame, area: Rect, theme: &Theme, app: &App, which: Pane, title: &str, quiet: &str) {
-    let alerts: Vec<_> = app.data.iter().flat_map(|d| d.status.alerts.iter()).filter(|a| a.pane == which).collect();
+fn pane(
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    app: &App,
+    which: Pane,
+    title: &str,
+    quiet: &str,
+) {
+    let alerts: Vec<_> = app
+        .data
+        .iter()
+        .flat_map(|d| d.status.alerts.iter())
+        .filter(|a| a.pane == which)
+        .collect();
     let width = usize::from(area.width.saturating_sub(2)).max(10);
     let height = usize::from(area.height.saturating_sub(2));
     // Rows a text takes once wrapped (close enough for word wrapping).
     let rows = |text: &str| text.chars().count().div_ceil(width).max(1);
     let mut lines = Vec::new();
     if alerts.is_empty() {
-        lines.push(Line::from(vec![level_span(theme, Level::Ok), Span::styled(format!(" {quiet}"), theme.text())]));
+        lines.push(Line::from(vec![
+            level_span(theme, Level::Ok),
+            Span::styled(format!(" {quiet}"), theme.text()),
+        ]));
     } else {
         // The most severe alert's advice is kept at the bottom; the alerts fill the rest.
         let advice = format!("→ {}", alerts[0].recommendation);
@@ -177,14 +198,25 @@ fn pane(frame: &mut Frame, area: Rect, theme: &Theme, app: &App, which: Pane, ti
             }
             used += rows(&text);
             shown += 1;
-            lines.push(Line::from(vec![level_span(theme, a.severity), Span::styled(format!(" {}", a.message), theme.text())]));
+            lines.push(Line::from(vec![
+                level_span(theme, a.severity),
+                Span::styled(format!(" {}", a.message), theme.text()),
+            ]));
         }
         if shown < alerts.len() {
-            lines.push(Line::from(Span::styled(crate::t!("tui.more_alerts", n = alerts.len() - shown), theme.muted())));
+            lines.push(Line::from(Span::styled(
+                crate::t!("tui.more_alerts", n = alerts.len() - shown),
+                theme.muted(),
+            )));
         }
         lines.push(Line::from(Span::styled(advice, theme.accent())));
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }).block(block(theme, title)), area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(block(theme, title)),
+        area,
+    );
 }
 
 /// The level shown in the title line: the worst alert.

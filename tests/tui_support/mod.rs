@@ -60,9 +60,21 @@ fn fixtures() -> PathBuf {
 /// A TEST identity by file stem (`testsign.test.asipsante.fr.8f613149`).
 pub fn identity(stem: &str) -> Identity {
     let f = fixtures();
-    let key = read_private_key(&std::fs::read(f.join(format!("{stem}.key.pem"))).unwrap(), None, "key").unwrap();
-    let mut certs = read_certificates(&std::fs::read(f.join(format!("{stem}.pem"))).unwrap(), "cert").unwrap();
-    for ca in ["TEST_AC_IGC-SANTE_ELEMENTAIRE_ORGANISATIONS.dc528e37.pem", "TEST_AC_RACINE_IGC-SANTE_ELEMENTAIRE.01325aeb.pem"] {
+    let key = read_private_key(
+        &std::fs::read(f.join(format!("{stem}.key.pem"))).unwrap(),
+        None,
+        "key",
+    )
+    .unwrap();
+    let mut certs = read_certificates(
+        &std::fs::read(f.join(format!("{stem}.pem"))).unwrap(),
+        "cert",
+    )
+    .unwrap();
+    for ca in [
+        "TEST_AC_IGC-SANTE_ELEMENTAIRE_ORGANISATIONS.dc528e37.pem",
+        "TEST_AC_RACINE_IGC-SANTE_ELEMENTAIRE.01325aeb.pem",
+    ] {
         certs.extend(read_certificates(&std::fs::read(f.join(ca)).unwrap(), "ca").unwrap());
     }
     Identity::assemble(key, certs).unwrap()
@@ -83,7 +95,12 @@ impl World {
     pub fn empty() -> Self {
         let home = tempfile::tempdir().unwrap();
         let drives = Arc::new(FixedDrives::default());
-        let env = Env { home: Home::under(home.path()), config: Config::default(), drives: drives.clone(), now };
+        let env = Env {
+            home: Home::under(home.path()),
+            config: Config::default(),
+            drives: drives.clone(),
+            now,
+        };
         Self { home, drives, env }
     }
 
@@ -93,12 +110,24 @@ impl World {
     }
 
     /// Adds a TEST identity; `backup_days_ago` records a verified backup.
-    pub fn add(&self, stem: &str, label: &str, backup_days_ago: Option<i64>, outdated: bool) -> String {
+    pub fn add(
+        &self,
+        stem: &str,
+        label: &str,
+        backup_days_ago: Option<i64>,
+        outdated: bool,
+    ) -> String {
         let store = self.store();
         let identity = identity(stem);
-        let account = store.add(&identity, label, None, now() - time::Duration::days(500)).unwrap();
+        let account = store
+            .add(&identity, label, None, now() - time::Duration::days(500))
+            .unwrap();
         if let Some(days) = backup_days_ago {
-            let fingerprint = if outdated { "0".repeat(64) } else { identity.fingerprint() };
+            let fingerprint = if outdated {
+                "0".repeat(64)
+            } else {
+                identity.fingerprint()
+            };
             store
                 .record_backup(
                     &account,
@@ -121,24 +150,52 @@ impl World {
     /// backup + expiring, outdated + expired, old + expired.
     pub fn full() -> Self {
         let w = Self::empty();
-        w.add("testsign.test.asipsante.fr.8f613149", "Dr Marie Durand", Some(10), false);
-        w.add("asipsign.preuve.henix.asipsante.fr.c1079cb0", "Cabinet dentaire du Port", None, false);
-        w.add("tomwsrevoque.henix.asipsante.fr.742d8553", "Dr Jean Martin", Some(30), true);
-        w.add("mock.platines.henix.asipsante.fr.a78637e7", "Centre de santé Kerhuon", Some(400), false);
+        w.add(
+            "testsign.test.asipsante.fr.8f613149",
+            "Dr Marie Durand",
+            Some(10),
+            false,
+        );
+        w.add(
+            "asipsign.preuve.henix.asipsante.fr.c1079cb0",
+            "Cabinet dentaire du Port",
+            None,
+            false,
+        );
+        w.add(
+            "tomwsrevoque.henix.asipsante.fr.742d8553",
+            "Dr Jean Martin",
+            Some(30),
+            true,
+        );
+        w.add(
+            "mock.platines.henix.asipsante.fr.a78637e7",
+            "Centre de santé Kerhuon",
+            Some(400),
+            false,
+        );
         w
     }
 
     /// One account, backed up, valid.
     pub fn calm() -> Self {
         let w = Self::empty();
-        w.add("testsign.test.asipsante.fr.8f613149", "Dr Marie Durand", Some(10), false);
+        w.add(
+            "testsign.test.asipsante.fr.8f613149",
+            "Dr Marie Durand",
+            Some(10),
+            false,
+        );
         w
     }
 
     /// A new app on the home screen, loaded.
     pub fn app(&self) -> App {
         let mut app = App::new(Theme::default_theme(), now());
-        self.pump(&mut app, Msg::HomeLoaded(certsafe::tui::app::load_home(&self.env)));
+        self.pump(
+            &mut app,
+            Msg::HomeLoaded(certsafe::tui::app::load_home(&self.env)),
+        );
         app
     }
 
