@@ -162,6 +162,13 @@ fn a_stick_pulled_out_on_the_drive_step_disappears_and_cannot_be_chosen() {
         w.pump(&mut app, Msg::Tick);
     }
     assert_eq!(count(&app), 0);
+    let Screen::Backup(wz) = &app.screen else {
+        panic!()
+    };
+    let certsafe::tui::backup::Step::Drive { error: Some(e), .. } = &wz.step else {
+        panic!("told")
+    };
+    assert!(e.contains("STICK was removed"), "{e}");
 }
 
 #[test]

@@ -482,10 +482,22 @@ impl BackupWizard {
             (
                 Msg::Drives(list),
                 Step::Drive {
-                    drives, selected, ..
+                    drives,
+                    selected,
+                    error,
+                    ..
                 },
             ) => {
                 let current = drives.get(*selected).map(|d| d.mount_point.clone());
+                // A drive that was listed and is gone was pulled out: say so.
+                let gone: Vec<String> = drives
+                    .iter()
+                    .filter(|d| !list.iter().any(|n| n.mount_point == d.mount_point))
+                    .map(Drive::display_name)
+                    .collect();
+                if !gone.is_empty() {
+                    *error = Some(t!("tui.drive_removed", name = gone.join(", ")));
+                }
                 *drives = list;
                 *selected = match current {
                     Some(mp) => drives

@@ -114,16 +114,19 @@ pub fn run(env: &Env, theme: Theme) -> std::io::Result<()> {
     ratatui::run(|terminal| {
         let mut last_tick = Instant::now();
         loop {
-            terminal.draw(|f| view(f, &app))?;
-            if app.quit {
-                return Ok(());
-            }
             while let Ok(msg) = rx.try_recv() {
                 if let Some(e) = app.update(msg) {
                     spawn(env, &tx, e);
                 }
             }
-            let timeout = TICK.saturating_sub(last_tick.elapsed());
+            terminal.draw(|f| view(f, &app))?;
+            if app.quit {
+                return Ok(());
+            }
+            // Short polls so a worker's result shows at once; ticks stay at TICK.
+            let timeout = TICK
+                .saturating_sub(last_tick.elapsed())
+                .min(Duration::from_millis(50));
             if event::poll(timeout)? {
                 if let Event::Key(key) = event::read()? {
                     if let Some(e) = app.update(Msg::Key(key)) {
