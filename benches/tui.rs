@@ -30,7 +30,12 @@ fn main() {
     let accounts = store.list().unwrap();
     store.remove(&accounts[0]).unwrap();
     assert_eq!(store.list().unwrap().len(), 20);
-    let env = Env { home, config: Config::default(), drives: Arc::new(SystemDrives), now };
+    let env = Env {
+        home,
+        config: Config::default(),
+        drives: Arc::new(SystemDrives),
+        now,
+    };
 
     println!("time to first frame, 20 accounts, {RUNS} runs");
     for (w, h) in [(80u16, 24u16), (120, 40)] {

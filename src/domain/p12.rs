@@ -716,3 +716,120 @@ fn add_mac(bytes: &[u8], password: &Password) -> Result<Vec<u8>, ber::BerError> 
         &[version, auth_safe_tlv, &mac_data].concat(),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::identity::{read_certificates, read_private_key};
+
+    fn fixture() -> Identity {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/fixtures/igc-sante-test");
+        let key = read_private_key(
+            &std::fs::read(dir.join("testsign.test.asipsante.fr.8f613149.key.pem")).unwrap(),
+            None,
+            "k",
+        )
+        .unwrap();
+        let certs = read_certificates(
+            &std::fs::read(dir.join("testsign.test.asipsante.fr.8f613149.pem")).unwrap(),
+            "c",
+        )
+        .unwrap();
+        Identity::assemble(key, certs).unwrap()
+    }
+
+    /// Re-encodes a DER PFX the way Java and NSS write BER: indefinite
+    /// lengths and the authSafe content as a constructed OCTET STRING in
+    /// small pieces.
+    fn to_ber(der: &[u8]) -> Vec<u8> {
+        let pfx = ber::read_one(der).unwrap();
+        let (_, vlen) = ber::read_first(pfx.content).unwrap();
+        let version = &pfx.content[..vlen];
+        let rest = &pfx.content[vlen..];
+        let (auth, alen) = ber::read_first(rest).unwrap();
+        let mac = &rest[alen..];
+        let oid = auth.child(0, "oid").unwrap();
+        let octets = read_data_content(&auth).unwrap();
+        let mut pieces = vec![0x24, 0x80];
+        for chunk in octets.chunks(100) {
+            pieces.extend(ber::der(tag::OCTET_STRING, chunk));
+        }
+        pieces.extend([0, 0]);
+        let explicit = [vec![0xa0, 0x80], pieces, vec![0, 0]].concat();
+        let content_info = [
+            vec![0x30, 0x80],
+            ber::der(tag::OID, oid.content),
+            explicit,
+            vec![0, 0],
+        ]
+        .concat();
+        [
+            vec![0x30, 0x80],
+            version.to_vec(),
+            content_info,
+            mac.to_vec(),
+            vec![0, 0],
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn ber_encoded_files_open() {
+        let id = fixture();
+        let pw = Password::new("correct horse battery staple Brest 1987".into()).unwrap();
+        let der = build(&id, "Dr Élodie", &pw, Profile::Compat).unwrap();
+        let ber_bytes = to_ber(&der);
+        assert_ne!(der, ber_bytes);
+        let layout = inspect(&ber_bytes).unwrap();
+        assert!(layout.ber);
+        assert_eq!(
+            layout.mac.as_ref().unwrap().iterations,
+            u64::from(ITERATIONS)
+        );
+        let opened = open(&ber_bytes, &pw).unwrap();
+        assert_eq!(opened.identity.fingerprint(), id.fingerprint());
+        assert_eq!(opened.friendly_name.as_deref(), Some("Dr Élodie"));
+        // A wrong password is still told as such.
+        let wrong = Password::new("not the password at all".into()).unwrap();
+        assert!(matches!(
+            open(&ber_bytes, &wrong),
+            Err(P12Error::WrongPassword)
+        ));
+    }
+
+    #[test]
+    fn profiles_use_the_documented_algorithms() {
+        let id = fixture();
+        let pw = Password::new("correct horse battery staple Brest 1987".into()).unwrap();
+        let modern = inspect(&build(&id, "x", &pw, Profile::Modern).unwrap()).unwrap();
+        let key = modern.key_encryption.unwrap();
+        assert_eq!(
+            (
+                key.scheme.as_str(),
+                key.cipher.as_str(),
+                key.kdf.as_str(),
+                key.iterations
+            ),
+            ("PBES2", "AES-256-CBC", "PBKDF2-HMAC-SHA256", 600_000)
+        );
+        assert_eq!(modern.cert_encryption.unwrap().cipher, "AES-256-CBC");
+        assert_eq!(
+            modern.mac.unwrap(),
+            Mac {
+                digest: "SHA-256".into(),
+                iterations: 600_000
+            }
+        );
+        let compat = inspect(&build(&id, "x", &pw, Profile::Compat).unwrap()).unwrap();
+        assert_eq!(compat.key_encryption.unwrap().cipher, "3DES-CBC");
+        assert_eq!(compat.cert_encryption.unwrap().cipher, "3DES-CBC");
+        assert_eq!(
+            compat.mac.unwrap(),
+            Mac {
+                digest: "SHA-1".into(),
+                iterations: 600_000
+            }
+        );
+    }
+}
