@@ -83,17 +83,6 @@ pub struct RestoreArgs {
     pub json: bool,
 }
 
-fn human_bytes(n: u64) -> String {
-    #[allow(clippy::cast_precision_loss)]
-    let f = n as f64;
-    if n >= 1 << 30 {
-        format!("{:.1} GiB", f / f64::from(1u32 << 30))
-    } else if n >= 1 << 20 {
-        format!("{:.1} MiB", f / f64::from(1u32 << 20))
-    } else {
-        format!("{:.0} KiB", f / 1024.0)
-    }
-}
 
 /// `certsafe drives`.
 pub fn drives(args: &DrivesArgs) -> u8 {
@@ -125,9 +114,9 @@ pub fn drives(args: &DrivesArgs) -> u8 {
         println!(
             "{}  {}  {}  {:>10}  {}",
             pad(&d.mount_point.display().to_string(), 28),
-            pad(d.label.as_deref().unwrap_or("-"), 14),
+            pad(&d.display_name(), 14),
             pad(&d.file_system, 8),
-            human_bytes(d.available_bytes),
+            drives::human_bytes(d.available_bytes),
             notes.join(", ")
         );
     }

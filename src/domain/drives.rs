@@ -121,6 +121,19 @@ fn unescape_udev(s: &str) -> String {
     out
 }
 
+/// A size for people: `28.5 MiB` (`Mio` in French).
+pub fn human_bytes(n: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let f = n as f64;
+    if n >= 1 << 30 {
+        format!("{:.1} {}", f / f64::from(1u32 << 30), crate::t!("drives.unit_gib"))
+    } else if n >= 1 << 20 {
+        format!("{:.1} {}", f / f64::from(1u32 << 20), crate::t!("drives.unit_mib"))
+    } else {
+        format!("{:.0} {}", f / 1024.0, crate::t!("drives.unit_kib"))
+    }
+}
+
 /// The drives to offer: removable ones, or with `all` every writable volume.
 pub fn list(source: &dyn DriveSource, all: bool) -> Vec<Drive> {
     source

@@ -14,7 +14,7 @@ use tui_input::backend::crossterm::EventHandler;
 
 use super::app::{AccountRow, Effect, Msg, Outcome};
 use super::theme::Theme;
-use super::widgets::{self, SPINNER, block, input_field, list_lines, wrapped};
+use super::widgets::{self, SPINNER, block, input_field, kv, level_line, list_lines, wrapped};
 use crate::domain::backup::{self, BackupOutcome, Destination, default_file_name, step_words};
 use crate::domain::drives::{Drive, DriveGuard};
 use crate::domain::p12::Profile;
@@ -630,13 +630,7 @@ pub fn hints(w: &BackupWizard) -> Vec<(&'static str, String)> {
 
 /// The help lines of the current step.
 pub fn help(w: &BackupWizard) -> Vec<String> {
-    let mut lines: Vec<String> = hints(w)
-        .into_iter()
-        .filter(|(k, _)| !k.is_empty())
-        .map(|(k, l)| format!("{k:<6} {l}"))
-        .collect();
-    lines.push(format!("{:<6} {}", "Ctrl+C", t!("tui.key_quit")));
-    lines
+    widgets::help_lines(hints(w))
 }
 
 fn step_title(w: &BackupWizard) -> String {
@@ -720,7 +714,7 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
                         d.display_name(),
                         d.mount_point.display(),
                         d.file_system,
-                        widgets::human_bytes(d.available_bytes),
+                        crate::domain::drives::human_bytes(d.available_bytes),
                         t!("tui.free"),
                         if flags.is_empty() {
                             String::new()
@@ -989,20 +983,9 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
     }
 }
 
-fn kv(theme: &Theme, key: &str, value: &str) -> Line<'static> {
-    Line::from(vec![
-        Span::styled(format!("{key:<13} "), theme.muted()),
-        Span::styled(value.to_string(), theme.text()),
-    ])
-}
 
 fn error_par(theme: &Theme, e: &str) -> Paragraph<'static> {
-    Paragraph::new(Line::from(vec![
-        widgets::level_span(theme, Level::Critical),
-        Span::raw(" "),
-        Span::styled(e.to_string(), theme.text()),
-    ]))
-    .wrap(ratatui::widgets::Wrap { trim: true })
+    Paragraph::new(level_line(theme, Level::Critical, e.to_string())).wrap(ratatui::widgets::Wrap { trim: true })
 }
 
 fn meter_par(theme: &Theme, s: Option<&Strength>) -> Paragraph<'static> {

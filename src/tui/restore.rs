@@ -13,7 +13,7 @@ use tui_input::backend::crossterm::EventHandler;
 
 use super::app::{AccountRow, Effect, Msg, Outcome};
 use super::theme::Theme;
-use super::widgets::{self, SPINNER, block, input_field, list_lines, wrapped};
+use super::widgets::{self, SPINNER, block, input_field, kv, level_line, list_lines, wrapped};
 use crate::domain::drives::Drive;
 use crate::domain::p12::Opened;
 use crate::domain::restore::{RestoreOptions, Restored, Verification};
@@ -492,13 +492,7 @@ pub fn hints(w: &RestoreWizard) -> Vec<(&'static str, String)> {
 
 /// The help lines of the current step.
 pub fn help(w: &RestoreWizard) -> Vec<String> {
-    let mut lines: Vec<String> = hints(w)
-        .into_iter()
-        .filter(|(k, _)| !k.is_empty())
-        .map(|(k, l)| format!("{k:<6} {l}"))
-        .collect();
-    lines.push(format!("{:<6} {}", "Ctrl+C", t!("tui.key_quit")));
-    lines
+    widgets::help_lines(hints(w))
 }
 
 fn step_title(w: &RestoreWizard) -> String {
@@ -513,20 +507,7 @@ fn step_title(w: &RestoreWizard) -> String {
     t!("tui.restore_title", step = n, name = t!(key))
 }
 
-fn kv(theme: &Theme, key: &str, value: &str) -> Line<'static> {
-    Line::from(vec![
-        Span::styled(format!("{key:<13} "), theme.muted()),
-        Span::styled(value.to_string(), theme.text()),
-    ])
-}
 
-fn level_line(theme: &Theme, level: Level, text: String) -> Line<'static> {
-    Line::from(vec![
-        widgets::level_span(theme, level),
-        Span::raw(" "),
-        Span::styled(text, theme.text()),
-    ])
-}
 
 /// Draws the wizard's body.
 ///

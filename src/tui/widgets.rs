@@ -162,15 +162,20 @@ pub fn wrapped(text: String, style: Style) -> Paragraph<'static> {
     Paragraph::new(text).style(style).wrap(Wrap { trim: true })
 }
 
-/// Human size.
-pub fn human_bytes(n: u64) -> String {
-    #[allow(clippy::cast_precision_loss)]
-    let f = n as f64;
-    if n >= 1 << 30 {
-        format!("{:.1} GiB", f / f64::from(1u32 << 30))
-    } else if n >= 1 << 20 {
-        format!("{:.1} MiB", f / f64::from(1u32 << 20))
-    } else {
-        format!("{:.0} KiB", f / 1024.0)
-    }
+/// Help lines from key hints (wizards), with Ctrl+C, which always quits.
+pub fn help_lines(hints: Vec<(&str, String)>) -> Vec<String> {
+    let mut lines: Vec<String> =
+        hints.into_iter().filter(|(k, _)| !k.is_empty()).map(|(k, l)| format!("{k:<6} {l}")).collect();
+    lines.push(format!("{:<6} {}", "Ctrl+C", crate::t!("tui.key_quit")));
+    lines
+}
+
+/// `Label         value`.
+pub fn kv(theme: &Theme, key: &str, value: &str) -> Line<'static> {
+    Line::from(vec![Span::styled(format!("{key:<13} "), theme.muted()), Span::styled(value.to_string(), theme.text())])
+}
+
+/// `[LEVEL] text`.
+pub fn level_line(theme: &Theme, level: Level, text: String) -> Line<'static> {
+    Line::from(vec![level_span(theme, level), Span::raw(" "), Span::styled(text, theme.text())])
 }
