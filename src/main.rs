@@ -5,5 +5,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     certsafe::harden_process();
+    // `certsafe status | head -1` must end quietly, as other Unix tools do.
+    sigpipe::reset();
     certsafe::cli::main_with_args(std::env::args_os().collect())
 }

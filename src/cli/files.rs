@@ -83,7 +83,6 @@ pub struct RestoreArgs {
     pub json: bool,
 }
 
-
 /// `certsafe drives`.
 pub fn drives(args: &DrivesArgs) -> u8 {
     let list = drives::list(&SystemDrives, args.all);

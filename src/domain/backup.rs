@@ -168,6 +168,9 @@ pub fn resolve_destination(
             (dir, to.to_path_buf())
         }
         Ok(_) => return Err(BackupError::BadDestination { path: shown }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && to.extension().is_some() => {
+            return Err(BackupError::BadDestination { path: shown });
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(BackupError::DestinationMissing { path: shown });
         }
@@ -203,8 +206,13 @@ pub fn resolve_destination(
     })
 }
 
-/// Read-only and full drives are told before the password is asked.
-fn check_writable(dir: &Path) -> Result<(), BackupError> {
+/// Room a backup needs on the drive (the file is 5–20 KiB; a margin for
+/// the temporary copy and the folder entry).
+pub const NEEDED_SPACE: u64 = 64 * 1024;
+
+/// Checks a folder can take a backup: not read-only, enough free space.
+/// Told before the password is asked (and when a drive is chosen in the TUI).
+pub fn check_writable(dir: &Path) -> Result<(), BackupError> {
     let path = dir.display().to_string();
     let vfs = rustix::fs::statvfs(dir).map_err(|e| BackupError::NotWritable {
         path: path.clone(),
@@ -216,11 +224,14 @@ fn check_writable(dir: &Path) -> Result<(), BackupError> {
             reason: describe_io(&std::io::Error::from_raw_os_error(30)),
         });
     }
-    if vfs.f_bavail.saturating_mul(vfs.f_frsize) < 64 * 1024 {
-        return Err(BackupError::NotWritable {
-            path,
-            reason: describe_io(&std::io::Error::from_raw_os_error(28)),
-        });
+    let free = vfs.f_bavail.saturating_mul(vfs.f_frsize);
+    if free < NEEDED_SPACE {
+        let reason = crate::t!(
+            "io.not_enough_space",
+            free = super::drives::human_bytes(free),
+            needed = super::drives::human_bytes(NEEDED_SPACE)
+        );
+        return Err(BackupError::NotWritable { path, reason });
     }
     Ok(())
 }
@@ -259,6 +270,8 @@ pub enum BackupWarning {
     SameDisk,
     /// The destination is not a removable drive.
     NotRemovable,
+    /// The chain does not reach a root certificate.
+    ChainIncomplete,
 }
 
 impl std::fmt::Display for BackupWarning {
@@ -267,6 +280,7 @@ impl std::fmt::Display for BackupWarning {
             Self::CertificateExpired => crate::t!("backup.warn_expired"),
             Self::SameDisk => crate::t!("backup.warn_same_disk"),
             Self::NotRemovable => crate::t!("backup.warn_not_removable"),
+            Self::ChainIncomplete => crate::t!("backup.warn_chain_incomplete"),
         })
     }
 }
@@ -317,6 +331,13 @@ pub fn warnings_for(
     let mut w = Vec::new();
     if account.info().is_ok_and(|i| i.expired_at(now)) {
         w.push(BackupWarning::CertificateExpired);
+    }
+    let complete = match (account.cert(), account.chain()) {
+        (Ok(cert), Ok(chain)) => super::identity::chain_complete(&cert, &chain),
+        _ => false,
+    };
+    if !complete {
+        w.push(BackupWarning::ChainIncomplete);
     }
     if dest.same_disk_as(store.dir()) {
         w.push(BackupWarning::SameDisk);
@@ -415,7 +436,9 @@ pub fn run(
     if opened.friendly_name.as_deref() != Some(account.meta.label.as_str()) {
         return Err(fail(&crate::t!("backup.check_name")));
     }
-    progress(Step::ChainComplete);
+    if opened.identity.chain_complete() {
+        progress(Step::ChainComplete);
+    }
 
     dest.check()?;
     persist(tmp, &dest.file, overwrite).map_err(|e| match e {
@@ -449,14 +472,21 @@ pub fn run(
         fingerprint: identity.fingerprint(),
         profile,
         verified: true,
-        checks: vec![
+        checks: [
             Step::Written,
             Step::Synced,
             Step::ReadBack,
             Step::Opened,
             Step::KeyMatches,
-            Step::ChainComplete,
-        ],
+        ]
+        .into_iter()
+        .chain(
+            opened
+                .identity
+                .chain_complete()
+                .then_some(Step::ChainComplete),
+        )
+        .collect(),
         certificates: opened.certificates,
         bytes: bytes.len(),
         warnings,

@@ -126,9 +126,17 @@ pub fn human_bytes(n: u64) -> String {
     #[allow(clippy::cast_precision_loss)]
     let f = n as f64;
     if n >= 1 << 30 {
-        format!("{:.1} {}", f / f64::from(1u32 << 30), crate::t!("drives.unit_gib"))
+        format!(
+            "{:.1} {}",
+            f / f64::from(1u32 << 30),
+            crate::t!("drives.unit_gib")
+        )
     } else if n >= 1 << 20 {
-        format!("{:.1} {}", f / f64::from(1u32 << 20), crate::t!("drives.unit_mib"))
+        format!(
+            "{:.1} {}",
+            f / f64::from(1u32 << 20),
+            crate::t!("drives.unit_mib")
+        )
     } else {
         format!("{:.0} {}", f / 1024.0, crate::t!("drives.unit_kib"))
     }

@@ -232,14 +232,7 @@ impl Identity {
 
     /// Whether the chain reaches a self-signed root, each link verified.
     pub fn chain_complete(&self) -> bool {
-        let mut current: &X509Ref = &self.cert;
-        for issuer in &self.chain {
-            if !signed_by(current, issuer) {
-                return false;
-            }
-            current = issuer;
-        }
-        signed_by(current, current)
+        chain_complete(&self.cert, &self.chain)
     }
 
     /// Proves the key works: signs a fresh message with it and verifies the
@@ -279,6 +272,19 @@ impl Identity {
     pub fn key_pem(&self) -> Result<Zeroizing<Vec<u8>>, IdentityError> {
         Ok(Zeroizing::new(self.key.private_key_to_pem_pkcs8()?))
     }
+}
+
+/// Whether `chain` (nearest issuer first) links `cert` to a self-signed root,
+/// each signature verified.
+pub fn chain_complete(cert: &X509Ref, chain: &[X509]) -> bool {
+    let mut current: &X509Ref = cert;
+    for issuer in chain {
+        if !signed_by(current, issuer) {
+            return false;
+        }
+        current = issuer;
+    }
+    signed_by(current, current)
 }
 
 /// Whether `cert` was issued and signed by `issuer`.

@@ -983,9 +983,9 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
     }
 }
 
-
 fn error_par(theme: &Theme, e: &str) -> Paragraph<'static> {
-    Paragraph::new(level_line(theme, Level::Critical, e.to_string())).wrap(ratatui::widgets::Wrap { trim: true })
+    Paragraph::new(level_line(theme, Level::Critical, e.to_string()))
+        .wrap(ratatui::widgets::Wrap { trim: true })
 }
 
 fn meter_par(theme: &Theme, s: Option<&Strength>) -> Paragraph<'static> {

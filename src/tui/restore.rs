@@ -507,8 +507,6 @@ fn step_title(w: &RestoreWizard) -> String {
     t!("tui.restore_title", step = n, name = t!(key))
 }
 
-
-
 /// Draws the wizard's body.
 ///
 /// ```text

@@ -164,18 +164,28 @@ pub fn wrapped(text: String, style: Style) -> Paragraph<'static> {
 
 /// Help lines from key hints (wizards), with Ctrl+C, which always quits.
 pub fn help_lines(hints: Vec<(&str, String)>) -> Vec<String> {
-    let mut lines: Vec<String> =
-        hints.into_iter().filter(|(k, _)| !k.is_empty()).map(|(k, l)| format!("{k:<6} {l}")).collect();
+    let mut lines: Vec<String> = hints
+        .into_iter()
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, l)| format!("{k:<6} {l}"))
+        .collect();
     lines.push(format!("{:<6} {}", "Ctrl+C", crate::t!("tui.key_quit")));
     lines
 }
 
 /// `Label         value`.
 pub fn kv(theme: &Theme, key: &str, value: &str) -> Line<'static> {
-    Line::from(vec![Span::styled(format!("{key:<13} "), theme.muted()), Span::styled(value.to_string(), theme.text())])
+    Line::from(vec![
+        Span::styled(format!("{key:<13} "), theme.muted()),
+        Span::styled(value.to_string(), theme.text()),
+    ])
 }
 
 /// `[LEVEL] text`.
 pub fn level_line(theme: &Theme, level: Level, text: String) -> Line<'static> {
-    Line::from(vec![level_span(theme, level), Span::raw(" "), Span::styled(text, theme.text())])
+    Line::from(vec![
+        level_span(theme, level),
+        Span::raw(" "),
+        Span::styled(text, theme.text()),
+    ])
 }
