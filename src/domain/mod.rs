@@ -4,6 +4,8 @@
 
 pub mod backup;
 pub mod ber;
+pub mod certext;
+pub mod crl;
 pub mod drives;
 pub mod fsutil;
 pub mod home;
@@ -14,3 +16,4 @@ pub mod secret;
 pub mod status;
 pub mod store;
 pub mod time;
+pub mod trust;
