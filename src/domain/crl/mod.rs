@@ -622,7 +622,12 @@ pub fn accept(
     }
     let parsed = parse::parse(&der).map_err(rej)?;
     let now_unix = now.unix_timestamp();
-    let ca = parse::find_signer(&parsed, cas, now_unix).map_err(rej)?;
+    // A refused CRL is attributed to the imported CA it names, if any.
+    let claimed = parse::issuer_candidates(&parsed, cas)
+        .first()
+        .map(|c| c.fingerprint.clone());
+    let ca = parse::find_signer(&parsed, cas, now_unix)
+        .map_err(|r| AcceptError::Rejected(r, claimed.clone()))?;
     let with_ca = |r| AcceptError::Rejected(r, Some(ca.fingerprint.clone()));
     let cached = cache.meta(&ca.fingerprint);
     if let Some(c) = &cached {
