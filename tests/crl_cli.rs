@@ -29,7 +29,11 @@ impl Pki {
         let root_key = common::key(Alg::Ec);
         let root = build_cert(&CertSpec::ca("CLI ROOT", &root_key, None));
         let inter_key = common::key(Alg::Ec);
-        let inter = build_cert(&CertSpec::ca("CLI INTERMEDIATE", &inter_key, Some((&root, &root_key))));
+        let inter = build_cert(&CertSpec::ca(
+            "CLI INTERMEDIATE",
+            &inter_key,
+            Some((&root, &root_key)),
+        ));
         let leaf_key = common::key(Alg::Rsa);
         let leaf = build_cert(
             &CertSpec::leaf("Dr Eve Martin", &leaf_key, (&inter, &inter_key)).with_cdp(leaf_cdp),
@@ -66,7 +70,10 @@ impl Pki {
     }
 
     fn root_crl(&self) -> PathBuf {
-        self.file("root.crl", &crl(&CrlSpec::fresh(1), &self.root, &self.root_key))
+        self.file(
+            "root.crl",
+            &crl(&CrlSpec::fresh(1), &self.root, &self.root_key),
+        )
     }
 }
 
@@ -100,7 +107,10 @@ fn ca_import_list_remove() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     let printed: Vec<&str> = text.lines().map(str::trim).collect();
-    assert_eq!(printed, vec![fp(&pki.root).as_str(), fp(&pki.inter).as_str()]);
+    assert_eq!(
+        printed,
+        vec![fp(&pki.root).as_str(), fp(&pki.inter).as_str()]
+    );
     assert!(stderr(&out).contains("added"));
     // Again: already present, still success.
     let out = run_paths(&home, &["ca", "import", "--json"], &[&pki.cas()]);
@@ -110,14 +120,22 @@ fn ca_import_list_remove() {
     // A leaf is not a CA: refused, nothing written.
     let out = run_paths(&home, &["ca", "import"], &[&pki.leaf_pem()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("is not a CA certificate"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not a CA certificate"),
+        "{}",
+        stderr(&out)
+    );
     let out = home
         .cmd()
         .args(["--lang", "fr", "ca", "import"])
         .arg(pki.leaf_pem())
         .output()
         .unwrap();
-    assert!(stderr(&out).contains("n'est pas un certificat d'AC"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("n'est pas un certificat d'AC"),
+        "{}",
+        stderr(&out)
+    );
     let out = run(&home, &["ca", "list", "--json"]);
     assert_eq!(out.status.code(), Some(0));
     let list = json(&out);
@@ -134,7 +152,13 @@ fn ca_import_list_remove() {
     let prefix = &fp(&pki.inter)[..12];
     let out = run(&home, &["ca", "remove", prefix]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(json(&run(&home, &["ca", "list", "--json"])).as_array().unwrap().len(), 1);
+    assert_eq!(
+        json(&run(&home, &["ca", "list", "--json"]))
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let out = run(&home, &["ca", "remove", "deadbeefdeadbeef"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("ca list"));
@@ -204,8 +228,17 @@ fn correspondents_from_pem_der_p7b_p7s_and_signed_mail() {
         .map(|i| i["fingerprint"].as_str().unwrap())
         .collect();
     let expected: Vec<String> = others.iter().map(|(_, c)| fp(c)).collect();
-    assert_eq!(added, expected.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(v.as_array().unwrap().iter().any(|i| i["action"] == "skipped"), "the CA in the mail is skipped");
+    assert_eq!(
+        added,
+        expected.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["action"] == "skipped"),
+        "the CA in the mail is skipped"
+    );
     let out = run_paths(&home, &["correspondent", "import"], &[&p7s_file]);
     assert_eq!(out.status.code(), Some(0));
     assert!(stderr(&out).contains("already present"));
@@ -231,8 +264,13 @@ fn correspondents_from_pem_der_p7b_p7s_and_signed_mail() {
     }
     run_paths(&home, &["ca", "import"], &[&pki.cas()]);
     run_paths(&home, &["crl", "import"], &[&pki.root_crl()]);
-    let revoking = CrlSpec::fresh(1).revoking(vec![Revoked::cert(&others[0].1, now() - 3600, Some(1))]);
-    let out = run_paths(&home, &["crl", "import"], &[&pki.inter_crl(&revoking, "i.crl")]);
+    let revoking =
+        CrlSpec::fresh(1).revoking(vec![Revoked::cert(&others[0].1, now() - 3600, Some(1))]);
+    let out = run_paths(
+        &home,
+        &["crl", "import"],
+        &[&pki.inter_crl(&revoking, "i.crl")],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let list = json(&run(&home, &["correspondent", "list", "--json"]));
     let by_fp: HashMap<String, serde_json::Value> = list
@@ -246,7 +284,10 @@ fn correspondents_from_pem_der_p7b_p7s_and_signed_mail() {
     assert_eq!(revoked["reason"], "key_compromise");
     assert!(revoked["revoked_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(by_fp[&fp(&others[1].1)]["state"], "good");
-    assert_eq!(by_fp[&fp(&others[1].1)]["revoked_at"], serde_json::Value::Null);
+    assert_eq!(
+        by_fp[&fp(&others[1].1)]["revoked_at"],
+        serde_json::Value::Null
+    );
     let out = run(&home, &["--lang", "fr", "correspondent", "list"]);
     assert!(stdout(&out).contains("révoqué"), "{}", stdout(&out));
 
@@ -255,7 +296,13 @@ fn correspondents_from_pem_der_p7b_p7s_and_signed_mail() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = run(&home, &["correspondent", "remove", "0000000000"]);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(json(&run(&home, &["correspondent", "list", "--json"])).as_array().unwrap().len(), 3);
+    assert_eq!(
+        json(&run(&home, &["correspondent", "list", "--json"]))
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
 }
 
 #[test]
@@ -280,7 +327,14 @@ fn crl_status_and_check_exit_codes_and_json() {
     let crls = v["crls"].as_array().unwrap();
     assert_eq!(crls.len(), 2, "{v}");
     for c in crls {
-        for key in ["issuer", "url", "state", "this_update", "next_update", "entries"] {
+        for key in [
+            "issuer",
+            "url",
+            "state",
+            "this_update",
+            "next_update",
+            "entries",
+        ] {
             assert!(c.get(key).is_some(), "{key} missing in {c}");
         }
         assert_eq!(c["state"], "missing");
@@ -302,7 +356,13 @@ fn crl_status_and_check_exit_codes_and_json() {
     let out = run(&home, &["crl", "status", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let v = json(&out);
-    assert!(v["crls"].as_array().unwrap().iter().all(|c| c["state"] == "fresh"));
+    assert!(
+        v["crls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["state"] == "fresh")
+    );
     assert_eq!(v["crls"][1]["entries"], 0);
     assert!(v["crls"][1]["next_update"].as_str().unwrap().ends_with('Z'));
     let out = run_paths(&home, &["check", "--json"], &[&pki.leaf_pem(), &pki.cas()]);
@@ -318,8 +378,13 @@ fn crl_status_and_check_exit_codes_and_json() {
     assert_eq!(v["certificates"][0]["chain"].as_array().unwrap().len(), 2);
 
     // The leaf revoked: 2, with date and reason, in both languages.
-    let revoking = CrlSpec::fresh(2).revoking(vec![Revoked::cert(&pki.leaf, now() - 7200, Some(4))]);
-    run_paths(&home, &["crl", "import"], &[&pki.inter_crl(&revoking, "r.crl")]);
+    let revoking =
+        CrlSpec::fresh(2).revoking(vec![Revoked::cert(&pki.leaf, now() - 7200, Some(4))]);
+    run_paths(
+        &home,
+        &["crl", "import"],
+        &[&pki.inter_crl(&revoking, "r.crl")],
+    );
     let out = run_paths(&home, &["check", "--json"], &[&pki.leaf_pem()]);
     assert_eq!(out.status.code(), Some(2));
     let c = &json(&out)["certificates"][0];
@@ -327,14 +392,31 @@ fn crl_status_and_check_exit_codes_and_json() {
     assert_eq!(c["reason"], "superseded");
     assert!(c["revoked_at"].as_str().unwrap().ends_with('Z'));
     let out = run_paths(&home, &["check"], &[&pki.leaf_pem()]);
-    assert!(stdout(&out).contains("REVOKED") && stdout(&out).contains("superseded"), "{}", stdout(&out));
-    let out = home.cmd().args(["--lang", "fr", "check"]).arg(pki.leaf_pem()).output().unwrap();
-    assert!(stdout(&out).contains("RÉVOQUÉ") && stdout(&out).contains("remplacé"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("REVOKED") && stdout(&out).contains("superseded"),
+        "{}",
+        stdout(&out)
+    );
+    let out = home
+        .cmd()
+        .args(["--lang", "fr", "check"])
+        .arg(pki.leaf_pem())
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&out).contains("RÉVOQUÉ") && stdout(&out).contains("remplacé"),
+        "{}",
+        stdout(&out)
+    );
     // `status` shows it in the revocation pane.
     let out = run(&home, &["status", "--json"]);
     let v = json(&out);
     assert!(
-        v["alerts"].as_array().unwrap().iter().any(|a| a["code"] == "correspondent_revoked"),
+        v["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["code"] == "correspondent_revoked"),
         "{v}"
     );
 
@@ -343,19 +425,47 @@ fn crl_status_and_check_exit_codes_and_json() {
     let f = pki.file("forged.crl", &forged);
     let out = run_paths(&home, &["crl", "import"], &[&f]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("signature does not verify"), "{}", stderr(&out));
-    let out = home.cmd().args(["--lang", "fr", "crl", "import"]).arg(&f).output().unwrap();
-    assert!(stderr(&out).contains("signature de la LCR ne se vérifie pas"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("signature does not verify"),
+        "{}",
+        stderr(&out)
+    );
+    let out = home
+        .cmd()
+        .args(["--lang", "fr", "crl", "import"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("signature de la LCR ne se vérifie pas"),
+        "{}",
+        stderr(&out)
+    );
     let v = json(&run(&home, &["crl", "status", "--json"]));
-    let inter = v["crls"].as_array().unwrap().iter().find(|c| c["issuer"].as_str().unwrap().contains("INTERMEDIATE")).unwrap().clone();
+    let inter = v["crls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["issuer"].as_str().unwrap().contains("INTERMEDIATE"))
+        .unwrap()
+        .clone();
     assert_eq!(inter["state"], "invalid");
     assert_eq!(inter["crl_number"], "02");
-    assert_eq!(run_paths(&home, &["check"], &[&pki.leaf_pem()]).status.code(), Some(2));
+    assert_eq!(
+        run_paths(&home, &["check"], &[&pki.leaf_pem()])
+            .status
+            .code(),
+        Some(2)
+    );
 
     // Due (nextUpdate within the 24 h window): warning, 1.
     let mut due = CrlSpec::fresh(4);
     due.next_update = Some(now() + 7200);
-    run_paths(&home, &["crl", "import"], &[&pki.inter_crl(&due, "due.crl")]);
+    run_paths(
+        &home,
+        &["crl", "import"],
+        &[&pki.inter_crl(&due, "due.crl")],
+    );
     let out = run(&home, &["crl", "status"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(stdout(&out).contains("DUE"));
@@ -363,7 +473,11 @@ fn crl_status_and_check_exit_codes_and_json() {
     let mut expired = CrlSpec::fresh(5);
     expired.this_update = now() - 1800;
     expired.next_update = Some(now() - 60);
-    run_paths(&home, &["crl", "import"], &[&pki.inter_crl(&expired, "exp.crl")]);
+    run_paths(
+        &home,
+        &["crl", "import"],
+        &[&pki.inter_crl(&expired, "exp.crl")],
+    );
     let out = run(&home, &["crl", "status", "--json"]);
     assert_eq!(out.status.code(), Some(2));
     let out = run(&home, &["--lang", "fr", "crl", "status"]);
@@ -371,7 +485,14 @@ fn crl_status_and_check_exit_codes_and_json() {
     let out = run_paths(&home, &["check"], &[&pki.leaf_pem()]);
     assert_eq!(out.status.code(), Some(3));
     let v = json(&run(&home, &["status", "--json"]));
-    assert!(v["alerts"].as_array().unwrap().iter().any(|a| a["code"] == "crl_expired"), "{v}");
+    assert!(
+        v["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["code"] == "crl_expired"),
+        "{v}"
+    );
     // Usage and unreadable files.
     assert_eq!(run(&home, &["check"]).status.code(), Some(64));
     let out = run(&home, &["check", "/nonexistent.pem"]);
@@ -383,7 +504,11 @@ fn crl_update_from_the_command_line() {
     let routes: Arc<Mutex<HashMap<String, Reply>>> = Arc::new(Mutex::new(HashMap::new()));
     let r2 = routes.clone();
     let server = Server::start(move |req| {
-        r2.lock().unwrap().get(&req.target).cloned().unwrap_or(Reply::Status(404))
+        r2.lock()
+            .unwrap()
+            .get(&req.target)
+            .cloned()
+            .unwrap_or(Reply::Status(404))
     });
     let url = server.url("/inter.crl");
     let pki = Pki::new(&[&url]);
@@ -411,14 +536,26 @@ fn crl_update_from_the_command_line() {
     let out = run_paths(&home, &["check"], &[&pki.leaf_pem()]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     // The server fails: exit 1, the cached copy kept.
-    routes.lock().unwrap().insert("/inter.crl".into(), Reply::Status(500));
+    routes
+        .lock()
+        .unwrap()
+        .insert("/inter.crl".into(), Reply::Status(500));
     let out = run(&home, &["crl", "update", "--force"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stdout(&out).contains("UNREACHABLE") && stdout(&out).contains("500"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("UNREACHABLE") && stdout(&out).contains("500"),
+        "{}",
+        stdout(&out)
+    );
     assert!(stderr(&out).contains("cached copies are kept"));
     let out = run(&home, &["--lang", "fr", "crl", "update", "--force"]);
     assert!(stdout(&out).contains("INJOIGNABLE"), "{}", stdout(&out));
-    assert_eq!(run_paths(&home, &["check"], &[&pki.leaf_pem()]).status.code(), Some(0));
+    assert_eq!(
+        run_paths(&home, &["check"], &[&pki.leaf_pem()])
+            .status
+            .code(),
+        Some(0)
+    );
     let v = json(&run(&home, &["crl", "status", "--json"]));
     assert_eq!(v["crls"][0]["state"], "unreachable");
     assert_eq!(v["level"], "warning");

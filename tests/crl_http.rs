@@ -1,5 +1,5 @@
 //! `crl update` against a real HTTP server on 127.0.0.1 in this process,
-//! through the real reqwest fetcher: 200 then 304 (ETag, Last-Modified),
+//! through the real reqwest fetcher: 200 then 304 (`ETag`, `Last-Modified`),
 //! redirects (chain followed, loop and too many refused), 404 and 500, a
 //! stalled server, a body over the cap, a connection cut mid-body, HTML
 //! instead of a CRL. Each gives the documented state and the cached copy is
@@ -14,9 +14,7 @@ use std::time::{Duration, Instant};
 
 use certsafe::domain::crl::check::CertState;
 use certsafe::domain::crl::fetch::{HttpFetcher, Limits};
-use certsafe::domain::crl::{
-    self, CrlProgress, CrlState, Outcome, UpdateOptions, UpdateReport,
-};
+use certsafe::domain::crl::{self, CrlProgress, CrlState, Outcome, UpdateOptions, UpdateReport};
 use certsafe::domain::time::now;
 use common::Alg;
 use common::crl::{CrlSpec, Revoked, World, crl};
@@ -37,7 +35,8 @@ fn path_of(target: &str) -> String {
     match target.find("://") {
         Some(i) => {
             let rest = &target[i + 3..];
-            rest.find('/').map_or_else(|| "/".into(), |p| rest[p..].to_string())
+            rest.find('/')
+                .map_or_else(|| "/".into(), |p| rest[p..].to_string())
         }
         None => target.to_string(),
     }
@@ -63,7 +62,14 @@ fn bed() -> Bed {
     world.config.crl.max_bytes = 256 * 1024;
     world.trust(&[&world.inter]);
     let url = server.url("/inter.crl");
-    let leaf = world.leaf("Dr Http", Alg::Ec, &[&url, "ldap://annuaire.example/cn=x?certificateRevocationList"]);
+    let leaf = world.leaf(
+        "Dr Http",
+        Alg::Ec,
+        &[
+            &url,
+            "ldap://annuaire.example/cn=x?certificateRevocationList",
+        ],
+    );
     world.correspondent(&leaf);
     let good = crl(
         &CrlSpec::fresh(7).revoking(vec![Revoked::cert(&leaf, common::crl::now() - 60, Some(1))]),
@@ -123,7 +129,11 @@ impl Bed {
             "{words:?} not in {:?}",
             e.reason
         );
-        assert_eq!(e.crl_number.as_deref(), Some("07"), "cached copy lost: {e:?}");
+        assert_eq!(
+            e.crl_number.as_deref(),
+            Some("07"),
+            "cached copy lost: {e:?}"
+        );
         assert_eq!(e.entries, Some(1));
         assert_eq!(self.world.check(&self.leaf).state, CertState::Revoked);
     }
@@ -150,7 +160,11 @@ fn ok_then_not_due_then_304_with_etag() {
     let r = b.only(&b.update_with(false, &mut |p| events.push(p)));
     assert_eq!(r.outcome, Outcome::Updated);
     assert_eq!(r.entries, Some(1));
-    assert!(events.iter().any(|e| matches!(e, CrlProgress::Started { .. })));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, CrlProgress::Started { .. }))
+    );
     assert!(events.iter().any(|e| matches!(e, CrlProgress::Finished(_))));
     let first = b.server.seen();
     assert_eq!(first.len(), 1);
@@ -236,7 +250,11 @@ fn a_redirect_chain_is_followed_a_loop_and_a_long_chain_refused() {
     let before = b.server.seen().len();
     let r = b.only(&b.update(true));
     assert_eq!(r.outcome, Outcome::Unreachable);
-    assert_eq!(b.server.seen().len() - before, 4, "at most 3 redirects followed");
+    assert_eq!(
+        b.server.seen().len() - before,
+        4,
+        "at most 3 redirects followed"
+    );
     b.assert_kept(CrlState::Unreachable, "redirect");
 }
 
@@ -262,7 +280,11 @@ fn a_stalled_server_times_out() {
     b.prime();
     let start = Instant::now();
     let r = b.fail_with(Reply::Stall(Duration::from_secs(8)));
-    assert!(start.elapsed() < Duration::from_secs(6), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        start.elapsed()
+    );
     assert_eq!(r.outcome, Outcome::Unreachable);
     b.assert_kept(CrlState::Unreachable, "in time");
     // Stalling after part of the body: the read timeout.
@@ -283,7 +305,10 @@ fn a_stalled_server_times_out() {
         every: Duration::from_millis(300),
     });
     let took = start.elapsed();
-    assert!(took >= Duration::from_secs(3) && took < Duration::from_secs(6), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(3) && took < Duration::from_secs(6),
+        "{took:?}"
+    );
     assert_eq!(r.outcome, Outcome::Unreachable);
     b.assert_kept(CrlState::Unreachable, "in time");
 }
@@ -385,14 +410,28 @@ fn configured_and_file_urls_and_a_worker_thread() {
     assert!(events.iter().any(|e| e.starts_with("Finished")));
     assert!(!report.failed(), "{report:?}");
     assert_eq!(
-        report.crls.iter().filter(|r| r.outcome == Outcome::Updated).count(),
+        report
+            .crls
+            .iter()
+            .filter(|r| r.outcome == Outcome::Updated)
+            .count(),
         2,
         "{report:?}"
     );
     assert_eq!(w.check(&leaf).state, CertState::Good);
     // Both configured URLs are now listed under their CA.
-    assert!(w.crl_of(&w.root).urls.iter().any(|u| u.url.ends_with("/root.crl")));
-    assert!(w.crl_of(&w.inter).urls.iter().any(|u| u.url.starts_with("file://")));
+    assert!(
+        w.crl_of(&w.root)
+            .urls
+            .iter()
+            .any(|u| u.url.ends_with("/root.crl"))
+    );
+    assert!(
+        w.crl_of(&w.inter)
+            .urls
+            .iter()
+            .any(|u| u.url.starts_with("file://"))
+    );
     drop(server);
 }
 

@@ -125,8 +125,8 @@ fn a_crl_signed_by_another_key_with_the_same_name_is_refused() {
         let revoking = CrlSpec::fresh(5).revoking(vec![Revoked::cert(&leaf, now() - 10, Some(1))]);
         w.import(&crl(&revoking, &w.inter, &w.inter_key)).unwrap();
         // A forger with the same issuer name tries to un-revoke it.
-        let forger = common::key(alg);
-        let forged = crl(&CrlSpec::fresh(6), &w.inter, &forger);
+        let other_key = common::key(alg);
+        let forged = crl(&CrlSpec::fresh(6), &w.inter, &other_key);
         assert!(matches!(
             w.rejection(&forged),
             Rejection::BadSignature { .. }
@@ -218,8 +218,11 @@ fn a_crl_number_going_backwards_is_refused_and_the_cache_kept() {
 fn unknown_critical_extensions_are_refused_known_and_noncritical_ones_pass() {
     let (w, leaf) = setup(Alg::Ec);
     let mut spec = CrlSpec::fresh(1);
-    spec.extensions
-        .push(("1.2.3.4.5".into(), true, certsafe::domain::ber::der(0x05, &[])));
+    spec.extensions.push((
+        "1.2.3.4.5".into(),
+        true,
+        certsafe::domain::ber::der(0x05, &[]),
+    ));
     let r = w.rejection(&crl(&spec, &w.inter, &w.inter_key));
     assert_eq!(
         r,
@@ -229,9 +232,11 @@ fn unknown_critical_extensions_are_refused_known_and_noncritical_ones_pass() {
     );
     // In an entry too.
     let mut entry = Revoked::cert(&leaf, now() - 5, None);
-    entry
-        .extensions
-        .push(("1.2.3.4.6".into(), true, certsafe::domain::ber::der(0x05, &[])));
+    entry.extensions.push((
+        "1.2.3.4.6".into(),
+        true,
+        certsafe::domain::ber::der(0x05, &[]),
+    ));
     let spec2 = CrlSpec::fresh(1).revoking(vec![entry]);
     assert!(matches!(
         w.rejection(&crl(&spec2, &w.inter, &w.inter_key)),
@@ -240,9 +245,11 @@ fn unknown_critical_extensions_are_refused_known_and_noncritical_ones_pass() {
     assert_eq!(w.check(&leaf).state, CertState::Unknown);
     // Non-critical unknown: fine.
     let mut spec3 = CrlSpec::fresh(1);
-    spec3
-        .extensions
-        .push(("1.2.3.4.5".into(), false, certsafe::domain::ber::der(0x05, &[])));
+    spec3.extensions.push((
+        "1.2.3.4.5".into(),
+        false,
+        certsafe::domain::ber::der(0x05, &[]),
+    ));
     w.import(&crl(&spec3, &w.inter, &w.inter_key)).unwrap();
     assert_eq!(w.check(&leaf).state, CertState::Good);
 }
@@ -251,11 +258,8 @@ fn unknown_critical_extensions_are_refused_known_and_noncritical_ones_pass() {
 fn a_delta_crl_is_not_taken_for_a_full_one() {
     let (w, _) = setup(Alg::Rsa);
     let mut spec = CrlSpec::fresh(2);
-    spec.extensions.push((
-        "2.5.29.27".into(),
-        true,
-        certsafe::domain::ber::der_uint(1),
-    ));
+    spec.extensions
+        .push(("2.5.29.27".into(), true, certsafe::domain::ber::der_uint(1)));
     assert!(matches!(
         w.rejection(&crl(&spec, &w.inter, &w.inter_key)),
         Rejection::Unsupported { .. }
@@ -339,7 +343,10 @@ fn truncated_der_html_and_garbage_are_refused_pem_and_der_accepted() {
         ));
         assert_eq!(w.check(&leaf).state, CertState::Unknown);
         // PEM, then the same CRL as DER: accepted, then recognised as unchanged.
-        assert!(matches!(w.import(&pem(&good)).unwrap(), Accepted::Updated(_)));
+        assert!(matches!(
+            w.import(&pem(&good)).unwrap(),
+            Accepted::Updated(_)
+        ));
         assert_eq!(w.check(&leaf).state, CertState::Revoked);
         assert!(matches!(w.import(&good).unwrap(), Accepted::Unchanged(_)));
         assert_eq!(w.check(&leaf).reason, Some(Reason::Superseded));

@@ -2,7 +2,7 @@
 //! are read (HTTP fetched — here from a local server standing in as the
 //! HTTP proxy, so nothing leaves the machine — and LDAP reported as not
 //! fetched), and their chain builds to the imported root.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::case_sensitive_file_extension_comparisons)]
 
 mod common;
 
@@ -51,15 +51,31 @@ fn both_distribution_points_are_read_and_grouped_by_issuing_ca() {
     let slots = crl::slots(&env, &cas).unwrap();
     assert_eq!(slots.len(), 2, "{slots:?}");
     // Root first (its CRL comes from the intermediate's distribution points).
-    assert!(slots[0].issuer.contains("TEST AC RACINE IGC-SANTE ELEMENTAIRE"));
+    assert!(
+        slots[0]
+            .issuer
+            .contains("TEST AC RACINE IGC-SANTE ELEMENTAIRE")
+    );
     assert_eq!(slots[0].urls[0], ROOT_CRL);
     assert!(slots[0].urls[1].starts_with("ldap://annuaire-igc.esante.gouv.fr/"));
-    assert!(slots[1].issuer.contains("TEST AC IGC-SANTE ELEMENTAIRE ORGANISATIONS"));
-    assert_eq!(slots[1].urls.len(), 2, "five leaves, the same two addresses");
+    assert!(
+        slots[1]
+            .issuer
+            .contains("TEST AC IGC-SANTE ELEMENTAIRE ORGANISATIONS")
+    );
+    assert_eq!(
+        slots[1].urls.len(),
+        2,
+        "five leaves, the same two addresses"
+    );
     assert_eq!(slots[1].urls[0], ORG_CRL);
     assert_eq!(UrlKind::of(&slots[1].urls[1]), UrlKind::Ldap);
     // The delta CRL pointer (Freshest CRL, LDAP) is not a source.
-    assert!(slots.iter().all(|s| s.urls.iter().all(|u| !u.contains("deltarevocationlist"))));
+    assert!(
+        slots
+            .iter()
+            .all(|s| s.urls.iter().all(|u| !u.contains("deltarevocationlist")))
+    );
 
     let list = crl::list(&env, certsafe::domain::time::now()).unwrap();
     for e in &list {

@@ -70,7 +70,7 @@ pub fn run(ctx: &Context, cmd: CrlCommand) -> Result<u8, Failure> {
             jitter,
             json,
         } => update(&env, force, jitter.as_deref(), json),
-        CrlCommand::Import { files, json } => import(&env, &files, json),
+        CrlCommand::Import { files, json } => Ok(import(&env, &files, json)),
         CrlCommand::Status { json } => status(&env, json),
     }
 }
@@ -108,11 +108,10 @@ fn update(env: &Env, force: bool, jitter: Option<&str>, json: bool) -> Result<u8
             message: t!("crlcli.bad_duration", value = j),
             code: super::EXIT_USAGE,
         })?),
-        None if !terminal && !env.policy.jitter.trim().is_empty() => {
-            Some(parse_duration(&env.policy.jitter).ok_or_else(|| {
-                Failure::op(t!("crlcli.bad_duration", value = env.policy.jitter))
-            })?)
-        }
+        None if !terminal && !env.policy.jitter.trim().is_empty() => Some(
+            parse_duration(&env.policy.jitter)
+                .ok_or_else(|| Failure::op(t!("crlcli.bad_duration", value = env.policy.jitter)))?,
+        ),
         None => None,
     };
     if let Some(j) = jitter {
@@ -147,7 +146,12 @@ fn update(env: &Env, force: bool, jitter: Option<&str>, json: bool) -> Result<u8
             } => {
                 let size = match total {
                     Some(t) if t > 0 => {
-                        format!("{} / {} ({}%)", human_size(bytes), human_size(t), bytes * 100 / t)
+                        format!(
+                            "{} / {} ({}%)",
+                            human_size(bytes),
+                            human_size(t),
+                            bytes * 100 / t
+                        )
                     }
                     _ => human_size(bytes),
                 };
@@ -171,9 +175,11 @@ fn update(env: &Env, force: bool, jitter: Option<&str>, json: bool) -> Result<u8
         for r in &report.crls {
             let mut line = format!("{}  {}", pad(&outcome_words(r.outcome), 22), r.issuer);
             if let (Some(n), Some(next)) = (r.entries, r.next_update) {
-                line.push_str(&format!(
-                    " — {}",
-                    t!("crlcli.entries_next", entries = n, date = rfc3339(next))
+                line.push_str(" — ");
+                line.push_str(&t!(
+                    "crlcli.entries_next",
+                    entries = n,
+                    date = rfc3339(next)
                 ));
             }
             println!("{line}");
@@ -188,7 +194,7 @@ fn update(env: &Env, force: bool, jitter: Option<&str>, json: bool) -> Result<u8
     Ok(0)
 }
 
-fn import(env: &Env, files: &[PathBuf], json: bool) -> Result<u8, Failure> {
+fn import(env: &Env, files: &[PathBuf], json: bool) -> u8 {
     let mut items = Vec::new();
     let mut failed = false;
     for f in files {
@@ -226,7 +232,7 @@ fn import(env: &Env, files: &[PathBuf], json: bool) -> Result<u8, Failure> {
     if json {
         print_json(&serde_json::Value::Array(items));
     }
-    Ok(u8::from(failed))
+    u8::from(failed)
 }
 
 fn crl_level(e: &crl::CrlEntry, now: time::OffsetDateTime) -> Level {
@@ -251,7 +257,11 @@ fn status(env: &Env, json: bool) -> Result<u8, Failure> {
             certs.push((checker.check(&cert), holder));
         }
     }
-    let mut level = if cas.is_empty() { Level::Unknown } else { Level::Ok };
+    let mut level = if cas.is_empty() {
+        Level::Unknown
+    } else {
+        Level::Ok
+    };
     for e in &crls {
         level = level.worst(crl_level(e, t_now));
     }
@@ -291,7 +301,11 @@ fn status(env: &Env, json: bool) -> Result<u8, Failure> {
             println!(
                 "    {} {}",
                 pad(&t!("crlcli.dates"), 14),
-                t!("crlcli.dates_value", this_update = rfc3339(tu), next_update = rfc3339(nu))
+                t!(
+                    "crlcli.dates_value",
+                    this_update = rfc3339(tu),
+                    next_update = rfc3339(nu)
+                )
             );
             println!(
                 "    {} {}",

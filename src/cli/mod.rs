@@ -228,18 +228,15 @@ fn run(cli: Cli) -> Result<u8, Failure> {
 
 /// `certsafe status`: the alerts of the home screen, for scripts and monitoring.
 fn status(ctx: &Context, args: &StatusArgs) -> u8 {
-    let status = match crate::domain::status::gather(
-        &ctx.home,
-        &ctx.config,
-        crate::domain::time::now(),
-    ) {
-        Ok(s) => s,
-        Err(e) => {
-            // A store that cannot be read is "unknown" for monitoring, not a crash.
-            eprintln!("certsafe: {}: {e}", crate::t!("cli.error"));
-            return crate::domain::status::Level::Unknown.exit_code();
-        }
-    };
+    let status =
+        match crate::domain::status::gather(&ctx.home, &ctx.config, crate::domain::time::now()) {
+            Ok(s) => s,
+            Err(e) => {
+                // A store that cannot be read is "unknown" for monitoring, not a crash.
+                eprintln!("certsafe: {}: {e}", crate::t!("cli.error"));
+                return crate::domain::status::Level::Unknown.exit_code();
+            }
+        };
     if args.json {
         print_json(&serde_json::json!({
             "level": status.level,

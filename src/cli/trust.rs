@@ -123,9 +123,17 @@ pub fn run_ca(ctx: &Context, cmd: CaCommand) -> Result<u8, Failure> {
             } else if cas.is_empty() {
                 eprintln!("{}", t!("trustcli.no_ca"));
             } else {
-                println!("{}  {}", pad(&t!("show.fingerprint").to_uppercase(), 64), t!("trustcli.head_subject"));
+                println!(
+                    "{}  {}",
+                    pad(&t!("show.fingerprint").to_uppercase(), 64),
+                    t!("trustcli.head_subject")
+                );
                 for c in &cas {
-                    let root = if c.is_root() { format!(" ({})", t!("trustcli.root")) } else { String::new() };
+                    let root = if c.is_root() {
+                        format!(" ({})", t!("trustcli.root"))
+                    } else {
+                        String::new()
+                    };
                     println!("{}  {}{root}", c.fingerprint, c.subject);
                 }
             }
@@ -189,7 +197,10 @@ pub fn run_correspondent(ctx: &Context, cmd: CorrespondentCommand) -> Result<u8,
         }
         CorrespondentCommand::Remove { id } => {
             let c = store.remove(&id)?;
-            eprintln!("{}", t!("trustcli.correspondent_removed", subject = c.info.subject));
+            eprintln!(
+                "{}",
+                t!("trustcli.correspondent_removed", subject = c.info.subject)
+            );
             Ok(0)
         }
     }

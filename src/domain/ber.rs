@@ -101,9 +101,14 @@ impl<'a> Node<'a> {
 
     /// The children of a constructed element, read one at a time (no
     /// allocation: a CRL's million entries are walked, not collected).
+    #[allow(clippy::iter_without_into_iter)]
     pub fn iter(&self) -> Children<'a> {
         Children {
-            rest: if self.constructed() { self.content } else { &[] },
+            rest: if self.constructed() {
+                self.content
+            } else {
+                &[]
+            },
             depth: self.depth + 1,
             failed: self.depth >= MAX_DEPTH || !self.constructed(),
         }
@@ -268,7 +273,10 @@ fn read_at(input: &[u8], depth: usize) -> Result<(Node<'_>, usize), BerError> {
     let err = |offset, what| BerError { offset, what };
     let tag = *input.first().ok_or(err(0, "unexpected end of data"))?;
     if tag & 0x1f == 0x1f {
-        return Err(err(0, "high tag numbers are not used in PKCS#12, certificates or CRLs"));
+        return Err(err(
+            0,
+            "high tag numbers are not used in PKCS#12, certificates or CRLs",
+        ));
     }
     let first_len = *input.get(1).ok_or(err(1, "unexpected end of data"))?;
     let mut pos = 2;

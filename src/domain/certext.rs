@@ -33,11 +33,7 @@ pub fn read_extensions<'a>(seq: &Node<'a>) -> Result<Vec<Extension<'a>>, ber::Be
             offset: 0,
             what: "malformed extension",
         };
-        let oid = parts
-            .next()
-            .ok_or(bad.clone())??
-            .oid()
-            .ok_or(bad.clone())?;
+        let oid = parts.next().ok_or(bad.clone())??.oid().ok_or(bad.clone())?;
         let mut next = parts.next().ok_or(bad.clone())??;
         let mut critical = false;
         if next.tag == tag::BOOLEAN {
@@ -99,7 +95,12 @@ pub fn facts_der(der: &[u8]) -> Result<CertFacts, ber::BerError> {
     })??;
     let mut out = CertFacts::default();
     if first.tag == tag::CONTEXT_0 {
-        out.version = first.iter().next().and_then(Result::ok).and_then(|v| v.uint()).unwrap_or(0);
+        out.version = first
+            .iter()
+            .next()
+            .and_then(Result::ok)
+            .and_then(|v| v.uint())
+            .unwrap_or(0);
         first = fields.next().ok_or(ber::BerError {
             offset: 0,
             what: "no serial number",
@@ -127,11 +128,9 @@ pub fn facts_der(der: &[u8]) -> Result<CertFacts, ber::BerError> {
                 OID_BASIC_CONSTRAINTS => {
                     out.has_basic_constraints = true;
                     let bc = ber::read_one(ext.value)?;
-                    out.is_ca = bc
-                        .iter()
-                        .next()
-                        .and_then(Result::ok)
-                        .is_some_and(|n| n.tag == tag::BOOLEAN && n.content.first().is_some_and(|b| *b != 0));
+                    out.is_ca = bc.iter().next().and_then(Result::ok).is_some_and(|n| {
+                        n.tag == tag::BOOLEAN && n.content.first().is_some_and(|b| *b != 0)
+                    });
                 }
                 _ => {}
             }
@@ -246,14 +245,22 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 /// DER `GeneralizedTime` or `UTCTime` (as RFC 5280 asks: UTC before 2050) of Unix seconds.
 pub fn der_time(unix: i64) -> Vec<u8> {
-    let t = time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let (y, mo, d) = (t.year(), u8::from(t.month()), t.day());
-    let (h, mi, s) = (t.hour(), t.minute(), t.second());
-    if (1950..2050).contains(&y) {
-        let text = format!("{:02}{mo:02}{d:02}{h:02}{mi:02}{s:02}Z", y % 100);
+    let when =
+        time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let year = when.year();
+    let rest = format!(
+        "{:02}{:02}{:02}{:02}{:02}Z",
+        u8::from(when.month()),
+        when.day(),
+        when.hour(),
+        when.minute(),
+        when.second()
+    );
+    if (1950..2050).contains(&year) {
+        let text = format!("{:02}{rest}", year % 100);
         ber::der(tag::UTC_TIME, text.as_bytes())
     } else {
-        let text = format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}Z");
+        let text = format!("{year:04}{rest}");
         ber::der(tag::GENERALIZED_TIME, text.as_bytes())
     }
 }
@@ -264,7 +271,13 @@ mod tests {
 
     #[test]
     fn times_round_trip() {
-        for t in [0i64, 951_782_400, 1_700_000_000, 2_524_608_000, 4_102_444_800] {
+        for t in [
+            0i64,
+            951_782_400,
+            1_700_000_000,
+            2_524_608_000,
+            4_102_444_800,
+        ] {
             let enc = der_time(t);
             let node = ber::read_one(&enc).unwrap();
             assert_eq!(time_of(&node), Some(t), "{t}");

@@ -121,7 +121,7 @@ fn looks_pem(bytes: &[u8]) -> bool {
 fn pkcs7_certs(p7: &Pkcs7) -> Vec<X509> {
     p7.signed()
         .and_then(|s| s.certificates())
-        .map(|stack| stack.iter().map(|c| c.to_owned()).collect())
+        .map(|stack| stack.iter().map(ToOwned::to_owned).collect())
         .unwrap_or_default()
 }
 
@@ -282,7 +282,7 @@ impl CertDir {
     }
 
     /// The stored fingerprint matching `id` (whole, or a unique prefix of 8+).
-    fn resolve(&self, id: &str, certs: &[X509]) -> Option<String> {
+    fn resolve(id: &str, certs: &[X509]) -> Option<String> {
         let id = id.trim().to_ascii_lowercase().replace(':', "");
         if id.len() < 8 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
             return None;
@@ -356,9 +356,7 @@ impl CaStore {
     /// Removes the CA with this fingerprint (or a unique prefix of 8+ hex digits).
     pub fn remove(&self, id: &str) -> Result<TrustedCa, TrustError> {
         let all = self.certs.list()?;
-        let fp = self
-            .certs
-            .resolve(id, &all)
+        let fp = CertDir::resolve(id, &all)
             .ok_or_else(|| TrustError::UnknownCa { id: id.to_string() })?;
         let ca = all
             .into_iter()
@@ -441,9 +439,7 @@ impl Correspondents {
     /// Removes a correspondent by fingerprint (or a unique prefix of 8+ hex digits).
     pub fn remove(&self, id: &str) -> Result<Correspondent, TrustError> {
         let all = self.certs.list()?;
-        let fp = self
-            .certs
-            .resolve(id, &all)
+        let fp = CertDir::resolve(id, &all)
             .ok_or_else(|| TrustError::UnknownCorrespondent { id: id.to_string() })?;
         let found = self
             .list()?

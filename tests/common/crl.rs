@@ -1,6 +1,6 @@
 //! Test material for CRLs: certificates with distribution points, CAs
 //! without cRLSign, and CRLs built field by field (the openssl crate has no
-//! CRL builder): the TBSCertList is written with certsafe's DER writer and
+//! CRL builder): the `TBSCertList` is written with certsafe's DER writer and
 //! signed with `openssl::sign::Signer`.
 #![allow(dead_code, clippy::unwrap_used, clippy::missing_panics_doc)]
 
@@ -59,7 +59,11 @@ pub struct CertSpec<'a> {
 
 impl<'a> CertSpec<'a> {
     /// A leaf issued by `issuer`, valid for a year.
-    pub fn leaf(cn: &'a str, key: &'a PKey<Private>, issuer: (&'a X509, &'a PKey<Private>)) -> Self {
+    pub fn leaf(
+        cn: &'a str,
+        key: &'a PKey<Private>,
+        issuer: (&'a X509, &'a PKey<Private>),
+    ) -> Self {
         Self {
             cn,
             key,
@@ -102,11 +106,13 @@ pub fn build_cert(spec: &CertSpec<'_>) -> X509 {
     let mut b = X509Builder::new().unwrap();
     b.set_version(2).unwrap();
     let mut bn = openssl::bn::BigNum::new().unwrap();
-    bn.rand(120, openssl::bn::MsbOption::MAYBE_ZERO, false).unwrap();
+    bn.rand(120, openssl::bn::MsbOption::MAYBE_ZERO, false)
+        .unwrap();
     b.set_serial_number(&bn.to_asn1_integer().unwrap()).unwrap();
     let mut nb = X509NameBuilder::new().unwrap();
     nb.append_entry_by_nid(Nid::COUNTRYNAME, "FR").unwrap();
-    nb.append_entry_by_nid(Nid::ORGANIZATIONNAME, "CERTSAFE CRL TEST").unwrap();
+    nb.append_entry_by_nid(Nid::ORGANIZATIONNAME, "CERTSAFE CRL TEST")
+        .unwrap();
     nb.append_entry_by_nid(Nid::COMMONNAME, spec.cn).unwrap();
     let subject = nb.build();
     b.set_subject_name(&subject).unwrap();
@@ -252,7 +258,7 @@ fn alg_id(key: &PKey<Private>) -> Vec<u8> {
     }
 }
 
-/// The TBSCertList DER of `spec` with `issuer` as issuer name.
+/// The `TBSCertList` DER of `spec` with `issuer` as issuer name.
 pub fn tbs(spec: &CrlSpec, issuer: &X509, key: &PKey<Private>) -> Vec<u8> {
     let mut t = der_uint(1);
     t.extend(alg_id(key));
@@ -287,7 +293,11 @@ pub fn entry_der(r: &Revoked) -> Vec<u8> {
     e.extend(der_time(r.at));
     let mut exts = Vec::new();
     if let Some(reason) = r.reason {
-        exts.extend(extension("2.5.29.21", false, &der(tag::ENUMERATED, &[reason])));
+        exts.extend(extension(
+            "2.5.29.21",
+            false,
+            &der(tag::ENUMERATED, &[reason]),
+        ));
     }
     for (oid, critical, value) in &r.extensions {
         exts.extend(extension(oid, *critical, value));
@@ -298,7 +308,7 @@ pub fn entry_der(r: &Revoked) -> Vec<u8> {
     der(tag::SEQUENCE, &e)
 }
 
-/// Signs a TBSCertList with `key` into a CRL (DER).
+/// Signs a `TBSCertList` with `key` into a CRL (DER).
 pub fn sign_tbs(tbs: &[u8], key: &PKey<Private>) -> Vec<u8> {
     let mut signer = Signer::new(MessageDigest::sha256(), key).unwrap();
     signer.update(tbs).unwrap();
@@ -367,8 +377,12 @@ impl World {
         let root = build_cert(&CertSpec::ca("CRL TEST ROOT", &root_key, None));
         let inter_key = super::key(alg);
         let inter = build_cert(
-            &CertSpec::ca("CRL TEST INTERMEDIATE", &inter_key, Some((&root, &root_key)))
-                .with_cdp(inter_cdp),
+            &CertSpec::ca(
+                "CRL TEST INTERMEDIATE",
+                &inter_key,
+                Some((&root, &root_key)),
+            )
+            .with_cdp(inter_cdp),
         );
         let mut config = certsafe::config::Config::default();
         config.crl.proxy = "none".into();
@@ -430,7 +444,8 @@ impl World {
     pub fn check(&self, cert: &X509) -> certsafe::domain::crl::check::CertStatus {
         let env = self.env();
         let mut checker =
-            certsafe::domain::crl::check::Checker::new(&env, certsafe::domain::time::now()).unwrap();
+            certsafe::domain::crl::check::Checker::new(&env, certsafe::domain::time::now())
+                .unwrap();
         checker.check(cert)
     }
 

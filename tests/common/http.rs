@@ -3,6 +3,7 @@
 //! redirects. Each connection gets one response, then is closed.
 #![allow(dead_code, clippy::unwrap_used, clippy::missing_panics_doc)]
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -179,7 +180,7 @@ fn serve(mut stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Seen>>) {
 fn head(status: &str, extra: &[(&str, String)]) -> Vec<u8> {
     let mut h = format!("HTTP/1.1 {status}\r\nConnection: close\r\n");
     for (n, v) in extra {
-        h.push_str(&format!("{n}: {v}\r\n"));
+        let _ = write!(h, "{n}: {v}\r\n");
     }
     h.push_str("\r\n");
     h.into_bytes()

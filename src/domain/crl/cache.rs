@@ -1,5 +1,5 @@
 //! The CRL cache: `CACHE/crl/<ca-fingerprint>/{crl.der,index.bin,meta.json}`,
-//! `CACHE/crl/state.json` (fetch history, ETags) and `CACHE/crl/.lock`.
+//! `CACHE/crl/state.json` (fetch history, `ETag`s) and `CACHE/crl/.lock`.
 //! Every file is replaced atomically; writers hold the lock.
 
 use std::collections::BTreeMap;

@@ -119,13 +119,11 @@ impl Reason {
 
 /// A reason in the user's language ("no reason given" when None).
 pub fn reason_words(reason: Option<Reason>) -> String {
-    match reason {
-        Some(r) => {
-            let key = format!("reason.{}", r.word());
-            crate::t!(&key)
-        }
-        None => crate::t!("reason.none"),
-    }
+    let key = reason.map_or_else(
+        || "reason.none".to_string(),
+        |r| format!("reason.{}", r.word()),
+    );
+    crate::t!(&key)
 }
 
 /// One link of a chain.

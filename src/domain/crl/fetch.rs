@@ -190,7 +190,8 @@ impl HttpFetcher {
             .ok()
             .and_then(|u| u.to_file_path().ok())
             .ok_or_else(|| err("not a local path".into()))?;
-        let meta = std::fs::metadata(&path).map_err(|e| err(super::super::fsutil::describe_io(&e)))?;
+        let meta =
+            std::fs::metadata(&path).map_err(|e| err(super::super::fsutil::describe_io(&e)))?;
         if meta.len() > self.limits.max_bytes {
             return Err(FetchError::TooLarge {
                 url: url.to_string(),
@@ -294,16 +295,16 @@ impl Fetcher for HttpFetcher {
                 Ok(n) => n,
                 Err(e) => {
                     let text = e.to_string();
-                    return Err(if e.kind() == std::io::ErrorKind::TimedOut
-                        || text.contains("timed out")
-                    {
-                        FetchError::Timeout { url: url.into() }
-                    } else {
-                        FetchError::Cut {
-                            url: url.into(),
-                            detail: text,
-                        }
-                    });
+                    return Err(
+                        if e.kind() == std::io::ErrorKind::TimedOut || text.contains("timed out") {
+                            FetchError::Timeout { url: url.into() }
+                        } else {
+                            FetchError::Cut {
+                                url: url.into(),
+                                detail: text,
+                            }
+                        },
+                    );
                 }
             };
             if n == 0 {

@@ -26,7 +26,7 @@ use openssl::x509::X509;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use self::cache::{Attempt, Cache, CaState, Meta};
+use self::cache::{Attempt, CaState, Cache, Meta};
 use self::check::{CertState, CertStatus, Checker};
 use super::home::Home;
 use super::identity::{fingerprint, name_line, signed_by};
@@ -365,12 +365,11 @@ pub fn slots(env: &Env, cas: &[TrustedCa]) -> Result<Vec<Slot>, CrlError> {
         }
         seen_certs.push(fp);
         let urls = super::certext::crl_urls(&cert);
-        let (key, issuer, ca) = match issuer_of(&cert, cas) {
-            Some(ca) => (ca.fingerprint.clone(), ca.subject.clone(), Some(ca.clone())),
-            None => {
-                let name = name_line(cert.issuer_name());
-                (format!("issuer:{name}"), name, None)
-            }
+        let (key, issuer, ca) = if let Some(ca) = issuer_of(&cert, cas) {
+            (ca.fingerprint.clone(), ca.subject.clone(), Some(ca.clone()))
+        } else {
+            let name = name_line(cert.issuer_name());
+            (format!("issuer:{name}"), name, None)
         };
         if urls.is_empty() && ca.is_none() {
             continue;
@@ -488,7 +487,9 @@ pub fn state_of(
     match meta {
         None => CrlState::Missing,
         Some(m) if now >= m.next_update => CrlState::Expired,
-        Some(m) if m.next_update - now <= time::Duration::hours(i64::from(policy.warning_hours)) => {
+        Some(m)
+            if m.next_update - now <= time::Duration::hours(i64::from(policy.warning_hours)) =>
+        {
             CrlState::Due
         }
         Some(_) => CrlState::Fresh,
@@ -515,7 +516,10 @@ pub fn list(env: &Env, now: OffsetDateTime) -> Result<Vec<CrlEntry>, CrlError> {
         };
         let mut st = state_of(meta.as_ref(), ca_state.as_ref(), now, &env.policy);
         let last = ca_state.and_then(|s| s.last);
-        let mut reason = last.as_ref().filter(|l| l.failed()).and_then(|l| l.message.clone());
+        let mut reason = last
+            .as_ref()
+            .filter(|l| l.failed())
+            .and_then(|l| l.message.clone());
         if slot.ca.is_none() && slot.key.starts_with("issuer:") {
             st = CrlState::Missing;
             reason = Some(crate::t!("crl.ca_not_imported", issuer = slot.issuer));
@@ -602,11 +606,12 @@ pub fn accept(
 ) -> Result<Accepted, AcceptError> {
     let rej = |r| AcceptError::Rejected(r, None);
     let der = parse::decode(bytes).map_err(rej)?;
-    let sha = hash(MessageDigest::sha256(), &der)
-        .map_err(|e| AcceptError::Cache(CrlError::Io {
+    let sha = hash(MessageDigest::sha256(), &der).map_err(|e| {
+        AcceptError::Cache(CrlError::Io {
             path: source.into(),
             source: std::io::Error::other(e.to_string()),
-        }))?;
+        })
+    })?;
     let sha_hex = hex::encode(&*sha);
     let cache = env.cache();
     for fp in cache.cached() {
@@ -631,10 +636,7 @@ pub fn accept(
     let with_ca = |r| AcceptError::Rejected(r, Some(ca.fingerprint.clone()));
     let cached = cache.meta(&ca.fingerprint);
     if let Some(c) = &cached {
-        let old = c
-            .crl_number
-            .as_deref()
-            .and_then(|h| hex::decode(h).ok());
+        let old = c.crl_number.as_deref().and_then(|h| hex::decode(h).ok());
         match (&old, &parsed.number) {
             (Some(o), Some(n)) if parse::cmp_number(n, o) == std::cmp::Ordering::Less => {
                 return Err(with_ca(Rejection::NumberBackwards {
@@ -671,8 +673,8 @@ pub fn accept(
         ca_sha256: ca_sha,
         this_update: parsed.this_update,
         next_update,
-        flags: u8::from(parsed.only_user) * index::FLAG_ONLY_USER
-            | u8::from(parsed.only_ca) * index::FLAG_ONLY_CA,
+        flags: (u8::from(parsed.only_user) * index::FLAG_ONLY_USER)
+            | (u8::from(parsed.only_ca) * index::FLAG_ONLY_CA),
     };
     let index_bytes = index::build(&header, &mut entries, key).map_err(|e| {
         AcceptError::Cache(CrlError::Io {
@@ -794,16 +796,15 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
         return Ok(Vec::new());
     }
     let mut out = Vec::new();
-    let alert = |severity, code: &str, pane, message: String, recommendation: String, account| {
-        Alert {
+    let alert =
+        |severity, code: &str, pane, message: String, recommendation: String, account| Alert {
             severity,
             code: code.to_string(),
             message,
             recommendation,
             pane,
             account,
-        }
-    };
+        };
     if cas.is_empty() {
         out.push(alert(
             Level::Warning,
@@ -852,7 +853,11 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
                 fix_update,
             ),
             CrlState::Invalid => (
-                if cached_ok { Level::Warning } else { Level::Critical },
+                if cached_ok {
+                    Level::Warning
+                } else {
+                    Level::Critical
+                },
                 "crl_invalid",
                 crate::t!(
                     "status.crl_invalid",
@@ -862,7 +867,11 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
                 crate::t!("status.crl_invalid_fix"),
             ),
             CrlState::Unreachable => (
-                if cached_ok { Level::Warning } else { Level::Critical },
+                if cached_ok {
+                    Level::Warning
+                } else {
+                    Level::Critical
+                },
                 "crl_unreachable",
                 crate::t!(
                     "status.crl_unreachable",

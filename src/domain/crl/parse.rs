@@ -158,7 +158,11 @@ pub fn parse(der: &[u8]) -> Result<Parsed<'_>, Rejection> {
         field = next()?.0;
     }
     // Inner signature algorithm: must be the outer one (RFC 5280 5.1.2.2).
-    let inner_alg = field.iter().next().and_then(Result::ok).and_then(|n| n.oid());
+    let inner_alg = field
+        .iter()
+        .next()
+        .and_then(Result::ok)
+        .and_then(|n| n.oid());
     if inner_alg.as_deref() != Some(sig_alg.as_str()) {
         return Err(bad("the two signature algorithms differ"));
     }
@@ -283,7 +287,11 @@ fn read_idp(value: &[u8], parsed: &mut Parsed<'_>) -> Result<(), Rejection> {
                     what: "CRL split by reason codes",
                 });
             }
-            0x84 if on => return Err(Rejection::Unsupported { what: "indirect CRL" }),
+            0x84 if on => {
+                return Err(Rejection::Unsupported {
+                    what: "indirect CRL",
+                });
+            }
             0x85 if on => {
                 return Err(Rejection::Unsupported {
                     what: "attribute-certificate CRL",
@@ -389,7 +397,7 @@ fn digest_of(oid: &str) -> Option<(Option<MessageDigest>, Id)> {
 
 /// Whether `parsed` carries a valid signature by `key`.
 pub fn signature_verifies(parsed: &Parsed<'_>, key: &PKey<Public>) -> Result<bool, Rejection> {
-    let (digest, id) = digest_of(&parsed.sig_alg).ok_or_else(|| Rejection::Unsupported {
+    let (digest, id) = digest_of(&parsed.sig_alg).ok_or(Rejection::Unsupported {
         what: "signature algorithm",
     })?;
     if key.id() != id {
@@ -427,8 +435,7 @@ pub fn issuer_candidates<'c>(parsed: &Parsed<'_>, cas: &'c [TrustedCa]) -> Vec<&
 /// The issuer of a CRL on one line (for messages).
 pub fn issuer_line(parsed: &Parsed<'_>) -> String {
     X509Name::from_der(parsed.issuer)
-        .map(|n| crate::domain::identity::name_line(&n))
-        .unwrap_or_else(|_| "?".into())
+        .map_or_else(|_| "?".into(), |n| crate::domain::identity::name_line(&n))
 }
 
 /// The CA that signed `parsed`, after every acceptance rule that does not

@@ -1,5 +1,5 @@
 //! `crl update`: fetch every CRL that is due, a few at a time, verify and
-//! cache each under the lock, remember ETags and outcomes.
+//! cache each under the lock, remember `ETag`s and outcomes.
 
 use std::sync::Mutex;
 use std::sync::mpsc;
@@ -177,8 +177,7 @@ fn is_due(env: &Env, slot: &Slot, state: &State, now: OffsetDateTime) -> bool {
     }
     let warning = time::Duration::hours(i64::from(env.policy.warning_hours));
     let refresh = time::Duration::hours(i64::from(env.policy.refresh_hours));
-    meta.next_update - now <= warning
-        || ca_state.confirmed_at.is_none_or(|c| now - c >= refresh)
+    meta.next_update - now <= warning || ca_state.confirmed_at.is_none_or(|c| now - c >= refresh)
 }
 
 fn report(slot: &Slot, outcome: Outcome, message: Option<String>) -> SlotReport {
@@ -204,7 +203,9 @@ pub fn update(
     progress: &mut dyn FnMut(CrlProgress),
 ) -> Result<UpdateReport, CrlError> {
     let cache = env.cache();
-    let _lock = cache.lock(options.lock_wait, &mut || progress(CrlProgress::WaitingForLock))?;
+    let _lock = cache.lock(options.lock_wait, &mut || {
+        progress(CrlProgress::WaitingForLock);
+    })?;
     let key = index_key(&env.home.index_key_file())?;
     let cas = env.ca_store().list()?;
     let mut state = cache.state();
@@ -367,7 +368,7 @@ fn run_job(
                 }));
             }
         };
-        let fetched = fetcher.fetch(req, &mut on_bytes);
+        let answer = fetcher.fetch(req, &mut on_bytes);
         let mut url_state = UrlState {
             etag: req.etag.clone(),
             last_modified: req.last_modified.clone(),
@@ -376,7 +377,7 @@ fn run_job(
         };
         let mut r = report(slot, Outcome::Unreachable, None);
         r.url = Some(req.url.clone());
-        match fetched {
+        match answer {
             Ok(Response::NotModified) => {
                 r.outcome = Outcome::NotModified;
             }
@@ -397,7 +398,7 @@ fn run_job(
                             Accepted::Unchanged(_) => Outcome::Unchanged,
                         };
                         r.ca_fingerprint = Some(a.meta().ca_fingerprint.clone());
-                        r.issuer = a.meta().issuer.clone();
+                        r.issuer.clone_from(&a.meta().issuer);
                         url_state.etag = etag;
                         url_state.last_modified = last_modified;
                         url_state.ca = Some(a.meta().ca_fingerprint.clone());
