@@ -14,8 +14,9 @@ use super::index::{FLAG_ONLY_CA, FLAG_ONLY_USER, Index, IndexError};
 use super::parse::{REASON_HOLD, unix};
 use super::{CrlError, Env};
 use crate::domain::certext;
-use crate::domain::identity::{CertInfo, signed_by};
-use crate::domain::trust::{TrustedCa, is_ca};
+use crate::domain::identity::{name_line, signed_by, subject_line};
+use crate::domain::time::asn1_to_datetime;
+use crate::domain::trust::TrustedCa;
 
 /// State of a certificate (the JSON vocabulary of PRODUCT.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Hash)]
@@ -177,6 +178,8 @@ pub struct Checker {
     cache: Cache,
     key: Option<Vec<u8>>,
     indexes: HashMap<String, Result<Rc<Index>, IndexError>>,
+    chains: HashMap<usize, Vec<usize>>,
+    links: HashMap<usize, LinkStatus>,
     now: OffsetDateTime,
 }
 
@@ -213,6 +216,8 @@ impl Checker {
             cache: env.cache(),
             key: existing_index_key(&env.home.index_key_file()),
             indexes: HashMap::new(),
+            chains: HashMap::new(),
+            links: HashMap::new(),
             now,
         }
     }
@@ -229,53 +234,77 @@ impl Checker {
         loaded
     }
 
-    /// The imported CAs the chain of `cert` goes through, nearest first;
-    /// None when it does not reach an imported CA.
-    fn chain(&self, cert: &X509Ref) -> Option<Vec<usize>> {
-        let mut out: Vec<usize> = Vec::new();
-        let fp = crate::domain::identity::fingerprint(cert);
-        let mut current_is_ca = self.cas.iter().any(|c| c.fingerprint == fp);
-        let mut current: &X509Ref = cert;
-        for _ in 0..MAX_CHAIN {
-            if signed_by(current, current) {
-                return current_is_ca.then_some(out);
-            }
-            let next = (0..self.cas.len())
-                .find(|&j| !out.contains(&j) && signed_by(current, &self.cas[j].cert));
-            match next {
-                Some(i) => {
-                    out.push(i);
-                    current = &self.cas[i].cert;
-                    current_is_ca = true;
-                }
-                // An imported CA whose issuer is not imported is a trust anchor.
-                None => return current_is_ca.then_some(out),
-            }
-        }
-        None
+    /// The imported CA that signed `cert`, other than those in `exclude`.
+    fn issuer_of(&self, cert: &X509Ref, exclude: &[usize]) -> Option<usize> {
+        (0..self.cas.len()).find(|&j| !exclude.contains(&j) && signed_by(cert, &self.cas[j].cert))
     }
 
-    fn revocation(&mut self, cert: &X509Ref, issuer: usize) -> Own {
-        let ca = self.cas[issuer].clone();
-        let idx = match self.index(&ca.fingerprint) {
+    /// CA `i` and its imported issuers, up to a self-signed CA or one whose
+    /// issuer is not imported (the trust anchor). Computed once per CA.
+    fn ca_chain(&mut self, i: usize) -> Vec<usize> {
+        if let Some(c) = self.chains.get(&i) {
+            return c.clone();
+        }
+        let mut out = vec![i];
+        let mut current = i;
+        while out.len() < MAX_CHAIN && !self.cas[current].is_root() {
+            match self.issuer_of(&self.cas[current].cert, &out) {
+                Some(j) => {
+                    out.push(j);
+                    current = j;
+                }
+                None => break,
+            }
+        }
+        self.chains.insert(i, out.clone());
+        out
+    }
+
+    /// The own state of CA `i` (against its issuer's CRL). Computed once per CA.
+    fn link(&mut self, i: usize) -> LinkStatus {
+        if let Some(l) = self.links.get(&i) {
+            return l.clone();
+        }
+        let issuer = self.ca_chain(i).get(1).copied();
+        let cert = self.cas[i].cert.clone();
+        let facts = certext::facts(&cert).unwrap_or_default();
+        let o = self.own(&cert, &facts, issuer);
+        let link = LinkStatus {
+            fingerprint: self.cas[i].fingerprint.clone(),
+            subject: self.cas[i].subject.clone(),
+            state: o.state,
+            revoked_at: o.revoked_at,
+            reason: o.reason,
+            detail: o.detail,
+        };
+        self.links.insert(i, link.clone());
+        link
+    }
+
+    fn revocation(&mut self, facts: &certext::CertFacts, issuer: usize) -> Own {
+        let (fp, subject) = (
+            self.cas[issuer].fingerprint.clone(),
+            self.cas[issuer].subject.clone(),
+        );
+        let idx = match self.index(&fp) {
             Ok(i) => i,
             Err(IndexError::Missing) => {
                 return Own::plain(
                     CertState::Unknown,
-                    Some(crate::t!("check.no_crl", issuer = ca.subject)),
+                    Some(crate::t!("check.no_crl", issuer = subject)),
                 );
             }
             Err(IndexError::Damaged(_)) => {
                 return Own::plain(
                     CertState::Unknown,
-                    Some(crate::t!("check.index_damaged", issuer = ca.subject)),
+                    Some(crate::t!("check.index_damaged", issuer = subject)),
                 );
             }
         };
-        if hex::encode(idx.header.ca_sha256) != ca.fingerprint {
+        if hex::encode(idx.header.ca_sha256) != fp {
             return Own::plain(
                 CertState::Unknown,
-                Some(crate::t!("check.index_damaged", issuer = ca.subject)),
+                Some(crate::t!("check.index_damaged", issuer = subject)),
             );
         }
         if idx.header.next_update <= self.now.unix_timestamp() {
@@ -283,23 +312,19 @@ impl Checker {
                 CertState::Unknown,
                 Some(crate::t!(
                     "check.crl_expired",
-                    issuer = ca.subject,
+                    issuer = subject,
                     date = crate::domain::time::rfc3339(unix(idx.header.next_update))
                 )),
             );
         }
-        let cert_is_ca = is_ca(&cert.to_owned());
-        if (idx.header.flags & FLAG_ONLY_USER != 0 && cert_is_ca)
-            || (idx.header.flags & FLAG_ONLY_CA != 0 && !cert_is_ca)
+        if (idx.header.flags & FLAG_ONLY_USER != 0 && facts.is_ca)
+            || (idx.header.flags & FLAG_ONLY_CA != 0 && !facts.is_ca)
         {
             return Own::plain(
                 CertState::Unknown,
-                Some(crate::t!("check.out_of_scope", issuer = ca.subject)),
+                Some(crate::t!("check.out_of_scope", issuer = subject)),
             );
         }
-        let Ok(facts) = certext::facts(cert) else {
-            return Own::plain(CertState::Unknown, None);
-        };
         match idx.lookup(&facts.serial) {
             Some((at, reason)) => Own {
                 state: CertState::Revoked,
@@ -311,51 +336,59 @@ impl Checker {
         }
     }
 
-    fn own(&mut self, cert: &X509Ref, issuer: Option<usize>) -> Own {
-        let info = CertInfo::of(cert);
-        if info.not_before > self.now {
+    fn own(&mut self, cert: &X509Ref, facts: &certext::CertFacts, issuer: Option<usize>) -> Own {
+        let epoch = OffsetDateTime::UNIX_EPOCH;
+        if asn1_to_datetime(cert.not_before()).unwrap_or(epoch) > self.now {
             return Own::plain(CertState::NotYetValid, None);
         }
-        if info.expired_at(self.now) {
+        if asn1_to_datetime(cert.not_after()).unwrap_or(epoch) < self.now {
             return Own::plain(CertState::Expired, None);
         }
         match issuer {
-            Some(i) => self.revocation(cert, i),
+            Some(i) => self.revocation(facts, i),
             None => Own::plain(CertState::Good, Some(crate::t!("check.trust_anchor"))),
         }
     }
 
     /// The state of `cert` and of its chain.
     pub fn check(&mut self, cert: &X509Ref) -> CertStatus {
-        let info = CertInfo::of(cert);
+        let fingerprint = crate::domain::identity::fingerprint(cert);
+        let facts = certext::facts(cert).unwrap_or_default();
+        let issuer_line = name_line(cert.issuer_name());
         let mut status = CertStatus {
-            fingerprint: info.fingerprint.clone(),
-            subject: info.subject.clone(),
-            issuer: info.issuer.clone(),
-            serial: info.serial.clone(),
-            not_after: info.not_after,
+            fingerprint: fingerprint.clone(),
+            subject: subject_line(cert),
+            issuer: issuer_line.clone(),
+            serial: hex::encode(&facts.serial),
+            not_after: asn1_to_datetime(cert.not_after()).unwrap_or(OffsetDateTime::UNIX_EPOCH),
             state: CertState::Untrusted,
             revoked_at: None,
             reason: None,
-            detail: Some(crate::t!("check.untrusted", issuer = info.issuer)),
+            detail: Some(crate::t!("check.untrusted", issuer = issuer_line)),
             chain: Vec::new(),
         };
-        let Some(chain) = self.chain(cert) else {
-            return status;
+        let (own, chain) = if let Some(i) =
+            self.cas.iter().position(|c| c.fingerprint == fingerprint)
+        {
+            // An imported CA: its own state, then its issuers'.
+            let link = self.link(i);
+            let own = Own {
+                state: link.state,
+                revoked_at: link.revoked_at,
+                reason: link.reason,
+                detail: link.detail,
+            };
+            (own, self.ca_chain(i)[1..].to_vec())
+        } else {
+            if signed_by(cert, cert) {
+                return status;
+            }
+            let Some(j) = self.issuer_of(cert, &[]) else {
+                return status;
+            };
+            (self.own(cert, &facts, Some(j)), self.ca_chain(j))
         };
-        let own = self.own(cert, chain.first().copied());
-        for (pos, &i) in chain.iter().enumerate() {
-            let ca_cert = self.cas[i].cert.clone();
-            let o = self.own(&ca_cert, chain.get(pos + 1).copied());
-            status.chain.push(LinkStatus {
-                fingerprint: self.cas[i].fingerprint.clone(),
-                subject: self.cas[i].subject.clone(),
-                state: o.state,
-                revoked_at: o.revoked_at,
-                reason: o.reason,
-                detail: o.detail,
-            });
-        }
+        status.chain = chain.iter().map(|&i| self.link(i)).collect();
         status.state = own.state;
         status.revoked_at = own.revoked_at;
         status.reason = own.reason;
