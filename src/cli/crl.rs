@@ -71,7 +71,7 @@ pub fn run(ctx: &Context, cmd: CrlCommand) -> Result<u8, Failure> {
             json,
         } => update(&env, force, jitter.as_deref(), json),
         CrlCommand::Import { files, json } => Ok(import(&env, &files, json)),
-        CrlCommand::Status { json } => status(&env, json),
+        CrlCommand::Status { json } => status(&env, json).map_err(unknown_on_failure),
     }
 }
 
@@ -315,7 +315,7 @@ fn status(env: &Env, json: bool) -> Result<u8, Failure> {
         }
         for u in e.urls.iter().filter(|u| !u.fetched) {
             println!(
-                "    {} {} ({})",
+                "    {} {} — {}",
                 pad(&t!("crlcli.url"), 14),
                 u.url,
                 u.note.clone().unwrap_or_default()
@@ -352,8 +352,24 @@ fn print_cert_line(c: &crate::domain::crl::check::CertStatus) {
     }
 }
 
+/// A check that cannot run is "unknown" (3) for monitoring, not a failure (1).
+fn unknown_on_failure(f: Failure) -> Failure {
+    if f.code == 1 {
+        Failure {
+            message: f.message,
+            code: Level::Unknown.exit_code(),
+        }
+    } else {
+        f
+    }
+}
+
 /// `certsafe check CERTFILE...`.
 pub fn check(ctx: &Context, args: &CheckArgs) -> Result<u8, Failure> {
+    check_inner(ctx, args).map_err(unknown_on_failure)
+}
+
+fn check_inner(ctx: &Context, args: &CheckArgs) -> Result<u8, Failure> {
     let env = Env::new(&ctx.home, &ctx.config);
     let t_now = now();
     let mut checker = Checker::new(&env, t_now)?;

@@ -367,27 +367,26 @@ impl Checker {
             detail: Some(crate::t!("check.untrusted", issuer = issuer_line)),
             chain: Vec::new(),
         };
-        let (own, chain) = if let Some(i) =
-            self.cas.iter().position(|c| c.fingerprint == fingerprint)
-        {
-            // An imported CA: its own state, then its issuers'.
-            let link = self.link(i);
-            let own = Own {
-                state: link.state,
-                revoked_at: link.revoked_at,
-                reason: link.reason,
-                detail: link.detail,
+        let (own, chain) =
+            if let Some(i) = self.cas.iter().position(|c| c.fingerprint == fingerprint) {
+                // An imported CA: its own state, then its issuers'.
+                let link = self.link(i);
+                let own = Own {
+                    state: link.state,
+                    revoked_at: link.revoked_at,
+                    reason: link.reason,
+                    detail: link.detail,
+                };
+                (own, self.ca_chain(i)[1..].to_vec())
+            } else {
+                if signed_by(cert, cert) {
+                    return status;
+                }
+                let Some(j) = self.issuer_of(cert, &[]) else {
+                    return status;
+                };
+                (self.own(cert, &facts, Some(j)), self.ca_chain(j))
             };
-            (own, self.ca_chain(i)[1..].to_vec())
-        } else {
-            if signed_by(cert, cert) {
-                return status;
-            }
-            let Some(j) = self.issuer_of(cert, &[]) else {
-                return status;
-            };
-            (self.own(cert, &facts, Some(j)), self.ca_chain(j))
-        };
         status.chain = chain.iter().map(|&i| self.link(i)).collect();
         status.state = own.state;
         status.revoked_at = own.revoked_at;
