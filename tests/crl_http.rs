@@ -468,3 +468,29 @@ fn the_lock_keeps_two_updates_apart() {
     assert_eq!(b.world.crl_of(&b.world.inter).state, CrlState::Fresh);
     assert_eq!(b.world.check(&b.leaf).state, CertState::Revoked);
 }
+
+#[test]
+fn a_failed_download_keeps_the_validators_of_the_cached_copy() {
+    let b = bed();
+    b.serve(
+        "/inter.crl",
+        Reply::Ok {
+            body: b.good.clone(),
+            etag: Some("\"v9\"".into()),
+            last_modified: None,
+            content_type: "application/pkix-crl",
+        },
+    );
+    assert_eq!(b.only(&b.update(false)).outcome, Outcome::Updated);
+    assert_eq!(
+        b.fail_with(Reply::Status(500)).outcome,
+        Outcome::Unreachable
+    );
+    // The last attempt failed, so the next run asks again, conditionally.
+    b.serve("/inter.crl", Reply::NotModified);
+    let r = b.only(&b.update(false));
+    assert_eq!(r.outcome, Outcome::NotModified);
+    let seen = b.server.seen();
+    assert_eq!(seen.last().unwrap().header("if-none-match"), Some("\"v9\""));
+    assert_eq!(b.world.crl_of(&b.world.inter).state, CrlState::Fresh);
+}

@@ -152,6 +152,8 @@ impl UpdateReport {
 struct Job {
     slot: Slot,
     requests: Vec<Request>,
+    /// What was remembered about each address (same order as `requests`).
+    known: Vec<UrlState>,
 }
 
 struct JobResult {
@@ -253,6 +255,10 @@ pub fn update(
             .ca
             .as_ref()
             .is_some_and(|c| cache.meta(&c.fingerprint).is_some());
+        let known = fetchable
+            .iter()
+            .map(|u| state.urls.get(*u).cloned().unwrap_or_default())
+            .collect();
         let requests = fetchable
             .into_iter()
             .map(|u| {
@@ -264,7 +270,11 @@ pub fn update(
                 }
             })
             .collect();
-        jobs.push(Job { slot, requests });
+        jobs.push(Job {
+            slot,
+            requests,
+            known,
+        });
     }
     progress(CrlProgress::Planned {
         downloads: jobs.len(),
@@ -349,7 +359,7 @@ fn run_job(
     let slot = &job.slot;
     let mut url_updates = Vec::new();
     let mut first_failure: Option<SlotReport> = None;
-    for req in &job.requests {
+    for (req, known) in job.requests.iter().zip(&job.known) {
         let _ = tx.send(Msg::Progress(CrlProgress::Started {
             key: slot.key.clone(),
             issuer: slot.issuer.clone(),
@@ -369,10 +379,15 @@ fn run_job(
             }
         };
         let answer = fetcher.fetch(req, &mut on_bytes);
+        // A failed download keeps the validators of the accepted copy.
         let mut url_state = UrlState {
-            etag: req.etag.clone(),
-            last_modified: req.last_modified.clone(),
-            ca: slot.ca.as_ref().map(|c| c.fingerprint.clone()),
+            etag: known.etag.clone(),
+            last_modified: known.last_modified.clone(),
+            ca: slot
+                .ca
+                .as_ref()
+                .map(|c| c.fingerprint.clone())
+                .or_else(|| known.ca.clone()),
             last: None,
         };
         let mut r = report(slot, Outcome::Unreachable, None);
