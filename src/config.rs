@@ -16,6 +16,55 @@ pub struct Config {
     pub certificates: CertificatePolicy,
     /// Interface settings.
     pub ui: UiSettings,
+    /// Revocation lists.
+    pub crl: CrlPolicy,
+}
+
+/// How CRLs are fetched and when they are stale.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct CrlPolicy {
+    /// CRL addresses to fetch besides the certificates' distribution points
+    /// (`http://`, `https://`, `file://`).
+    pub extra_urls: Vec<String>,
+    /// A CRL whose nextUpdate is this close is `due` (and downloaded again).
+    pub warning_hours: u32,
+    /// A cached CRL not confirmed by its server for this long is asked for
+    /// again (conditional GET), even if it is still fresh. ANS asks for at
+    /// most one fetch a day.
+    pub refresh_hours: u32,
+    /// Random delay before `crl update` when `--jitter` is not given and
+    /// standard error is not a terminal (cron), e.g. `"2h"`; empty for none.
+    pub jitter: String,
+    /// Downloads at once.
+    pub parallel: u32,
+    /// Seconds to connect.
+    pub connect_timeout_secs: u64,
+    /// Seconds without a byte from the server before giving up.
+    pub read_timeout_secs: u64,
+    /// Seconds for a whole download.
+    pub total_timeout_secs: u64,
+    /// Largest CRL accepted, in bytes.
+    pub max_bytes: u64,
+    /// HTTP proxy: `system` (environment variables), `none`, or a proxy URL.
+    pub proxy: String,
+}
+
+impl Default for CrlPolicy {
+    fn default() -> Self {
+        Self {
+            extra_urls: Vec::new(),
+            warning_hours: 24,
+            refresh_hours: 24,
+            jitter: String::new(),
+            parallel: 4,
+            connect_timeout_secs: 15,
+            read_timeout_secs: 30,
+            total_timeout_secs: 300,
+            max_bytes: 64 << 20,
+            proxy: "system".into(),
+        }
+    }
 }
 
 /// When a backup is due.

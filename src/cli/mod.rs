@@ -2,8 +2,10 @@
 //! scripts, exit codes as PRODUCT.md sets them.
 
 mod account;
+mod crl;
 mod files;
 pub mod password;
+mod trust;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -71,6 +73,17 @@ pub enum Command {
     Verify(files::VerifyArgs),
     /// Restore a PKCS#12 backup as an account (works on an empty machine).
     Restore(files::RestoreArgs),
+    /// Trusted CA certificates (they verify CRLs and chains).
+    #[command(subcommand)]
+    Ca(trust::CaCommand),
+    /// Correspondents' certificates whose revocation is watched.
+    #[command(subcommand)]
+    Correspondent(trust::CorrespondentCommand),
+    /// Revocation lists: update, import, status.
+    #[command(subcommand)]
+    Crl(crl::CrlCommand),
+    /// Tell whether certificates are good, revoked or unknown; exit 0 good, 1 warning, 2 critical, 3 unknown.
+    Check(crl::CheckArgs),
     /// What needs attention (backups, expiry, CRLs, revocation); exit 0 ok, 1 warning, 2 critical, 3 unknown.
     Status(StatusArgs),
 }
@@ -224,24 +237,25 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Backup(args) => files::backup(&ctx, &args),
         Command::Verify(args) => files::verify(&ctx, &args),
         Command::Restore(args) => files::restore(&ctx, &args),
+        Command::Ca(cmd) => trust::run_ca(&ctx, cmd),
+        Command::Correspondent(cmd) => trust::run_correspondent(&ctx, cmd),
+        Command::Crl(cmd) => crl::run(&ctx, cmd),
+        Command::Check(args) => crl::check(&ctx, &args),
         Command::Status(args) => Ok(status(&ctx, &args)),
     }
 }
 
 /// `certsafe status`: the alerts of the home screen, for scripts and monitoring.
 fn status(ctx: &Context, args: &StatusArgs) -> u8 {
-    let status = match crate::domain::status::gather(
-        &ctx.store_existing(),
-        &ctx.config,
-        crate::domain::time::now(),
-    ) {
-        Ok(s) => s,
-        Err(e) => {
-            // A store that cannot be read is "unknown" for monitoring, not a crash.
-            eprintln!("certsafe: {}: {e}", crate::t!("cli.error"));
-            return crate::domain::status::Level::Unknown.exit_code();
-        }
-    };
+    let status =
+        match crate::domain::status::gather(&ctx.home, &ctx.config, crate::domain::time::now()) {
+            Ok(s) => s,
+            Err(e) => {
+                // A store that cannot be read is "unknown" for monitoring, not a crash.
+                eprintln!("certsafe: {}: {e}", crate::t!("cli.error"));
+                return crate::domain::status::Level::Unknown.exit_code();
+            }
+        };
     if args.json {
         print_json(&serde_json::json!({
             "level": status.level,

@@ -19,6 +19,18 @@ pub mod tag {
     pub const OID: u8 = 0x06;
     /// SEQUENCE (constructed)
     pub const SEQUENCE: u8 = 0x30;
+    /// BOOLEAN
+    pub const BOOLEAN: u8 = 0x01;
+    /// BIT STRING
+    pub const BIT_STRING: u8 = 0x03;
+    /// ENUMERATED
+    pub const ENUMERATED: u8 = 0x0a;
+    /// `UTCTime`
+    pub const UTC_TIME: u8 = 0x17;
+    /// `GeneralizedTime`
+    pub const GENERALIZED_TIME: u8 = 0x18;
+    /// `[3]` constructed, context-specific (certificate extensions)
+    pub const CONTEXT_3: u8 = 0xa3;
     /// SET (constructed)
     pub const SET: u8 = 0x31;
     /// `BMPString`
@@ -85,6 +97,21 @@ impl<'a> Node<'a> {
             rest = &rest[used..];
         }
         Ok(out)
+    }
+
+    /// The children of a constructed element, read one at a time (no
+    /// allocation: a CRL's million entries are walked, not collected).
+    #[allow(clippy::iter_without_into_iter)]
+    pub fn iter(&self) -> Children<'a> {
+        Children {
+            rest: if self.constructed() {
+                self.content
+            } else {
+                &[]
+            },
+            depth: self.depth + 1,
+            failed: self.depth >= MAX_DEPTH || !self.constructed(),
+        }
     }
 
     /// Child `i`, or an error naming what was expected.
@@ -173,6 +200,58 @@ impl<'a> Node<'a> {
     }
 }
 
+/// The children of a constructed element, one at a time; see [`Node::iter`].
+#[derive(Debug, Clone)]
+pub struct Children<'a> {
+    rest: &'a [u8],
+    depth: usize,
+    failed: bool,
+}
+
+impl<'a> Children<'a> {
+    /// The next child with its full encoding (identifier, length, content).
+    pub fn next_raw(&mut self) -> Option<Result<(Node<'a>, &'a [u8]), BerError>> {
+        let before = self.rest;
+        let node = self.next()?;
+        Some(node.map(|n| (n, &before[..before.len() - self.rest.len()])))
+    }
+}
+
+impl<'a> Iterator for Children<'a> {
+    type Item = Result<Node<'a>, BerError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            self.failed = false;
+            self.rest = &[];
+            return Some(Err(BerError {
+                offset: 0,
+                what: "expected a constructed element",
+            }));
+        }
+        if self.rest.is_empty() {
+            return None;
+        }
+        match read_at(self.rest, self.depth) {
+            Ok((node, used)) => {
+                self.rest = &self.rest[used..];
+                Some(Ok(node))
+            }
+            Err(e) => {
+                self.rest = &[];
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// The full encoding (identifier, length and content) of the first element
+/// of `input`: what a signature covers.
+pub fn raw_first(input: &[u8]) -> Result<&[u8], BerError> {
+    let (_, used) = read_at(input, 0)?;
+    Ok(&input[..used])
+}
+
 /// Reads exactly one element filling `input`, or says why not.
 pub fn read_one(input: &[u8]) -> Result<Node<'_>, BerError> {
     let (node, used) = read_at(input, 0)?;
@@ -194,7 +273,10 @@ fn read_at(input: &[u8], depth: usize) -> Result<(Node<'_>, usize), BerError> {
     let err = |offset, what| BerError { offset, what };
     let tag = *input.first().ok_or(err(0, "unexpected end of data"))?;
     if tag & 0x1f == 0x1f {
-        return Err(err(0, "high tag numbers are not used in PKCS#12"));
+        return Err(err(
+            0,
+            "high tag numbers are not used in PKCS#12, certificates or CRLs",
+        ));
     }
     let first_len = *input.get(1).ok_or(err(1, "unexpected end of data"))?;
     let mut pos = 2;

@@ -43,4 +43,24 @@ impl Home {
     pub fn accounts_dir(&self) -> PathBuf {
         self.data_dir.join("accounts")
     }
+
+    /// Folder of the trusted CA certificates.
+    pub fn cas_dir(&self) -> PathBuf {
+        self.data_dir.join("cas")
+    }
+
+    /// Folder of the correspondents' certificates.
+    pub fn correspondents_dir(&self) -> PathBuf {
+        self.data_dir.join("correspondents")
+    }
+
+    /// Folder of the cached CRLs and their indexes.
+    pub fn crl_cache_dir(&self) -> PathBuf {
+        self.cache_dir.join("crl")
+    }
+
+    /// The secret that authenticates the CRL indexes.
+    pub fn index_key_file(&self) -> PathBuf {
+        self.data_dir.join("crl-index.key")
+    }
 }

@@ -5,6 +5,8 @@
 pub mod backup;
 pub mod ber;
 pub mod demo;
+pub mod certext;
+pub mod crl;
 pub mod drives;
 pub mod fsutil;
 pub mod home;
@@ -15,3 +17,4 @@ pub mod secret;
 pub mod status;
 pub mod store;
 pub mod time;
+pub mod trust;

@@ -4,6 +4,7 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use super::home::Home;
 use super::store::{Account, BackupState, Store, StoreError};
 use crate::config::Config;
 
@@ -181,9 +182,10 @@ pub fn account_alerts(account: &Account, config: &Config, now: OffsetDateTime) -
     out
 }
 
-/// Gathers every alert of the store (CRL alerts are added by the caller
-/// from `crl` when available).
-pub fn gather(store: &Store, config: &Config, now: OffsetDateTime) -> Result<Status, StoreError> {
+/// Gathers every alert: the accounts' backups and expiry, then the CRLs and
+/// the revocation of the accounts' and correspondents' certificates.
+pub fn gather(home: &Home, config: &Config, now: OffsetDateTime) -> Result<Status, StoreError> {
+    let store = Store::open_existing(&home.accounts_dir());
     let accounts = store.list()?;
     let mut alerts = Vec::new();
     if accounts.is_empty() {
@@ -198,6 +200,17 @@ pub fn gather(store: &Store, config: &Config, now: OffsetDateTime) -> Result<Sta
     }
     for a in &accounts {
         alerts.extend(account_alerts(a, config, now));
+    }
+    match super::crl::alerts(&super::crl::Env::new(home, config), now) {
+        Ok(more) => alerts.extend(more),
+        Err(e) => alerts.push(Alert {
+            severity: Level::Unknown,
+            code: "crl_error".into(),
+            message: e.to_string(),
+            recommendation: crate::t!("status.crl_fix_update"),
+            pane: Pane::Crl,
+            account: None,
+        }),
     }
     Ok(Status::from_alerts(alerts))
 }

@@ -26,3 +26,55 @@ pub fn now() -> OffsetDateTime {
     let t = OffsetDateTime::now_utc();
     t.replace_nanosecond(0).unwrap_or(t)
 }
+
+/// Parses a duration like `2h`, `30m`, `45s`, `1h30m`, `1d` or a number of
+/// seconds. None when malformed.
+pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(std::time::Duration::from_secs(secs));
+    }
+    let mut total: u64 = 0;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let n: u64 = number.parse().ok()?;
+        number.clear();
+        let unit = match c {
+            'd' => 86_400,
+            'h' => 3_600,
+            'm' => 60,
+            's' => 1,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(unit)?)?;
+    }
+    if !number.is_empty() {
+        return None;
+    }
+    Some(std::time::Duration::from_secs(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("2h").map(|d| d.as_secs()), Some(7200));
+        assert_eq!(parse_duration("30m").map(|d| d.as_secs()), Some(1800));
+        assert_eq!(parse_duration("1h30m").map(|d| d.as_secs()), Some(5400));
+        assert_eq!(parse_duration("90").map(|d| d.as_secs()), Some(90));
+        assert_eq!(parse_duration("1d").map(|d| d.as_secs()), Some(86_400));
+        assert_eq!(parse_duration("2x"), None);
+        assert_eq!(parse_duration("h"), None);
+        assert_eq!(parse_duration("5h3"), None);
+        assert_eq!(parse_duration(""), None);
+    }
+}

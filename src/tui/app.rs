@@ -384,7 +384,7 @@ pub fn load_home(env: &Env) -> Result<HomeData, String> {
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
-    let status = status::gather(&store, &env.config, now).map_err(|e| e.to_string())?;
+    let status = status::gather(&env.home, &env.config, now).map_err(|e| e.to_string())?;
     Ok(HomeData {
         accounts: rows,
         status,

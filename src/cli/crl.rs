@@ -1,0 +1,406 @@
+//! `certsafe crl update|import|status` and `certsafe check`.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::account::pad;
+use super::{Context, Failure, print_json, warn};
+use crate::domain::crl::check::{CertState, Checker, reason_words};
+use crate::domain::crl::fetch::{HttpFetcher, Limits};
+use crate::domain::crl::{
+    self, Accepted, CrlError, CrlProgress, CrlState, Env, Holder, Outcome, UpdateOptions,
+};
+use crate::domain::status::Level;
+use crate::domain::time::{now, parse_duration, rfc3339};
+use crate::domain::trust::read_cert_file;
+use crate::t;
+
+/// `crl` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CrlCommand {
+    /// Download the CRLs that are due, verify them and cache them.
+    Update {
+        /// Download even the CRLs that are still fresh.
+        #[arg(long)]
+        force: bool,
+        /// Wait a random time up to DURATION first (e.g. 2h, 30m), to spread cron jobs.
+        #[arg(long, value_name = "DURATION")]
+        jitter: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import CRL files (DER or PEM) brought on a USB stick.
+    Import {
+        /// CRL files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Each CRL's state and dates, and the certificates' states; exit 0 ok, 1 warning, 2 critical, 3 unknown.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Certificate files (PEM, DER, bundles, .p7b, signed .eml).
+    #[arg(required = true, value_name = "CERTFILE")]
+    pub files: Vec<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs a `crl` subcommand.
+pub fn run(ctx: &Context, cmd: CrlCommand) -> Result<u8, Failure> {
+    let env = Env::new(&ctx.home, &ctx.config);
+    match cmd {
+        CrlCommand::Update {
+            force,
+            jitter,
+            json,
+        } => update(&env, force, jitter.as_deref(), json),
+        CrlCommand::Import { files, json } => Ok(import(&env, &files, json)),
+        CrlCommand::Status { json } => status(&env, json).map_err(unknown_on_failure),
+    }
+}
+
+fn random_below(max_secs: u64) -> u64 {
+    if max_secs == 0 {
+        return 0;
+    }
+    let mut b = [0u8; 8];
+    if openssl::rand::rand_bytes(&mut b).is_err() {
+        return 0;
+    }
+    u64::from_le_bytes(b) % max_secs
+}
+
+fn human_size(n: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let f = n as f64;
+    if n >= 1 << 20 {
+        format!("{:.1} MiB", f / f64::from(1u32 << 20))
+    } else {
+        format!("{:.0} KiB", f / 1024.0)
+    }
+}
+
+fn outcome_words(o: Outcome) -> String {
+    let key = format!("crlcli.outcome_{}", o.word());
+    t!(&key)
+}
+
+fn update(env: &Env, force: bool, jitter: Option<&str>, json: bool) -> Result<u8, Failure> {
+    let terminal = std::io::stderr().is_terminal();
+    let jitter = match jitter {
+        Some(j) => Some(parse_duration(j).ok_or_else(|| Failure {
+            message: t!("crlcli.bad_duration", value = j),
+            code: super::EXIT_USAGE,
+        })?),
+        None if !terminal && !env.policy.jitter.trim().is_empty() => Some(
+            parse_duration(&env.policy.jitter)
+                .ok_or_else(|| Failure::op(t!("crlcli.bad_duration", value = env.policy.jitter)))?,
+        ),
+        None => None,
+    };
+    if let Some(j) = jitter {
+        let wait = random_below(j.as_secs());
+        if wait > 0 {
+            if terminal && !json {
+                eprintln!("{}", t!("crlcli.jitter_wait", seconds = wait));
+            }
+            std::thread::sleep(std::time::Duration::from_secs(wait));
+        }
+    }
+    let fetcher = HttpFetcher::new(Limits::from_policy(&env.policy)).map_err(CrlError::from)?;
+    let show = terminal && !json;
+    let mut err = std::io::stderr();
+    let mut progress = |p: CrlProgress| {
+        if !show {
+            return;
+        }
+        match p {
+            CrlProgress::WaitingForLock => {
+                let _ = writeln!(err, "{}", t!("crlcli.waiting_lock"));
+            }
+            CrlProgress::Planned { downloads } if downloads > 0 => {
+                let _ = writeln!(err, "{}", t!("crlcli.planned", count = downloads));
+            }
+            CrlProgress::Planned { .. } => {}
+            CrlProgress::Started { url, .. } => {
+                let _ = write!(err, "\r\x1b[K  ↓ {url}");
+            }
+            CrlProgress::Received {
+                url, bytes, total, ..
+            } => {
+                let size = match total {
+                    Some(t) if t > 0 => {
+                        format!(
+                            "{} / {} ({}%)",
+                            human_size(bytes),
+                            human_size(t),
+                            bytes * 100 / t
+                        )
+                    }
+                    _ => human_size(bytes),
+                };
+                let _ = write!(err, "\r\x1b[K  ↓ {url}  {size}");
+            }
+            CrlProgress::Finished(_) => {
+                let _ = write!(err, "\r\x1b[K");
+                let _ = err.flush();
+            }
+        }
+        let _ = err.flush();
+    };
+    let mut options = UpdateOptions::at(now());
+    options.force = force;
+    let report = crl::update(env, &fetcher, &options, &mut progress)?;
+    if json {
+        print_json(&serde_json::to_value(&report).unwrap_or_default());
+    } else if report.crls.is_empty() {
+        eprintln!("{}", t!("crlcli.nothing_to_update"));
+    } else {
+        for r in &report.crls {
+            let mut line = format!("{}  {}", pad(&outcome_words(r.outcome), 22), r.issuer);
+            if let (Some(n), Some(next)) = (r.entries, r.next_update) {
+                line.push_str(" — ");
+                line.push_str(&t!(
+                    "crlcli.entries_next",
+                    entries = n,
+                    date = rfc3339(next)
+                ));
+            }
+            println!("{line}");
+            if let Some(m) = &r.message {
+                println!("    {m}");
+            }
+        }
+    }
+    if report.failed() {
+        return Err(Failure::op(t!("crlcli.update_failed")));
+    }
+    Ok(0)
+}
+
+fn import(env: &Env, files: &[PathBuf], json: bool) -> u8 {
+    let mut items = Vec::new();
+    let mut failed = false;
+    for f in files {
+        match crl::import_file(env, f, now()) {
+            Ok(a) => {
+                let m = a.meta();
+                let action = match a {
+                    Accepted::Updated(_) => "imported",
+                    Accepted::Unchanged(_) => "unchanged",
+                };
+                items.push(json!({
+                    "file": f, "action": action, "issuer": m.issuer,
+                    "this_update": rfc3339(m.this_update), "next_update": rfc3339(m.next_update),
+                    "entries": m.entries, "crl_number": m.crl_number,
+                }));
+                if !json {
+                    println!(
+                        "{}",
+                        t!(
+                            &format!("crlcli.import_{action}"),
+                            issuer = m.issuer,
+                            entries = m.entries,
+                            date = rfc3339(m.next_update)
+                        )
+                    );
+                }
+            }
+            Err(e) => {
+                failed = true;
+                items.push(json!({"file": f, "action": "rejected", "error": e.to_string()}));
+                eprintln!("certsafe: {}: {e}", t!("cli.error"));
+            }
+        }
+    }
+    if json {
+        print_json(&serde_json::Value::Array(items));
+    }
+    u8::from(failed)
+}
+
+fn crl_level(e: &crl::CrlEntry, now: time::OffsetDateTime) -> Level {
+    let cached_ok = e.next_update.is_some_and(|n| n > now);
+    match e.state {
+        CrlState::Fresh => Level::Ok,
+        CrlState::Due => Level::Warning,
+        CrlState::Missing if e.ca_fingerprint.is_none() => Level::Warning,
+        CrlState::Invalid | CrlState::Unreachable if cached_ok => Level::Warning,
+        _ => Level::Critical,
+    }
+}
+
+fn status(env: &Env, json: bool) -> Result<u8, Failure> {
+    let t_now = now();
+    let cas = env.ca_store().list()?;
+    let crls = crl::list(env, t_now)?;
+    let mut checker = Checker::with_cas(env, cas.clone(), t_now);
+    let mut certs = Vec::new();
+    for (cert, holder) in crl::held(env, &cas)? {
+        if matches!(holder, Holder::Account { .. } | Holder::Correspondent) {
+            certs.push((checker.check(&cert), holder));
+        }
+    }
+    let mut level = if cas.is_empty() {
+        Level::Unknown
+    } else {
+        Level::Ok
+    };
+    for e in &crls {
+        level = level.worst(crl_level(e, t_now));
+    }
+    for (c, _) in &certs {
+        level = level.worst(match c.state {
+            CertState::Expired | CertState::NotYetValid => Level::Ok,
+            s => s.level(),
+        });
+    }
+    if json {
+        let certificates: Vec<_> = certs
+            .iter()
+            .map(|(c, h)| {
+                let mut v = serde_json::to_value(c).unwrap_or_default();
+                v["holder"] = serde_json::to_value(h).unwrap_or_default();
+                v
+            })
+            .collect();
+        print_json(&json!({
+            "level": level,
+            "crls": crls,
+            "certificates": certificates,
+        }));
+        return Ok(level.exit_code());
+    }
+    if cas.is_empty() {
+        println!("{}", t!("status.no_ca"));
+        println!("    → {}", t!("status.no_ca_fix"));
+    }
+    for e in &crls {
+        let key = format!("state.{}", e.state.word());
+        println!("{}  {}", pad(&t!(&key).to_uppercase(), 14), e.issuer);
+        if let Some(u) = &e.url {
+            println!("    {} {u}", pad(&t!("crlcli.url"), 14));
+        }
+        if let (Some(tu), Some(nu)) = (e.this_update, e.next_update) {
+            println!(
+                "    {} {}",
+                pad(&t!("crlcli.dates"), 14),
+                t!(
+                    "crlcli.dates_value",
+                    this_update = rfc3339(tu),
+                    next_update = rfc3339(nu)
+                )
+            );
+            println!(
+                "    {} {}",
+                pad(&t!("crlcli.entries"), 14),
+                e.entries.unwrap_or(0)
+            );
+        }
+        for u in e.urls.iter().filter(|u| !u.fetched) {
+            println!(
+                "    {} {} — {}",
+                pad(&t!("crlcli.url"), 14),
+                u.url,
+                u.note.clone().unwrap_or_default()
+            );
+        }
+        if let Some(r) = &e.reason {
+            println!("    {r}");
+        }
+    }
+    if !certs.is_empty() {
+        println!();
+    }
+    for (c, _) in &certs {
+        print_cert_line(c);
+    }
+    Ok(level.exit_code())
+}
+
+fn print_cert_line(c: &crate::domain::crl::check::CertStatus) {
+    let key = format!("state.{}", c.state.word());
+    println!("{}  {}", pad(&t!(&key).to_uppercase(), 14), c.subject);
+    if c.state == CertState::Revoked {
+        println!(
+            "    {}",
+            t!(
+                "crlcli.revoked_line",
+                date = c.revoked_at.map(rfc3339).unwrap_or_default(),
+                reason = reason_words(c.reason)
+            )
+        );
+    }
+    if let Some(d) = &c.detail {
+        println!("    {d}");
+    }
+}
+
+/// A check that cannot run is "unknown" (3) for monitoring, not a failure (1).
+fn unknown_on_failure(f: Failure) -> Failure {
+    if f.code == 1 {
+        Failure {
+            message: f.message,
+            code: Level::Unknown.exit_code(),
+        }
+    } else {
+        f
+    }
+}
+
+/// `certsafe check CERTFILE...`.
+pub fn check(ctx: &Context, args: &CheckArgs) -> Result<u8, Failure> {
+    check_inner(ctx, args).map_err(unknown_on_failure)
+}
+
+fn check_inner(ctx: &Context, args: &CheckArgs) -> Result<u8, Failure> {
+    let env = Env::new(&ctx.home, &ctx.config);
+    let t_now = now();
+    let mut checker = Checker::new(&env, t_now)?;
+    let mut level = Level::Ok;
+    let mut items = Vec::new();
+    for f in &args.files {
+        let certs = match read_cert_file(f) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("certsafe: {}: {e}", t!("cli.error"));
+                level = level.worst(Level::Unknown);
+                continue;
+            }
+        };
+        for cert in certs {
+            let s = checker.check(&cert);
+            level = level.worst(s.state.level());
+            if !args.json {
+                print_cert_line(&s);
+            }
+            let mut v = serde_json::to_value(&s).unwrap_or_default();
+            v["file"] = json!(f);
+            items.push(v);
+        }
+    }
+    if args.json {
+        print_json(&json!({"level": level, "certificates": items}));
+    }
+    if items.is_empty() && level == Level::Ok {
+        warn(t!("crlcli.no_certificate"));
+        level = Level::Unknown;
+    }
+    Ok(level.exit_code())
+}

@@ -1,0 +1,207 @@
+//! `certsafe ca ...` and `certsafe correspondent ...`.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use serde_json::json;
+
+use super::account::pad;
+use super::{Context, Failure, print_json};
+use crate::domain::certext::{self, KU_CRL_SIGN};
+use crate::domain::crl::{self, Env};
+use crate::domain::time::{now, rfc3339};
+use crate::domain::trust::{Imported, read_cert_file};
+use crate::t;
+
+/// `ca` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CaCommand {
+    /// Trust CA certificates (PEM, DER, bundles, PKCS#7) to verify CRLs and chains.
+    Import {
+        /// Certificate files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the trusted CAs with their fingerprints.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop trusting a CA.
+    Remove {
+        /// Its SHA-256 fingerprint (or a unique prefix of 8 or more hex digits).
+        fingerprint: String,
+    },
+}
+
+/// `correspondent` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CorrespondentCommand {
+    /// Watch correspondents' certificates (PEM, DER, .p7b/.p7c, signed .eml/.p7s).
+    Import {
+        /// Certificate files or signed messages.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the correspondents with their revocation state.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop watching a correspondent.
+    Remove {
+        /// Its fingerprint (or a unique prefix of 8 or more hex digits).
+        id: String,
+    },
+}
+
+fn read_all(files: &[PathBuf]) -> Result<Vec<openssl::x509::X509>, Failure> {
+    let mut certs = Vec::new();
+    for f in files {
+        certs.extend(read_cert_file(f)?);
+    }
+    Ok(certs)
+}
+
+fn report_imports(list: &[Imported], json: bool) {
+    if json {
+        print_json(&serde_json::to_value(list).unwrap_or_default());
+        return;
+    }
+    for i in list {
+        let key = format!("trustcli.{}", i.action);
+        eprintln!("{}", t!(&key, subject = i.subject));
+        if let Some(note) = &i.note {
+            eprintln!("    {note}");
+        }
+        if i.action != "skipped" {
+            println!("{}", i.fingerprint);
+        }
+    }
+}
+
+/// Runs a `ca` subcommand.
+pub fn run_ca(ctx: &Context, cmd: CaCommand) -> Result<u8, Failure> {
+    let env = Env::new(&ctx.home, &ctx.config);
+    let store = env.ca_store();
+    match cmd {
+        CaCommand::Import { files, json } => {
+            let certs = read_all(&files)?;
+            let done = store.import(&certs)?;
+            report_imports(&done, json);
+            Ok(0)
+        }
+        CaCommand::List { json } => {
+            let cas = store.list()?;
+            if json {
+                let items: Vec<_> = cas
+                    .iter()
+                    .map(|c| {
+                        let facts = certext::facts(&c.cert).unwrap_or_default();
+                        let info = crate::domain::identity::CertInfo::of(&c.cert);
+                        json!({
+                            "fingerprint": c.fingerprint,
+                            "subject": c.subject,
+                            "issuer": info.issuer,
+                            "root": c.is_root(),
+                            "not_before": rfc3339(info.not_before),
+                            "not_after": rfc3339(info.not_after),
+                            "crl_sign": facts.key_usage.is_none_or(|k| k & KU_CRL_SIGN != 0),
+                            "crl_urls": certext::crl_urls(&c.cert),
+                        })
+                    })
+                    .collect();
+                print_json(&serde_json::Value::Array(items));
+            } else if cas.is_empty() {
+                eprintln!("{}", t!("trustcli.no_ca"));
+            } else {
+                println!(
+                    "{}  {}",
+                    pad(&t!("show.fingerprint").to_uppercase(), 64),
+                    t!("trustcli.head_subject")
+                );
+                for c in &cas {
+                    let root = if c.is_root() {
+                        format!(" ({})", t!("trustcli.root"))
+                    } else {
+                        String::new()
+                    };
+                    println!("{}  {}{root}", c.fingerprint, c.subject);
+                }
+            }
+            Ok(0)
+        }
+        CaCommand::Remove { fingerprint } => {
+            let ca = store.remove(&fingerprint)?;
+            eprintln!("{}", t!("trustcli.ca_removed", subject = ca.subject));
+            Ok(0)
+        }
+    }
+}
+
+/// Runs a `correspondent` subcommand.
+pub fn run_correspondent(ctx: &Context, cmd: CorrespondentCommand) -> Result<u8, Failure> {
+    let env = Env::new(&ctx.home, &ctx.config);
+    let store = env.correspondent_store();
+    match cmd {
+        CorrespondentCommand::Import { files, json } => {
+            let certs = read_all(&files)?;
+            let done = store.import(&certs)?;
+            report_imports(&done, json);
+            if done.iter().all(|i| i.action == "skipped") {
+                return Err(Failure::op(t!("trustcli.no_correspondent_found")));
+            }
+            Ok(0)
+        }
+        CorrespondentCommand::List { json } => {
+            let list = crl::correspondents(&env, now())?;
+            if json {
+                let items: Vec<_> = list
+                    .iter()
+                    .map(|c| {
+                        let mut v = serde_json::to_value(&c.status).unwrap_or_default();
+                        v["emails"] = json!(c.correspondent.emails);
+                        v["not_before"] = json!(rfc3339(c.correspondent.info.not_before));
+                        v
+                    })
+                    .collect();
+                print_json(&serde_json::Value::Array(items));
+            } else if list.is_empty() {
+                eprintln!("{}", t!("trustcli.no_correspondent"));
+            } else {
+                println!(
+                    "{}  {}  {}",
+                    pad(&t!("show.fingerprint").to_uppercase(), 16),
+                    pad(&t!("crlcli.head_state"), 14),
+                    t!("trustcli.head_subject")
+                );
+                for c in &list {
+                    let key = format!("state.{}", c.status.state.word());
+                    println!(
+                        "{}  {}  {}",
+                        &c.status.fingerprint[..16],
+                        pad(&t!(&key), 14),
+                        c.status.subject
+                    );
+                }
+            }
+            Ok(0)
+        }
+        CorrespondentCommand::Remove { id } => {
+            let c = store.remove(&id)?;
+            eprintln!(
+                "{}",
+                t!("trustcli.correspondent_removed", subject = c.info.subject)
+            );
+            Ok(0)
+        }
+    }
+}

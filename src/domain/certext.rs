@@ -1,0 +1,298 @@
+//! Facts read straight from a certificate's DER with the BER reader: the raw
+//! serial number, key usage, basic constraints, CRL distribution points, and
+//! ASN.1 times. (The openssl crate has no getter for some of them, and the
+//! CRL code needs the exact bytes OpenSSL would hide.)
+
+use openssl::x509::X509Ref;
+
+use super::ber::{self, Node, tag};
+
+/// OID of the key usage extension.
+pub const OID_KEY_USAGE: &str = "2.5.29.15";
+/// OID of the basic constraints extension.
+pub const OID_BASIC_CONSTRAINTS: &str = "2.5.29.19";
+
+/// One extension: OID, critical flag, the value's bytes.
+#[derive(Debug, Clone)]
+pub struct Extension<'a> {
+    /// Dotted OID.
+    pub oid: String,
+    /// Whether it is marked critical.
+    pub critical: bool,
+    /// Content of the `extnValue` OCTET STRING.
+    pub value: &'a [u8],
+}
+
+/// Reads an `Extensions` SEQUENCE.
+pub fn read_extensions<'a>(seq: &Node<'a>) -> Result<Vec<Extension<'a>>, ber::BerError> {
+    let mut out = Vec::new();
+    for ext in seq.iter() {
+        let ext = ext?;
+        let mut parts = ext.iter();
+        let bad = ber::BerError {
+            offset: 0,
+            what: "malformed extension",
+        };
+        let oid = parts.next().ok_or(bad.clone())??.oid().ok_or(bad.clone())?;
+        let mut next = parts.next().ok_or(bad.clone())??;
+        let mut critical = false;
+        if next.tag == tag::BOOLEAN {
+            critical = next.content.first().is_some_and(|b| *b != 0);
+            next = parts.next().ok_or(bad.clone())??;
+        }
+        if next.tag != tag::OCTET_STRING {
+            return Err(bad);
+        }
+        out.push(Extension {
+            oid,
+            critical,
+            value: next.content,
+        });
+    }
+    Ok(out)
+}
+
+/// The parts of a certificate the CRL code needs, from its DER.
+#[derive(Debug, Clone, Default)]
+pub struct CertFacts {
+    /// The serial number's INTEGER content, leading zero octets removed.
+    pub serial: Vec<u8>,
+    /// Key usage bits when the extension is present (bit 0 = digitalSignature).
+    pub key_usage: Option<u16>,
+    /// `cA` of basic constraints (false when absent).
+    pub is_ca: bool,
+    /// Whether basic constraints is present.
+    pub has_basic_constraints: bool,
+    /// Certificate version (0 = v1).
+    pub version: u64,
+}
+
+/// Key usage bit of `cRLSign`.
+pub const KU_CRL_SIGN: u16 = 1 << 6;
+/// Key usage bit of `keyCertSign`.
+pub const KU_KEY_CERT_SIGN: u16 = 1 << 5;
+
+/// Reads the facts of a certificate.
+pub fn facts(cert: &X509Ref) -> Result<CertFacts, ber::BerError> {
+    let der = cert.to_der().map_err(|_| ber::BerError {
+        offset: 0,
+        what: "certificate cannot be encoded",
+    })?;
+    facts_der(&der)
+}
+
+/// Reads the facts of a DER certificate.
+pub fn facts_der(der: &[u8]) -> Result<CertFacts, ber::BerError> {
+    let cert = ber::read_one(der)?;
+    let tbs = cert.iter().next().ok_or(ber::BerError {
+        offset: 0,
+        what: "empty certificate",
+    })??;
+    let mut fields = tbs.iter();
+    let mut first = fields.next().ok_or(ber::BerError {
+        offset: 0,
+        what: "empty tbsCertificate",
+    })??;
+    let mut out = CertFacts::default();
+    if first.tag == tag::CONTEXT_0 {
+        out.version = first
+            .iter()
+            .next()
+            .and_then(Result::ok)
+            .and_then(|v| v.uint())
+            .unwrap_or(0);
+        first = fields.next().ok_or(ber::BerError {
+            offset: 0,
+            what: "no serial number",
+        })??;
+    }
+    if first.tag != tag::INTEGER {
+        return Err(ber::BerError {
+            offset: 0,
+            what: "no serial number",
+        });
+    }
+    out.serial = serial_key(first.content).to_vec();
+    for field in fields {
+        let field = field?;
+        if field.tag != tag::CONTEXT_3 {
+            continue;
+        }
+        let seq = field.iter().next().ok_or(ber::BerError {
+            offset: 0,
+            what: "empty extensions",
+        })??;
+        for ext in read_extensions(&seq)? {
+            match ext.oid.as_str() {
+                OID_KEY_USAGE => out.key_usage = Some(bit_string_bits(ext.value)),
+                OID_BASIC_CONSTRAINTS => {
+                    out.has_basic_constraints = true;
+                    let bc = ber::read_one(ext.value)?;
+                    out.is_ca = bc.iter().next().and_then(Result::ok).is_some_and(|n| {
+                        n.tag == tag::BOOLEAN && n.content.first().is_some_and(|b| *b != 0)
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The first 16 bits of a DER BIT STRING, bit 0 being the most significant
+/// bit of the first octet (how key usage numbers its bits).
+fn bit_string_bits(value: &[u8]) -> u16 {
+    let Ok(node) = ber::read_one(value) else {
+        return 0;
+    };
+    let bytes = node.content.get(1..).unwrap_or_default();
+    let mut bits = 0u16;
+    for (i, b) in bytes.iter().take(2).enumerate() {
+        for j in 0..8 {
+            if b & (0x80 >> j) != 0 {
+                bits |= 1 << (i * 8 + j);
+            }
+        }
+    }
+    bits
+}
+
+/// A serial number as compared everywhere: the INTEGER's content octets
+/// with leading zero octets removed (at least one octet kept).
+pub fn serial_key(content: &[u8]) -> &[u8] {
+    let first = content
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(content.len().saturating_sub(1));
+    &content[first..]
+}
+
+/// The URIs of a certificate's CRL Distribution Points, in order.
+pub fn crl_urls(cert: &X509Ref) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(points) = cert.crl_distribution_points() {
+        for p in &points {
+            let Some(names) = p.distpoint().and_then(|d| d.fullname()) else {
+                continue;
+            };
+            for n in names {
+                if let Some(uri) = n.uri() {
+                    if !out.iter().any(|u| u == uri) {
+                        out.push(uri.to_string());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Reads an ASN.1 `UTCTime` or `GeneralizedTime` (UTC, `Z`, seconds) as Unix seconds.
+pub fn time_of(node: &Node<'_>) -> Option<i64> {
+    let s = node.content;
+    let digits = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = s.get(r)?;
+        let mut v = 0i64;
+        for c in part {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + i64::from(c - b'0');
+        }
+        Some(v)
+    };
+    let (year, rest) = match node.tag {
+        tag::UTC_TIME => {
+            let yy = digits(0..2)?;
+            (if yy < 50 { 2000 + yy } else { 1900 + yy }, 2)
+        }
+        tag::GENERALIZED_TIME => (digits(0..4)?, 4),
+        _ => return None,
+    };
+    let month = digits(rest..rest + 2)?;
+    let day = digits(rest + 2..rest + 4)?;
+    let hour = digits(rest + 4..rest + 6)?;
+    let minute = digits(rest + 6..rest + 8)?;
+    let second = digits(rest + 8..rest + 10)?;
+    // Fractions of a second (GeneralizedTime) are dropped; only `Z` is DER.
+    let mut tail = &s[rest + 10..];
+    if tail.first() == Some(&b'.') {
+        let end = tail.iter().position(|c| *c == b'Z').unwrap_or(tail.len());
+        tail = &tail[end..];
+    }
+    if tail != b"Z"
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// DER `GeneralizedTime` or `UTCTime` (as RFC 5280 asks: UTC before 2050) of Unix seconds.
+pub fn der_time(unix: i64) -> Vec<u8> {
+    let when =
+        time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let year = when.year();
+    let rest = format!(
+        "{:02}{:02}{:02}{:02}{:02}Z",
+        u8::from(when.month()),
+        when.day(),
+        when.hour(),
+        when.minute(),
+        when.second()
+    );
+    if (1950..2050).contains(&year) {
+        let text = format!("{:02}{rest}", year % 100);
+        ber::der(tag::UTC_TIME, text.as_bytes())
+    } else {
+        let text = format!("{year:04}{rest}");
+        ber::der(tag::GENERALIZED_TIME, text.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_round_trip() {
+        for t in [
+            0i64,
+            951_782_400,
+            1_700_000_000,
+            2_524_608_000,
+            4_102_444_800,
+        ] {
+            let enc = der_time(t);
+            let node = ber::read_one(&enc).unwrap();
+            assert_eq!(time_of(&node), Some(t), "{t}");
+        }
+        let g = ber::der(tag::GENERALIZED_TIME, b"20240229120000.5Z");
+        assert_eq!(time_of(&ber::read_one(&g).unwrap()), Some(1_709_208_000));
+        let bad = ber::der(tag::UTC_TIME, b"241301000000Z");
+        assert_eq!(time_of(&ber::read_one(&bad).unwrap()), None);
+    }
+
+    #[test]
+    fn serial_keys() {
+        assert_eq!(serial_key(&[0, 0x80, 1]), &[0x80, 1]);
+        assert_eq!(serial_key(&[0]), &[0]);
+        assert_eq!(serial_key(&[0, 0]), &[0]);
+        assert_eq!(serial_key(&[5]), &[5]);
+    }
+}

@@ -1,0 +1,277 @@
+//! The CRL cache: `CACHE/crl/<ca-fingerprint>/{crl.der,index.bin,meta.json}`,
+//! `CACHE/crl/state.json` (fetch history, `ETag`s) and `CACHE/crl/.lock`.
+//! Every file is replaced atomically; writers hold the lock.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::CrlError;
+use crate::domain::fsutil::{create_private_dir, write_atomic};
+
+/// Facts of an accepted CRL (`meta.json`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Meta {
+    /// Fingerprint of the CA that signed it.
+    pub ca_fingerprint: String,
+    /// The CA's subject.
+    pub issuer: String,
+    /// `thisUpdate`.
+    #[serde(with = "time::serde::rfc3339")]
+    pub this_update: OffsetDateTime,
+    /// `nextUpdate`.
+    #[serde(with = "time::serde::rfc3339")]
+    pub next_update: OffsetDateTime,
+    /// CRL number in hex (no leading zeros), when present.
+    pub crl_number: Option<String>,
+    /// Revoked entries.
+    pub entries: u64,
+    /// SHA-256 of the DER, hex.
+    pub sha256: String,
+    /// Size of the DER.
+    pub bytes: u64,
+    /// Where it came from: a URL or `import:<file name>`.
+    pub source: String,
+    /// When it was accepted.
+    #[serde(with = "time::serde::rfc3339")]
+    pub accepted_at: OffsetDateTime,
+}
+
+/// One fetch or import, as remembered.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Attempt {
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// `updated`, `unchanged`, `not_modified`, `imported`, `invalid`, `unreachable`.
+    pub outcome: String,
+    /// The reason, for `invalid` and `unreachable`.
+    pub message: Option<String>,
+    /// The URL or file.
+    pub url: Option<String>,
+}
+
+impl Attempt {
+    /// Whether it failed.
+    pub fn failed(&self) -> bool {
+        self.outcome == "invalid" || self.outcome == "unreachable"
+    }
+}
+
+/// What is remembered about a CA's CRL between runs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CaState {
+    /// The last attempt.
+    pub last: Option<Attempt>,
+    /// When a server last confirmed the cached copy (200 or 304).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub confirmed_at: Option<OffsetDateTime>,
+}
+
+/// What is remembered about a URL.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UrlState {
+    /// `ETag` of the accepted copy.
+    pub etag: Option<String>,
+    /// `Last-Modified` of the accepted copy.
+    pub last_modified: Option<String>,
+    /// The CA whose CRL it served.
+    pub ca: Option<String>,
+    /// The last attempt at this URL.
+    pub last: Option<Attempt>,
+}
+
+/// `state.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct State {
+    /// By CA fingerprint.
+    #[serde(default)]
+    pub cas: BTreeMap<String, CaState>,
+    /// By URL.
+    #[serde(default)]
+    pub urls: BTreeMap<String, UrlState>,
+}
+
+/// The cache folder.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: PathBuf,
+}
+
+/// Holds the cache lock; released on drop.
+#[derive(Debug)]
+pub struct Lock {
+    _file: fs::File,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CrlError {
+    let path = path.display().to_string();
+    move |source| CrlError::Io { path, source }
+}
+
+impl Cache {
+    /// The cache in `dir` (`CACHE/crl`).
+    pub fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// The folder of a CA's CRL.
+    pub fn ca_dir(&self, fp: &str) -> PathBuf {
+        self.dir.join(fp)
+    }
+
+    /// Path of a CA's index.
+    pub fn index_path(&self, fp: &str) -> PathBuf {
+        self.ca_dir(fp).join("index.bin")
+    }
+
+    /// Path of a CA's cached CRL.
+    pub fn crl_path(&self, fp: &str) -> PathBuf {
+        self.ca_dir(fp).join("crl.der")
+    }
+
+    /// The facts of a CA's cached CRL, if any (a damaged file counts as none).
+    pub fn meta(&self, fp: &str) -> Option<Meta> {
+        let bytes = fs::read(self.ca_dir(fp).join("meta.json")).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Every CA fingerprint with a cached CRL.
+    pub fn cached(&self) -> Vec<String> {
+        let Ok(rd) = fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = rd
+            .flatten()
+            .filter(|e| e.path().join("meta.json").exists())
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .filter(|n| n.len() == 64 && n.chars().all(|c| c.is_ascii_hexdigit()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The remembered state (empty when missing or damaged).
+    pub fn state(&self) -> State {
+        fs::read(self.dir.join("state.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Saves the state (hold the lock).
+    pub fn save_state(&self, state: &State) -> Result<(), CrlError> {
+        create_private_dir(&self.dir).map_err(io(&self.dir))?;
+        let path = self.dir.join("state.json");
+        let json = serde_json::to_vec_pretty(state).unwrap_or_default();
+        write_atomic(&path, &json).map_err(io(&path))
+    }
+
+    /// Stores an accepted CRL: the DER, then the index, then the facts
+    /// (hold the lock). Each replacement is atomic; `check` reads only the
+    /// index, which carries what it needs.
+    pub fn store(&self, meta: &Meta, der: &[u8], index: &[u8]) -> Result<(), CrlError> {
+        let dir = self.ca_dir(&meta.ca_fingerprint);
+        create_private_dir(&dir).map_err(io(&dir))?;
+        let crl = dir.join("crl.der");
+        write_atomic(&crl, der).map_err(io(&crl))?;
+        let idx = dir.join("index.bin");
+        write_atomic(&idx, index).map_err(io(&idx))?;
+        self.store_meta(meta)
+    }
+
+    /// Rewrites only the facts.
+    pub fn store_meta(&self, meta: &Meta) -> Result<(), CrlError> {
+        let path = self.ca_dir(&meta.ca_fingerprint).join("meta.json");
+        let json = serde_json::to_vec_pretty(meta).unwrap_or_default();
+        write_atomic(&path, &json).map_err(io(&path))
+    }
+
+    /// Takes the cache lock, waiting up to `wait` (`on_wait` is called once
+    /// if another process holds it).
+    pub fn lock(&self, wait: Duration, on_wait: &mut dyn FnMut()) -> Result<Lock, CrlError> {
+        use rustix::fs::{FlockOperation, flock};
+        create_private_dir(&self.dir).map_err(io(&self.dir))?;
+        let path = self.dir.join(".lock");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io(&path))?;
+        let start = Instant::now();
+        let mut told = false;
+        loop {
+            match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => return Ok(Lock { _file: file }),
+                Err(e) if e == rustix::io::Errno::WOULDBLOCK || e == rustix::io::Errno::INTR => {
+                    if start.elapsed() >= wait {
+                        return Err(CrlError::Locked {
+                            path: path.display().to_string(),
+                        });
+                    }
+                    if !told {
+                        on_wait();
+                        told = true;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => return Err(io(&path)(std::io::Error::from(e))),
+            }
+        }
+    }
+}
+
+/// Reads (or creates, 0600) the per-home secret that authenticates indexes.
+pub fn index_key(path: &Path) -> Result<Vec<u8>, CrlError> {
+    match fs::read(path) {
+        Ok(k) if k.len() == 32 => return Ok(k),
+        Ok(_) | Err(_) if path.exists() => {
+            return Err(CrlError::Io {
+                path: path.display().to_string(),
+                source: std::io::Error::other("the key file is damaged"),
+            });
+        }
+        _ => {}
+    }
+    if let Some(dir) = path.parent() {
+        create_private_dir(dir).map_err(io(dir))?;
+    }
+    let mut key = vec![0u8; 32];
+    openssl::rand::rand_bytes(&mut key).map_err(|e| CrlError::Io {
+        path: path.display().to_string(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(mut f) => {
+            use std::io::Write;
+            f.write_all(&key).map_err(io(path))?;
+            f.sync_all().map_err(io(path))?;
+            Ok(key)
+        }
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::thread::sleep(Duration::from_millis(50));
+            fs::read(path).map_err(io(path))
+        }
+        Err(e) => Err(io(path)(e)),
+    }
+}
+
+/// Reads the per-home index key without creating it.
+pub fn existing_index_key(path: &Path) -> Option<Vec<u8>> {
+    fs::read(path).ok().filter(|k| k.len() == 32)
+}

@@ -1,0 +1,268 @@
+//! The revoked-serials index stored beside a cached CRL, so that checking a
+//! certificate never parses or verifies the CRL again.
+//!
+//! Layout (little-endian), see docs/formats.md:
+//!
+//! ```text
+//! magic "CSCRLIX1" | crl_sha256[32] | ca_sha256[32] | this_update i64 |
+//! next_update i64 | count u64 | width u8 | flags u8 | reserved[6] |
+//! count × record(len u8, serial[width], revoked_at i64, reason u8) |
+//! HMAC-SHA256[32] over everything before it
+//! ```
+//!
+//! Records are sorted by (length, serial bytes), so a lookup is a binary
+//! search. The HMAC key is a per-home secret (`DATA/crl-index.key`): a
+//! truncated, edited or foreign index is refused, and the CRL is then
+//! treated as missing until the next update rebuilds it.
+
+use std::cmp::Ordering;
+use std::path::Path;
+
+use openssl::hash::MessageDigest;
+use openssl::pkey::PKey;
+use openssl::sign::Signer;
+
+use super::parse::{Entry, NO_REASON};
+
+const MAGIC: &[u8; 8] = b"CSCRLIX1";
+const HEADER: usize = 8 + 32 + 32 + 8 + 8 + 8 + 1 + 1 + 6;
+const MAC: usize = 32;
+
+/// Flag: the CRL covers only end-entity certificates.
+pub const FLAG_ONLY_USER: u8 = 1;
+/// Flag: the CRL covers only CA certificates.
+pub const FLAG_ONLY_CA: u8 = 2;
+
+/// What the index says about the CRL it was built from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// SHA-256 of the CRL's DER.
+    pub crl_sha256: [u8; 32],
+    /// SHA-256 fingerprint of the CA that signed it.
+    pub ca_sha256: [u8; 32],
+    /// `thisUpdate`, Unix seconds.
+    pub this_update: i64,
+    /// `nextUpdate`, Unix seconds.
+    pub next_update: i64,
+    /// Scope flags ([`FLAG_ONLY_USER`], [`FLAG_ONLY_CA`]).
+    pub flags: u8,
+}
+
+/// Why an index cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IndexError {
+    /// No index file.
+    #[error("no index")]
+    Missing,
+    /// Wrong size, magic or HMAC.
+    #[error("{0}")]
+    Damaged(&'static str),
+}
+
+/// A loaded, authenticated index.
+#[derive(Debug, Clone)]
+pub struct Index {
+    /// Its header.
+    pub header: Header,
+    width: usize,
+    count: usize,
+    records: Vec<u8>,
+}
+
+fn hmac(key: &[u8], parts: &[&[u8]]) -> Result<Vec<u8>, openssl::error::ErrorStack> {
+    let pkey = PKey::hmac(key)?;
+    let mut signer = Signer::new(MessageDigest::sha256(), &pkey)?;
+    for p in parts {
+        signer.update(p)?;
+    }
+    signer.sign_to_vec()
+}
+
+fn cmp_serial(a: &[u8], b: &[u8]) -> Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// Builds the index file's bytes from the entries (sorted here; duplicate
+/// serials keep their first entry).
+pub fn build(
+    header: &Header,
+    entries: &mut Vec<Entry<'_>>,
+    key: &[u8],
+) -> Result<Vec<u8>, openssl::error::ErrorStack> {
+    entries.sort_unstable_by(|a, b| cmp_serial(a.serial, b.serial));
+    entries.dedup_by(|a, b| a.serial == b.serial);
+    let width = entries.iter().map(|e| e.serial.len()).max().unwrap_or(1);
+    let rec = 1 + width + 8 + 1;
+    let mut out = Vec::with_capacity(HEADER + entries.len() * rec + MAC);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&header.crl_sha256);
+    out.extend_from_slice(&header.ca_sha256);
+    out.extend_from_slice(&header.this_update.to_le_bytes());
+    out.extend_from_slice(&header.next_update.to_le_bytes());
+    out.extend_from_slice(&(entries.len() as u64).to_le_bytes());
+    out.push(u8::try_from(width).unwrap_or(u8::MAX));
+    out.push(header.flags);
+    out.extend_from_slice(&[0u8; 6]);
+    for e in entries.iter() {
+        out.push(u8::try_from(e.serial.len()).unwrap_or(u8::MAX));
+        out.extend_from_slice(e.serial);
+        out.resize(out.len() + width - e.serial.len(), 0);
+        out.extend_from_slice(&e.revoked_at.to_le_bytes());
+        out.push(e.reason);
+    }
+    let mac = hmac(key, &[&out])?;
+    out.extend_from_slice(&mac);
+    Ok(out)
+}
+
+fn array<const N: usize>(b: &[u8]) -> [u8; N] {
+    let mut a = [0u8; N];
+    a.copy_from_slice(&b[..N]);
+    a
+}
+
+impl Index {
+    /// Reads and authenticates the index at `path`.
+    pub fn load(path: &Path, key: &[u8]) -> Result<Self, IndexError> {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(IndexError::Missing),
+            Err(_) => return Err(IndexError::Damaged("unreadable")),
+        };
+        Self::from_bytes(bytes, key)
+    }
+
+    /// Authenticates and opens index bytes.
+    pub fn from_bytes(mut bytes: Vec<u8>, key: &[u8]) -> Result<Self, IndexError> {
+        if bytes.len() < HEADER + MAC || &bytes[..8] != MAGIC {
+            return Err(IndexError::Damaged("not an index"));
+        }
+        let body_len = bytes.len() - MAC;
+        let expected =
+            hmac(key, &[&bytes[..body_len]]).map_err(|_| IndexError::Damaged("HMAC failed"))?;
+        if !openssl::memcmp::eq(&expected, &bytes[body_len..]) {
+            return Err(IndexError::Damaged("authentication failed"));
+        }
+        let h = &bytes[..HEADER];
+        let header = Header {
+            crl_sha256: array(&h[8..40]),
+            ca_sha256: array(&h[40..72]),
+            this_update: i64::from_le_bytes(array(&h[72..80])),
+            next_update: i64::from_le_bytes(array(&h[80..88])),
+            flags: h[97],
+        };
+        let count = usize::try_from(u64::from_le_bytes(array(&h[88..96])))
+            .map_err(|_| IndexError::Damaged("bad count"))?;
+        let width = usize::from(h[96]);
+        let rec = 1 + width + 8 + 1;
+        if width == 0 || count.checked_mul(rec) != Some(body_len - HEADER) {
+            return Err(IndexError::Damaged("bad size"));
+        }
+        bytes.truncate(body_len);
+        bytes.drain(..HEADER);
+        Ok(Self {
+            header,
+            width,
+            count,
+            records: bytes,
+        })
+    }
+
+    /// Number of revoked serials.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether no serial is revoked.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    fn record(&self, i: usize) -> (&[u8], i64, u8) {
+        let rec = 1 + self.width + 8 + 1;
+        let r = &self.records[i * rec..(i + 1) * rec];
+        let len = usize::from(r[0]).min(self.width);
+        let at = i64::from_le_bytes(array(&r[1 + self.width..9 + self.width]));
+        (&r[1..=len], at, r[9 + self.width])
+    }
+
+    /// The revocation of `serial` (a serial key), if listed: date (Unix
+    /// seconds) and reason code (None when the entry has none).
+    pub fn lookup(&self, serial: &[u8]) -> Option<(i64, Option<u8>)> {
+        let (mut lo, mut hi) = (0usize, self.count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let (s, at, reason) = self.record(mid);
+            match cmp_serial(s, serial) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => {
+                    return Some((at, (reason != NO_REASON).then_some(reason)));
+                }
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> Header {
+        Header {
+            crl_sha256: [1; 32],
+            ca_sha256: [2; 32],
+            this_update: 1_700_000_000,
+            next_update: 1_700_600_000,
+            flags: 0,
+        }
+    }
+
+    #[test]
+    fn lookup_finds_every_serial_and_nothing_else() {
+        let serials: Vec<Vec<u8>> = (1u32..2000)
+            .map(|i| {
+                let b = (i * 7919).to_be_bytes();
+                super::super::super::certext::serial_key(&b).to_vec()
+            })
+            .collect();
+        let mut entries: Vec<Entry<'_>> = serials
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Entry {
+                serial: s,
+                revoked_at: i64::try_from(i).unwrap(),
+                reason: if i % 3 == 0 { NO_REASON } else { 1 },
+            })
+            .collect();
+        let bytes = build(&header(), &mut entries, b"key").unwrap();
+        let idx = Index::from_bytes(bytes, b"key").unwrap();
+        assert_eq!(idx.len(), 1999);
+        for (i, s) in serials.iter().enumerate() {
+            let (at, reason) = idx.lookup(s).unwrap();
+            assert_eq!(at, i64::try_from(i).unwrap());
+            assert_eq!(reason, if i % 3 == 0 { None } else { Some(1) });
+        }
+        assert!(idx.lookup(&[0]).is_none());
+        assert!(idx.lookup(&[0xff, 0xff, 0xff, 0xff, 0xff]).is_none());
+    }
+
+    #[test]
+    fn tampering_and_truncation_are_refused() {
+        let s = [5u8, 6, 7];
+        let mut entries = vec![Entry {
+            serial: &s,
+            revoked_at: 1,
+            reason: 1,
+        }];
+        let bytes = build(&header(), &mut entries, b"key").unwrap();
+        assert!(Index::from_bytes(bytes.clone(), b"other key").is_err());
+        let mut flipped = bytes.clone();
+        flipped[HEADER + 2] ^= 1;
+        assert!(Index::from_bytes(flipped, b"key").is_err());
+        let short = bytes[..bytes.len() - 1].to_vec();
+        assert!(Index::from_bytes(short, b"key").is_err());
+        assert!(Index::from_bytes(bytes, b"key").is_ok());
+    }
+}
