@@ -42,8 +42,7 @@ fn backup_wizard_writes_a_verified_file_and_records_it() {
         w.key(&mut app, KeyCode::Down);
     }
 
-    w.key(&mut app, KeyCode::Char('b')); // account step, preselected
-    w.key(&mut app, KeyCode::Enter); // drive step: no drive yet
+    w.key(&mut app, KeyCode::Char('b')); // drive step for the selected account: no drive yet
     // The stick is plugged in: it appears at the next refresh tick.
     *w.drives.0.lock().unwrap() = vec![drive(&stick, "STICK")];
     for _ in 0..4 {
@@ -137,7 +136,6 @@ fn a_stick_pulled_out_on_the_drive_step_disappears_and_cannot_be_chosen() {
     *w.drives.0.lock().unwrap() = vec![drive(&stick, "STICK")];
     let mut app = w.app();
     w.key(&mut app, KeyCode::Char('b'));
-    w.key(&mut app, KeyCode::Enter);
     let count = |app: &certsafe::tui::app::App| match &app.screen {
         Screen::Backup(wz) => match &wz.step {
             certsafe::tui::backup::Step::Drive { drives, .. } => drives.len(),

@@ -109,7 +109,6 @@ fn home_notice_without_account() {
 fn backup_at_drive_step(w: &World) -> App {
     let mut app = w.app();
     w.key(&mut app, KeyCode::Char('b'));
-    w.key(&mut app, KeyCode::Enter);
     app
 }
 
@@ -119,6 +118,7 @@ fn backup_account_step() {
         let w = World::full();
         let mut app = w.app();
         w.key(&mut app, KeyCode::Char('b'));
+        w.key(&mut app, KeyCode::Esc); // from the drive step back to the account step
         (app, w)
     });
 }

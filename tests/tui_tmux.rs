@@ -187,8 +187,7 @@ fn tmux_ready() -> bool {
 fn backup_with_keys(t: &Tmux, drive: &str) -> String {
     t.wait_for("no backup", Duration::from_secs(10));
     t.keys(&["b"]);
-    t.wait_for("step 1/7", Duration::from_secs(5));
-    t.keys(&["Enter"]);
+    t.wait_for("step 2/7", Duration::from_secs(5));
     t.wait_for(drive, Duration::from_secs(5));
     t.select(drive);
     t.keys(&["Enter"]);
@@ -337,8 +336,7 @@ fn pulling_the_stick_out_on_the_drive_step_is_told_without_crashing() {
     let t = Tmux::start("cs-yank", &shell_command(home.path(), "xterm-256color"));
     t.wait_for("no backup", Duration::from_secs(10));
     t.keys(&["b"]);
-    t.wait_for("step 1/7", Duration::from_secs(5));
-    t.keys(&["Enter"]);
+    t.wait_for("step 2/7", Duration::from_secs(5));
     t.wait_for(&stick.name, Duration::from_secs(5));
     t.select(&stick.name);
     stick.yank();

@@ -288,12 +288,23 @@ fn run_tui(ctx: &Context, theme_flag: Option<&str>) -> Result<u8, Failure> {
     }
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let user_themes = ctx.home.config_dir.join("themes");
+    let chosen = theme_flag.or(ctx.config.ui.theme.as_deref());
     let theme = crate::tui::theme::Theme::choose(
         theme_flag,
         ctx.config.ui.theme.as_deref(),
         no_color,
         Some(&user_themes),
-    )?;
+    )
+    .map_err(|e| Failure {
+        message: e.to_string(),
+        code: EXIT_USAGE,
+    })?;
+    let term = std::env::var("TERM").ok();
+    let theme = if crate::tui::theme::Theme::plain_terminal(term.as_deref()) {
+        theme.for_plain_terminal(chosen.is_some())
+    } else {
+        theme
+    };
     let env = crate::tui::app::Env {
         home: ctx.home.clone(),
         config: ctx.config.clone(),

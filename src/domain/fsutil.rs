@@ -56,6 +56,7 @@ pub fn describe_io(e: &io::Error) -> String {
         }
         (K::PermissionDenied, _) => crate::t!("io.permission"),
         (K::NotFound, _) => crate::t!("io.not_found"),
+        (_, Some(20)) => crate::t!("io.not_a_directory"),
         _ => e.to_string(),
     }
 }

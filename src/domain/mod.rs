@@ -4,9 +4,9 @@
 
 pub mod backup;
 pub mod ber;
-pub mod demo;
 pub mod certext;
 pub mod crl;
+pub mod demo;
 pub mod drives;
 pub mod fsutil;
 pub mod home;

@@ -156,7 +156,9 @@ pub fn account_alerts(account: &Account, config: &Config, now: OffsetDateTime) -
         BackupState::Ok => {}
     }
     if let Ok(info) = account.info() {
-        let left = (info.not_after - now).whole_days();
+        // Days left, rounded up: a certificate ending tomorrow evening has 2 days,
+        // and the count does not change from one minute to the next.
+        let left = (info.not_after - now).whole_seconds().div_euclid(86_400) + 1;
         if info.expired_at(now) {
             out.push(mk(
                 Level::Critical,

@@ -9,6 +9,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use time::OffsetDateTime;
 
 use super::backup::BackupWizard;
+use super::crl::{CorrespondentRow, CrlScreen};
 use super::restore::RestoreWizard;
 use super::theme::Theme;
 use crate::config::Config;
@@ -86,6 +87,12 @@ pub enum Msg {
     Opened(Result<(Box<Opened>, Box<Verification>), (String, bool)>),
     /// A restore finished.
     Restored(Result<Restored, String>),
+    /// The CRLs and correspondents.
+    CrlsLoaded(Result<(Vec<crate::domain::crl::CrlEntry>, Vec<CorrespondentRow>), String>),
+    /// Progress of a CRL update.
+    CrlProgress(crate::domain::crl::update::CrlProgress),
+    /// A CRL update finished.
+    CrlUpdated(Result<crate::domain::crl::update::UpdateReport, String>),
 }
 
 /// Work with side effects, run outside `update`.
@@ -126,6 +133,10 @@ pub enum Effect {
     OpenFile(PathBuf, Password),
     /// Import an opened file.
     Restore(PathBuf, Box<Opened>, RestoreOptions),
+    /// Load the CRLs and correspondents.
+    LoadCrls,
+    /// Update the CRLs (`true`: even fresh ones).
+    UpdateCrls(bool),
 }
 
 /// A popup over the current screen.
@@ -145,6 +156,8 @@ pub enum Screen {
     Backup(Box<BackupWizard>),
     /// The restore wizard.
     Restore(Box<RestoreWizard>),
+    /// CRLs and correspondents.
+    Crl(Box<CrlScreen>),
 }
 
 /// What a screen's key handler asks the app to do.
@@ -207,13 +220,13 @@ impl App {
 
     /// Whether a wizard is open (then `q` asks first).
     pub fn in_wizard(&self) -> bool {
-        !matches!(self.screen, Screen::Home)
+        matches!(self.screen, Screen::Backup(_) | Screen::Restore(_))
     }
 
     /// Whether the current step types text (then letters are text, not keys).
     fn typing(&self) -> bool {
         match &self.screen {
-            Screen::Home => false,
+            Screen::Home | Screen::Crl(_) => false,
             Screen::Backup(w) => w.typing(),
             Screen::Restore(w) => w.typing(),
         }
@@ -228,6 +241,10 @@ impl App {
                 match &mut self.screen {
                     Screen::Backup(w) => w.on_tick(self.ticks),
                     Screen::Restore(w) => w.on_tick(self.ticks),
+                    Screen::Crl(s) => {
+                        s.on_tick(self.ticks);
+                        None
+                    }
                     Screen::Home => None,
                 }
             }
@@ -245,6 +262,7 @@ impl App {
                 let outcome = match &mut self.screen {
                     Screen::Backup(w) => w.on_msg(other),
                     Screen::Restore(w) => w.on_msg(other),
+                    Screen::Crl(s) => s.on_msg(other),
                     Screen::Home => Outcome::None,
                 };
                 self.apply(outcome)
@@ -307,6 +325,7 @@ impl App {
             Screen::Home => self.home_key(key),
             Screen::Backup(w) => w.on_key(key),
             Screen::Restore(w) => w.on_key(key),
+            Screen::Crl(s) => s.on_key(key),
         };
         self.apply(outcome)
     }
@@ -340,9 +359,10 @@ impl App {
                     self.notice = Some(crate::t!("tui.no_account_to_back_up"));
                     return Outcome::None;
                 }
-                let wizard = BackupWizard::new(data.accounts.clone(), self.selected, self.now);
+                let (wizard, effect) =
+                    BackupWizard::for_account(data.accounts.clone(), self.selected, self.now);
                 self.screen = Screen::Backup(Box::new(wizard));
-                Outcome::None
+                Outcome::effect(effect)
             }
             KeyCode::Char('r') => {
                 let accounts = self
@@ -354,8 +374,12 @@ impl App {
                 Outcome::effect(Effect::RefreshDrives(false))
             }
             KeyCode::Char('u') => {
-                self.notice = Some(crate::t!("tui.crl_not_yet"));
-                Outcome::None
+                self.screen = Screen::Crl(Box::new(CrlScreen::new(true)));
+                Outcome::effect(Effect::UpdateCrls(false))
+            }
+            KeyCode::Char('c') => {
+                self.screen = Screen::Crl(Box::new(CrlScreen::new(false)));
+                Outcome::effect(Effect::LoadCrls)
             }
             KeyCode::Char('l') => Outcome::effect(Effect::LoadHome),
             _ => Outcome::None,
@@ -391,8 +415,42 @@ pub fn load_home(env: &Env) -> Result<HomeData, String> {
     })
 }
 
+/// Loads the CRL list and the correspondents with their states.
+pub fn load_crls(
+    env: &Env,
+) -> Result<(Vec<crate::domain::crl::CrlEntry>, Vec<CorrespondentRow>), String> {
+    let cenv = crate::domain::crl::Env::new(&env.home, &env.config);
+    let now = (env.now)();
+    let entries = crate::domain::crl::list(&cenv, now).map_err(|e| e.to_string())?;
+    let rows = crate::domain::crl::correspondents(&cenv, now)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|c| CorrespondentRow {
+            name: crate::domain::identity::common_name(&c.correspondent.cert)
+                .unwrap_or_else(|| c.correspondent.info.subject.clone()),
+            email: c.correspondent.emails.first().cloned(),
+            state: c.status.state,
+            revoked_at: c.status.revoked_at,
+            reason: c.status.reason,
+        })
+        .collect();
+    Ok((entries, rows))
+}
+
 /// Finds `.p12`/`.pfx` files in `dir` and one folder down, sorted.
 pub fn scan_folder(dir: &std::path::Path) -> Result<Vec<PathBuf>, String> {
+    if dir.is_file() {
+        // The .p12/.pfx file itself was typed: it is the only choice.
+        let ok = dir
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("p12") || e.eq_ignore_ascii_case("pfx"));
+        return if ok {
+            Ok(vec![dir.to_path_buf()])
+        } else {
+            Err(crate::t!("tui.not_a_folder", path = dir.display()))
+        };
+    }
     let is_p12 = |p: &std::path::Path| {
         p.extension()
             .and_then(|e| e.to_str())
@@ -454,6 +512,7 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
                 if !meta.is_dir() {
                     return Err(crate::t!("backup.bad_destination", path = dir.display()));
                 }
+                backup::check_writable(&dir).map_err(|e| e.to_string())?;
                 let guard =
                     DriveGuard::new(&dir).map_err(|e| crate::domain::fsutil::describe_io(&e))?;
                 Ok((dir.clone(), drive.clone(), guard))
@@ -528,6 +587,22 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
                 Err(e) => Err((e.to_string(), false)),
             };
             send(Msg::Opened(result));
+        }
+        Effect::LoadCrls => send(Msg::CrlsLoaded(load_crls(env))),
+        Effect::UpdateCrls(force) => {
+            use crate::domain::crl::{fetch, update};
+            let cenv = crate::domain::crl::Env::new(&env.home, &env.config);
+            let result = fetch::HttpFetcher::new(fetch::Limits::from_policy(&cenv.policy))
+                .map_err(|e| e.to_string())
+                .and_then(|fetcher| {
+                    let mut options = update::UpdateOptions::at((env.now)());
+                    options.force = force;
+                    update::update(&cenv, &fetcher, &options, &mut |p| {
+                        send(Msg::CrlProgress(p));
+                    })
+                    .map_err(|e| e.to_string())
+                });
+            send(Msg::CrlUpdated(result));
         }
         Effect::Restore(path, opened, options) => {
             let result = Store::open(&env.home.accounts_dir())

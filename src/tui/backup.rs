@@ -166,6 +166,23 @@ impl BackupWizard {
         }
     }
 
+    /// Starts on the drive step for the account selected on the home
+    /// screen (Esc goes to the account step to choose another).
+    pub fn for_account(
+        accounts: Vec<AccountRow>,
+        selected: usize,
+        today: OffsetDateTime,
+    ) -> (Self, Effect) {
+        let mut w = Self::new(accounts, selected, today);
+        w.step = Step::Drive {
+            drives: Vec::new(),
+            selected: 0,
+            show_all: false,
+            error: None,
+        };
+        (w, Effect::RefreshDrives(false))
+    }
+
     fn account(&self) -> Option<&AccountRow> {
         self.accounts.get(self.account)
     }
@@ -599,7 +616,6 @@ pub fn hints(w: &BackupWizard) -> Vec<(&'static str, String)> {
             ("?", t!("tui.key_help")),
         ],
         Step::Drive { .. } => vec![
-            ("↑↓", t!("tui.key_choose")),
             ("Enter", t!("tui.key_next")),
             ("a", t!("tui.key_all_disks")),
             ("o", t!("tui.key_other_folder")),

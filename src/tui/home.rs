@@ -18,7 +18,7 @@ pub fn hints() -> Vec<(&'static str, String)> {
         ("b", t!("tui.key_backup")),
         ("r", t!("tui.key_restore_short")),
         ("u", t!("tui.key_update_crls")),
-        ("↑↓", t!("tui.key_choose")),
+        ("c", t!("tui.key_crls")),
         ("?", t!("tui.key_help")),
         ("q", t!("tui.key_quit")),
     ]
@@ -26,11 +26,11 @@ pub fn hints() -> Vec<(&'static str, String)> {
 
 /// Help lines of the home screen.
 pub fn help() -> Vec<String> {
-    let mut lines: Vec<String> = hints()
-        .into_iter()
-        .map(|(k, l)| format!("{k:<6} {l}"))
-        .collect();
-    lines.insert(1, format!("{:<6} {}", "Enter", t!("tui.key_backup")));
+    let mut lines = widgets::help_lines(hints());
+    lines.insert(
+        1,
+        format!("{:<6} {}", widgets::key_name("Enter"), t!("tui.key_backup")),
+    );
     lines.push(format!("{:<6} {}", "l", t!("tui.key_reload")));
     lines
 }
@@ -186,7 +186,7 @@ fn pane(
         ]));
     } else {
         // The most severe alert's advice is kept at the bottom; the alerts fill the rest.
-        let advice = format!("→ {}", alerts[0].recommendation);
+        let advice = widgets::plain(theme, &format!("→ {}", alerts[0].recommendation));
         let budget = height.saturating_sub(rows(&advice));
         let mut used = 0;
         let mut shown = 0;

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod backup;
+pub mod crl;
 pub mod home;
 pub mod restore;
 pub mod theme;
@@ -54,6 +55,10 @@ pub fn view(frame: &mut Frame, app: &App) {
                 restore::hints(w),
                 restore::help(w),
             )
+        }
+        Screen::Crl(s) => {
+            crl::render(frame, body, theme, s);
+            (crate::t!("tui.crl_title"), crl::hints(s), crl::help(s))
         }
     };
     widgets::title(frame, title_area, theme, &title);

@@ -420,9 +420,13 @@ impl RestoreWizard {
                 *files = Some(list);
                 Outcome::None
             }
-            (Msg::FilesFound(Err(e)), Step::Files { files, error, .. }) => {
-                *files = Some(Vec::new());
-                *error = Some(e);
+            (Msg::FilesFound(Err(e)), Step::Files { dir, .. }) => {
+                // Back to typing, with the path kept and the reason shown.
+                let input = Input::new(dir.display().to_string());
+                self.step = Step::Folder {
+                    input,
+                    error: Some(e),
+                };
                 Outcome::None
             }
             (Msg::Opened(Ok((opened, info))), Step::Password { file, .. }) => {
@@ -460,7 +464,6 @@ pub fn hints(w: &RestoreWizard) -> Vec<(&'static str, String)> {
     let back = ("Esc", t!("tui.key_back"));
     match &w.step {
         Step::Source { .. } => vec![
-            ("↑↓", t!("tui.key_choose")),
             ("Enter", t!("tui.key_next")),
             ("a", t!("tui.key_all_disks")),
             ("o", t!("tui.key_other_folder")),
@@ -757,6 +760,11 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
             if r.expired {
                 lines.push(level_line(theme, Level::Warning, t!("restore.expired")));
             }
+            lines.push(Line::default());
+            lines.push(Line::from(Span::styled(
+                t!("tui.restore_next"),
+                theme.text(),
+            )));
             frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
         }
         Step::Done { result: Err(e) } => {

@@ -65,6 +65,8 @@ pub struct Theme {
     bold: bool,
     /// No colours: emphasis by modifiers only.
     pub monochrome: bool,
+    /// ASCII only (borders `+-|`, separators): for vt100-class terminals.
+    pub ascii: bool,
 }
 
 /// A theme that cannot be used.
@@ -145,6 +147,7 @@ impl Theme {
             input_bg: Color::Reset,
             bold: false,
             monochrome: false,
+            ascii: false,
         }
     }
 
@@ -187,6 +190,23 @@ impl Theme {
             Some((n, text)) => base.apply(&Self::parse(text, n)?, n),
             None => Err(ThemeError::Unknown(name.to_string())),
         }
+    }
+
+    /// Switches to ASCII drawing (and, unless a theme was asked for, no
+    /// colour): for terminals that know neither UTF-8 nor colours.
+    #[must_use]
+    pub fn for_plain_terminal(mut self, keep_colours: bool) -> Self {
+        self.ascii = true;
+        if !keep_colours {
+            self.monochrome = true;
+        }
+        self
+    }
+
+    /// Whether `TERM` names a terminal without UTF-8 line drawing or colour
+    /// (vt100, vt220, dumb).
+    pub fn plain_terminal(term: Option<&str>) -> bool {
+        term.is_some_and(|t| t.starts_with("vt") || t == "dumb")
     }
 
     /// The theme to use: `--theme`, else the config's, else monochrome when

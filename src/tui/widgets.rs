@@ -32,13 +32,46 @@ pub fn frame_layout(area: Rect) -> (Rect, Rect, Rect) {
     (title, body, hints)
 }
 
+/// Borders drawn with `+`, `-` and `|` only.
+pub const ASCII_BORDER: ratatui::symbols::border::Set = ratatui::symbols::border::Set {
+    top_left: "+",
+    top_right: "+",
+    bottom_left: "+",
+    bottom_right: "+",
+    vertical_left: "|",
+    vertical_right: "|",
+    horizontal_top: "-",
+    horizontal_bottom: "-",
+};
+
+/// Replaces the few non-ASCII signs the interface draws itself.
+pub fn plain(theme: &Theme, text: &str) -> String {
+    if !theme.ascii {
+        return text.to_string();
+    }
+    text.replace('—', "-")
+        .replace('·', "|")
+        .replace('→', "->")
+        .replace('…', "...")
+        .replace("↑↓", "up/down")
+}
+
 /// The title line.
 pub fn title(frame: &mut Frame, area: Rect, theme: &Theme, text: &str) {
     let line = Line::from(vec![
         Span::styled(" certsafe ", theme.title()),
-        Span::styled(format!("— {text}"), theme.text()),
+        Span::styled(plain(theme, &format!("— {text}")), theme.text()),
     ]);
     frame.render_widget(Paragraph::new(line).style(theme.text()), area);
+}
+
+/// A key's name as printed on keyboards of the user's language.
+pub fn key_name(key: &str) -> String {
+    match key {
+        "Enter" => crate::t!("tui.keyname_enter"),
+        "Esc" => crate::t!("tui.keyname_esc"),
+        other => other.to_string(),
+    }
 }
 
 /// The one-line key-hint bar: `key label · key label`.
@@ -46,14 +79,9 @@ pub fn hints(frame: &mut Frame, area: Rect, theme: &Theme, keys: &[(&str, String
     let mut spans = vec![Span::raw(" ")];
     for (i, (key, label)) in keys.iter().enumerate() {
         if i > 0 {
-            spans.push(Span::styled(" · ", theme.muted()));
+            spans.push(Span::styled(plain(theme, " · "), theme.muted()));
         }
-        let key = match *key {
-            "Enter" => crate::t!("tui.keyname_enter"),
-            "Esc" => crate::t!("tui.keyname_esc"),
-            other => other.to_string(),
-        };
-        spans.push(Span::styled(key, theme.accent()));
+        spans.push(Span::styled(plain(theme, &key_name(key)), theme.accent()));
         spans.push(Span::styled(format!(" {label}"), theme.text()));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.text()), area);
@@ -61,9 +89,15 @@ pub fn hints(frame: &mut Frame, area: Rect, theme: &Theme, keys: &[(&str, String
 
 /// A bordered block with a title.
 pub fn block<'a>(theme: &Theme, title: &str) -> Block<'a> {
+    let set = if theme.ascii {
+        ASCII_BORDER
+    } else {
+        ratatui::symbols::border::PLAIN
+    };
     Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Plain)
+        .border_set(set)
         .border_style(theme.border())
         .title(Span::styled(format!(" {title} "), theme.title()))
         .style(theme.text())
@@ -146,7 +180,10 @@ pub fn popup_area(area: Rect, width: u16, height: u16) -> Rect {
 
 /// Draws a popup with wrapped text.
 pub fn popup(frame: &mut Frame, area: Rect, theme: &Theme, title: &str, lines: Vec<Line<'static>>) {
-    let height = u16::try_from(lines.len() + 2).unwrap_or(20);
+    // Tall enough for the wrapped text (64 columns less the borders).
+    let width = usize::from(area.width.min(64).saturating_sub(4)).max(10);
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
+    let height = u16::try_from(rows + 2).unwrap_or(20);
     let rect = popup_area(area, 64, height.max(5));
     frame.render_widget(Clear, rect);
     frame.render_widget(
@@ -164,11 +201,15 @@ pub fn wrapped(text: String, style: Style) -> Paragraph<'static> {
 
 /// Help lines from key hints (wizards), with Ctrl+C, which always quits.
 pub fn help_lines(hints: Vec<(&str, String)>) -> Vec<String> {
+    let has_arrows = hints.iter().any(|(k, _)| *k == "↑↓");
     let mut lines: Vec<String> = hints
         .into_iter()
         .filter(|(k, _)| !k.is_empty())
-        .map(|(k, l)| format!("{k:<6} {l}"))
+        .map(|(k, l)| format!("{:<6} {l}", key_name(k)))
         .collect();
+    if !has_arrows {
+        lines.push(format!("{:<6} {}", "↑↓ j k", crate::t!("tui.key_choose")));
+    }
     lines.push(format!("{:<6} {}", "Ctrl+C", crate::t!("tui.key_quit")));
     lines
 }

@@ -208,10 +208,12 @@ impl HttpFetcher {
 }
 
 fn classify(url: &str, e: &reqwest::Error) -> FetchError {
+    // The innermost cause says what happened ("Name or service not known",
+    // "Connection refused"); the outer layers repeat the URL.
     let mut detail = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        detail = format!("{detail}: {s}");
+        detail = s.to_string();
         source = s.source();
     }
     if e.is_redirect() {

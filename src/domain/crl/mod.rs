@@ -787,6 +787,16 @@ pub fn correspondents(
         .collect())
 }
 
+/// The common name of a one-line subject (`C=FR, ..., CN=X` gives `X`), for
+/// messages; JSON keeps the whole subject.
+pub fn short_name(subject: &str) -> String {
+    subject
+        .rsplit(", ")
+        .find_map(|p| p.strip_prefix("CN="))
+        .unwrap_or(subject)
+        .to_string()
+}
+
 /// The alerts of the CRL and revocation panes. Silent while revocation
 /// checking is not set up (no CA and no correspondent imported).
 pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
@@ -825,7 +835,7 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
                 "crl_due",
                 crate::t!(
                     "status.crl_due",
-                    issuer = e.issuer,
+                    issuer = short_name(&e.issuer),
                     date = e.next_update.map(super::time::rfc3339).unwrap_or_default()
                 ),
                 fix_update,
@@ -835,7 +845,7 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
                 "crl_expired",
                 crate::t!(
                     "status.crl_expired",
-                    issuer = e.issuer,
+                    issuer = short_name(&e.issuer),
                     date = e.next_update.map(super::time::rfc3339).unwrap_or_default()
                 ),
                 fix_update,
@@ -843,13 +853,13 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
             CrlState::Missing if e.ca_fingerprint.is_none() => (
                 Level::Warning,
                 "crl_no_ca",
-                crate::t!("status.crl_no_ca", issuer = e.issuer),
+                crate::t!("status.crl_no_ca", issuer = short_name(&e.issuer)),
                 crate::t!("status.no_ca_fix"),
             ),
             CrlState::Missing => (
                 Level::Critical,
                 "crl_missing",
-                crate::t!("status.crl_missing", issuer = e.issuer),
+                crate::t!("status.crl_missing", issuer = short_name(&e.issuer)),
                 fix_update,
             ),
             CrlState::Invalid => (
@@ -861,7 +871,7 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
                 "crl_invalid",
                 crate::t!(
                     "status.crl_invalid",
-                    issuer = e.issuer,
+                    issuer = short_name(&e.issuer),
                     reason = e.reason.clone().unwrap_or_default()
                 ),
                 crate::t!("status.crl_invalid_fix"),
@@ -875,7 +885,7 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
                 "crl_unreachable",
                 crate::t!(
                     "status.crl_unreachable",
-                    issuer = e.issuer,
+                    issuer = short_name(&e.issuer),
                     reason = e.reason.clone().unwrap_or_default()
                 ),
                 crate::t!("status.crl_unreachable_fix"),
@@ -937,7 +947,7 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
                 Pane::Revocation,
                 crate::t!(
                     "status.correspondent_revoked",
-                    subject = c.info.subject,
+                    subject = short_name(&c.info.subject),
                     date = s.revoked_at.map(super::time::rfc3339).unwrap_or_default(),
                     reason = check::reason_words(s.reason)
                 ),

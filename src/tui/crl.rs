@@ -1,0 +1,372 @@
+//! The CRL screen: each CRL with its state, dates and source; an update with
+//! live progress per CRL; the correspondents and their states.
+
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use time::OffsetDateTime;
+
+use super::app::{Effect, Msg, Outcome};
+use super::theme::Theme;
+use super::widgets::{self, SPINNER, block, level_line, level_span};
+use crate::domain::crl::check::{CertState, Reason, reason_words};
+use crate::domain::crl::update::{CrlProgress, Outcome as FetchOutcome, SlotReport};
+use crate::domain::crl::{CrlEntry, CrlState, short_name};
+use crate::domain::drives::human_bytes;
+use crate::domain::status::Level;
+use crate::domain::time::rfc3339;
+use crate::t;
+
+/// A correspondent as the screen shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorrespondentRow {
+    /// Common name (or subject).
+    pub name: String,
+    /// First e-mail address.
+    pub email: Option<String>,
+    /// State.
+    pub state: CertState,
+    /// When revoked.
+    pub revoked_at: Option<OffsetDateTime>,
+    /// Why revoked.
+    pub reason: Option<Reason>,
+}
+
+/// One CRL's download during an update.
+#[derive(Debug, Clone)]
+pub struct Download {
+    /// The slot key.
+    pub key: String,
+    /// The issuer.
+    pub issuer: String,
+    /// Bytes received.
+    pub bytes: u64,
+    /// Content-Length.
+    pub total: Option<u64>,
+    /// The result, once finished.
+    pub done: Option<SlotReport>,
+}
+
+/// The CRL screen's state.
+#[derive(Debug, Default)]
+pub struct CrlScreen {
+    /// CRLs (None while loading).
+    pub entries: Option<Vec<CrlEntry>>,
+    /// Correspondents.
+    pub correspondents: Vec<CorrespondentRow>,
+    /// Why loading failed.
+    pub error: Option<String>,
+    /// An update is running.
+    pub updating: bool,
+    /// Waiting for another update's lock.
+    pub waiting_lock: bool,
+    /// Downloads of the running (or last) update.
+    pub downloads: Vec<Download>,
+    /// Message of the last update.
+    pub summary: Option<(Level, String)>,
+    /// First line shown (scrolling).
+    pub scroll: usize,
+    /// Spinner frame.
+    pub spin: usize,
+}
+
+/// Level shown for a CRL state (its word is shown too).
+pub fn crl_level(state: CrlState) -> Level {
+    match state {
+        CrlState::Fresh => Level::Ok,
+        CrlState::Due | CrlState::Unreachable => Level::Warning,
+        CrlState::Expired | CrlState::Invalid => Level::Critical,
+        CrlState::Missing => Level::Unknown,
+    }
+}
+
+impl CrlScreen {
+    /// A screen that is loading; `update` starts an update at once.
+    pub fn new(update: bool) -> Self {
+        Self {
+            updating: update,
+            ..Self::default()
+        }
+    }
+
+    /// Ticks turn the spinner.
+    pub fn on_tick(&mut self, ticks: u64) {
+        self.spin = usize::try_from(ticks % 4).unwrap_or(0);
+    }
+
+    /// Handles a key.
+    pub fn on_key(&mut self, key: KeyEvent) -> Outcome {
+        match key.code {
+            KeyCode::Char('u') | KeyCode::Enter if !self.updating => self.start(false),
+            KeyCode::Char('f') if !self.updating => self.start(true),
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.scroll += 1;
+                Outcome::None
+            }
+            KeyCode::Up | KeyCode::Char('k') => {
+                self.scroll = self.scroll.saturating_sub(1);
+                Outcome::None
+            }
+            KeyCode::Esc => Outcome::Home,
+            _ => Outcome::None,
+        }
+    }
+
+    fn start(&mut self, force: bool) -> Outcome {
+        self.updating = true;
+        self.downloads.clear();
+        self.summary = None;
+        Outcome::effect(Effect::UpdateCrls(force))
+    }
+
+    /// Handles a worker's message.
+    pub fn on_msg(&mut self, msg: Msg) -> Outcome {
+        match msg {
+            Msg::CrlsLoaded(Ok((entries, correspondents))) => {
+                self.entries = Some(entries);
+                self.correspondents = correspondents;
+                self.error = None;
+            }
+            Msg::CrlsLoaded(Err(e)) => {
+                self.entries = Some(Vec::new());
+                self.error = Some(e);
+            }
+            Msg::CrlProgress(p) => self.progress(p),
+            Msg::CrlUpdated(result) => {
+                // The list below shows each CRL's new state; the per-download
+                // lines were for the wait.
+                self.downloads.clear();
+                self.updating = false;
+                self.waiting_lock = false;
+                self.summary = Some(match result {
+                    Ok(report) if report.crls.is_empty() => {
+                        (Level::Unknown, t!("crlcli.nothing_to_update"))
+                    }
+                    Ok(report) if report.failed() => (Level::Warning, t!("tui.crl_update_failed")),
+                    Ok(_) => (Level::Ok, t!("tui.crl_update_done")),
+                    Err(e) => (Level::Critical, e),
+                });
+                return Outcome::effect(Effect::LoadCrls);
+            }
+            _ => {}
+        }
+        Outcome::None
+    }
+
+    fn progress(&mut self, p: CrlProgress) {
+        match p {
+            CrlProgress::WaitingForLock => self.waiting_lock = true,
+            CrlProgress::Planned { .. } => self.waiting_lock = false,
+            CrlProgress::Started { key, issuer, .. } => {
+                self.downloads.retain(|d| d.key != key);
+                self.downloads.push(Download {
+                    key,
+                    issuer,
+                    bytes: 0,
+                    total: None,
+                    done: None,
+                });
+            }
+            CrlProgress::Received {
+                key, bytes, total, ..
+            } => {
+                if let Some(d) = self.downloads.iter_mut().find(|d| d.key == key) {
+                    d.bytes = bytes;
+                    d.total = total;
+                }
+            }
+            CrlProgress::Finished(report) => {
+                match self.downloads.iter_mut().find(|d| d.key == report.key) {
+                    Some(d) => d.done = Some(report),
+                    None => self.downloads.push(Download {
+                        key: report.key.clone(),
+                        issuer: report.issuer.clone(),
+                        bytes: 0,
+                        total: None,
+                        done: Some(report),
+                    }),
+                }
+            }
+        }
+    }
+}
+
+/// Key hints.
+pub fn hints(s: &CrlScreen) -> Vec<(&'static str, String)> {
+    if s.updating {
+        return vec![("", t!("tui.crl_updating_wait"))];
+    }
+    vec![
+        ("u", t!("tui.key_update_crls")),
+        ("f", t!("tui.key_force")),
+        ("↑↓", t!("tui.key_scroll")),
+        ("Esc", t!("tui.key_back")),
+    ]
+}
+
+/// Help lines.
+pub fn help(s: &CrlScreen) -> Vec<String> {
+    widgets::help_lines(hints(s))
+}
+
+fn outcome_level(o: FetchOutcome) -> Level {
+    match o {
+        FetchOutcome::Updated
+        | FetchOutcome::Unchanged
+        | FetchOutcome::NotModified
+        | FetchOutcome::NotDue => Level::Ok,
+        FetchOutcome::Unreachable | FetchOutcome::NotFetched => Level::Warning,
+        FetchOutcome::Invalid => Level::Critical,
+        FetchOutcome::NoCa => Level::Unknown,
+    }
+}
+
+/// Draws the CRL screen.
+///
+/// ```text
+/// ┌ CRLs ──────────────────────────────────────────────┐
+/// │[OK] TEST AC IGC-SANTE ... fresh                     │
+/// │     next update 2026-11-25, 1234 revoked            │
+/// │     http://igc-sante.esante.gouv.fr/CRL/....crl     │
+/// │(during an update: one line per download)           │
+/// ├ Correspondents ────────────────────────────────────┤
+/// │[OK] Dr X <x@...> good                               │
+/// └────────────────────────────────────────────────────┘
+/// ```
+pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, s: &CrlScreen) {
+    let corr_height = u16::try_from((s.correspondents.len() * 2).clamp(1, 8) + 2).unwrap_or(4);
+    let [top, bottom] =
+        Layout::vertical([Constraint::Min(5), Constraint::Length(corr_height)]).areas(area);
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    if let Some((level, text)) = &s.summary {
+        lines.push(level_line(theme, *level, text.clone()));
+    }
+    if s.updating {
+        let what = if s.waiting_lock {
+            t!("crlcli.waiting_lock")
+        } else {
+            t!("tui.crl_updating")
+        };
+        lines.push(Line::from(Span::styled(
+            format!("{} {what}", SPINNER[s.spin % 4]),
+            theme.accent(),
+        )));
+    }
+    for d in &s.downloads {
+        let name = short_name(&d.issuer);
+        match &d.done {
+            None => {
+                let size = match d.total {
+                    Some(t) => format!("{} / {}", human_bytes(d.bytes), human_bytes(t)),
+                    None => human_bytes(d.bytes),
+                };
+                lines.push(Line::from(Span::styled(
+                    format!("  {} {name}: {size}", SPINNER[s.spin % 4]),
+                    theme.text(),
+                )));
+            }
+            Some(r) => {
+                let key = format!("crlcli.outcome_{}", r.outcome.word());
+                let mut text = format!("{name}: {}", t!(&key));
+                if let Some(m) = &r.message {
+                    text = format!("{text} ({m})");
+                }
+                lines.push(level_line(theme, outcome_level(r.outcome), text));
+            }
+        }
+    }
+    if !lines.is_empty() {
+        lines.push(Line::default());
+    }
+    match &s.entries {
+        None => lines.push(Line::from(Span::styled(t!("tui.loading"), theme.muted()))),
+        Some(entries) if entries.is_empty() => {
+            lines.push(level_line(
+                theme,
+                Level::Unknown,
+                s.error.clone().unwrap_or_else(|| t!("tui.crl_none")),
+            ));
+        }
+        Some(entries) => {
+            for e in entries {
+                let state_key = format!("state.{}", e.state.word());
+                lines.push(Line::from(vec![
+                    level_span(theme, crl_level(e.state)),
+                    Span::styled(
+                        format!(" {} — {}", short_name(&e.issuer), t!(&state_key)),
+                        theme.text(),
+                    ),
+                ]));
+                let mut facts = Vec::new();
+                if let (Some(next), Some(n)) = (e.next_update, e.entries) {
+                    facts.push(t!("crlcli.entries_next", entries = n, date = rfc3339(next)));
+                }
+                if let Some(reason) = &e.reason {
+                    facts.push(reason.clone());
+                }
+                if !facts.is_empty() {
+                    lines.push(Line::from(Span::styled(
+                        format!("    {}", facts.join("; ")),
+                        theme.text(),
+                    )));
+                }
+                if let Some(url) = e.source.as_ref().or(e.url.as_ref()) {
+                    lines.push(Line::from(Span::styled(
+                        format!("    {url}"),
+                        theme.muted(),
+                    )));
+                }
+            }
+        }
+    }
+    let scroll = u16::try_from(s.scroll.min(lines.len().saturating_sub(1))).unwrap_or(0);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0))
+            .block(block(theme, &t!("tui.pane_crl"))),
+        top,
+    );
+
+    let mut corr: Vec<Line<'static>> = Vec::new();
+    if s.correspondents.is_empty() {
+        corr.push(Line::from(Span::styled(
+            t!("trustcli.no_correspondent"),
+            theme.muted(),
+        )));
+    }
+    for c in &s.correspondents {
+        let state_key = format!("state.{}", c.state.word());
+        let email = c
+            .email
+            .as_ref()
+            .map(|e| format!(" <{e}>"))
+            .unwrap_or_default();
+        let state = if c.state == CertState::Revoked {
+            let date = c
+                .revoked_at
+                .map(|d| rfc3339(d)[..10].to_string())
+                .unwrap_or_default();
+            t!(
+                "crlcli.revoked_line",
+                date = date,
+                reason = reason_words(c.reason)
+            )
+        } else {
+            t!(&state_key)
+        };
+        let text = format!(" {}{email} — {state}", c.name);
+        corr.push(Line::from(vec![
+            level_span(theme, c.state.level()),
+            Span::styled(text, theme.text()),
+        ]));
+    }
+    frame.render_widget(
+        Paragraph::new(corr)
+            .wrap(Wrap { trim: false })
+            .block(block(theme, &t!("tui.correspondents"))),
+        bottom,
+    );
+}

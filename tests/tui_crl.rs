@@ -1,0 +1,264 @@
+//! The CRL screen and panes of the TUI, against a real HTTP server on
+//! 127.0.0.1: `u` on the home screen updates the CRLs with live progress,
+//! then the CRLs, the correspondents and the home panes say what they are.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use certsafe::domain::crl::CrlState;
+use certsafe::domain::crl::check::CertState;
+use certsafe::domain::drives::SystemDrives;
+use certsafe::tui::app::{App, Env, Msg, Screen, execute, load_home};
+use certsafe::tui::theme::Theme;
+use common::Alg;
+use common::crl::{CrlSpec, Revoked, World, crl};
+use common::http::{Reply, Server};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// CRLs a test server publishes: (path, body).
+type Published = Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
+fn pump(env: &Env, app: &mut App, msg: Msg, progress_seen: &mut usize) {
+    let mut queue = VecDeque::from([msg]);
+    while let Some(m) = queue.pop_front() {
+        if matches!(m, Msg::CrlProgress(_)) {
+            *progress_seen += 1;
+        }
+        if let Some(effect) = app.update(m) {
+            let out = std::cell::RefCell::new(Vec::new());
+            execute(env, effect, &|m| out.borrow_mut().push(m));
+            queue.extend(out.into_inner());
+        }
+    }
+}
+
+fn screen(app: &App) -> String {
+    let mut t = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    t.draw(|f| certsafe::tui::view(f, app)).unwrap();
+    t.backend().to_string()
+}
+
+#[test]
+fn u_updates_the_crls_and_the_screens_show_revocation() {
+    // A server publishing the root's and the intermediate's CRLs.
+    let slot: Published = Arc::default();
+    let published = slot.clone();
+    let server = Server::start(move |seen| {
+        let crls = published.lock().unwrap();
+        crls.iter()
+            .find(|(p, _)| seen.target == *p)
+            .map_or(Reply::Status(404), |(_, body)| Reply::crl(body.clone()))
+    });
+    let root_url = server.url("/root.crl");
+    let inter_url = server.url("/inter.crl");
+    let world = World::new(Alg::Ec, &[&root_url]);
+    let good = world.leaf("Dr Bon Correspondant", Alg::Ec, &[&inter_url]);
+    let revoked = world.leaf("Dr Revoque", Alg::Ec, &[&inter_url]);
+    let now = common::crl::now();
+    *slot.lock().unwrap() = vec![
+        (
+            "/root.crl".into(),
+            crl(&CrlSpec::fresh(1), &world.root, &world.root_key),
+        ),
+        (
+            "/inter.crl".into(),
+            crl(
+                &CrlSpec::fresh(1).revoking(vec![Revoked::cert(&revoked, now - 86_400, Some(1))]),
+                &world.inter,
+                &world.inter_key,
+            ),
+        ),
+    ];
+    world.trust(&[&world.root, &world.inter]);
+    world.correspondent(&good);
+    world.correspondent(&revoked);
+
+    let env = Env {
+        home: world.home.clone(),
+        config: world.config.clone(),
+        drives: Arc::new(SystemDrives),
+        now: certsafe::domain::time::now,
+    };
+    let mut app = App::new(Theme::default_theme(), certsafe::domain::time::now());
+    let mut progress = 0;
+    pump(
+        &env,
+        &mut app,
+        Msg::HomeLoaded(load_home(&env)),
+        &mut progress,
+    );
+    // Before the update: the CRL pane says they were never fetched.
+    assert!(
+        app.data
+            .as_ref()
+            .unwrap()
+            .status
+            .alerts
+            .iter()
+            .any(|a| a.code.starts_with("crl_")),
+        "{:?}",
+        app.data
+    );
+
+    pump(
+        &env,
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::NONE)),
+        &mut progress,
+    );
+    assert!(
+        progress >= 4,
+        "live progress was reported ({progress} events)"
+    );
+    let Screen::Crl(s) = &app.screen else {
+        panic!("on the CRL screen")
+    };
+    assert!(!s.updating);
+    let entries = s.entries.as_ref().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert!(
+        entries.iter().all(|e| e.state == CrlState::Fresh),
+        "{entries:?}"
+    );
+    let states: Vec<_> = s
+        .correspondents
+        .iter()
+        .map(|c| (c.name.clone(), c.state))
+        .collect();
+    assert!(
+        states.contains(&("Dr Revoque".into(), CertState::Revoked)),
+        "{states:?}"
+    );
+    assert!(
+        states.contains(&("Dr Bon Correspondant".into(), CertState::Good)),
+        "{states:?}"
+    );
+    let text = screen(&app);
+    assert!(text.contains("CRL TEST INTERMEDIATE — fresh"), "{text}");
+    assert!(
+        text.contains("Dr Revoque") && text.contains("revoked on"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[CRITICAL]") && text.contains("[OK]"),
+        "{text}"
+    );
+    // Both CRLs were fetched from the server.
+    let paths: Vec<String> = server.seen().iter().map(|s| s.target.clone()).collect();
+    assert!(
+        paths.contains(&"/root.crl".to_string()) && paths.contains(&"/inter.crl".to_string()),
+        "{paths:?}"
+    );
+
+    // Back home: the revocation pane names the revoked correspondent; no CRL alert remains.
+    pump(
+        &env,
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+        &mut progress,
+    );
+    assert!(matches!(app.screen, Screen::Home));
+    let alerts = &app.data.as_ref().unwrap().status.alerts;
+    assert!(
+        !alerts.iter().any(|a| a.code.starts_with("crl_")),
+        "{alerts:?}"
+    );
+    let home = screen(&app);
+    assert!(home.contains("Dr Revoque"), "{home}");
+}
+
+/// Snapshots of the CRL screen (dates, ports and temp paths filtered), both
+/// languages, both sizes: nothing to watch, updated with a revocation, and a
+/// server that answers 404.
+#[test]
+fn crl_screen_snapshots() {
+    use certsafe::i18n::{self, Lang};
+    let server = Server::start(|seen| {
+        if seen.target == "/gone.crl" {
+            Reply::Status(404)
+        } else {
+            Reply::Status(500)
+        }
+    });
+    for (name, setup) in [("crl_empty", 0), ("crl_updated", 1), ("crl_unreachable", 2)] {
+        for lang in [Lang::En, Lang::Fr] {
+            i18n::set(lang);
+            let slot: Published = Arc::default();
+            let published = slot.clone();
+            let local = Server::start(move |seen| {
+                let crls = published.lock().unwrap();
+                crls.iter()
+                    .find(|(p, _)| seen.target == *p)
+                    .map_or(Reply::Status(404), |(_, b)| Reply::crl(b.clone()))
+            });
+            let root_url = if setup == 2 {
+                server.url("/gone.crl")
+            } else {
+                local.url("/root.crl")
+            };
+            let world = World::new(Alg::Ec, &[&root_url]);
+            let inter_url = local.url("/inter.crl");
+            if setup > 0 {
+                let revoked = world.leaf("Dr Revoque", Alg::Ec, &[&inter_url]);
+                let now = common::crl::now();
+                *slot.lock().unwrap() = vec![
+                    (
+                        "/root.crl".into(),
+                        crl(&CrlSpec::fresh(1), &world.root, &world.root_key),
+                    ),
+                    (
+                        "/inter.crl".into(),
+                        crl(
+                            &CrlSpec::fresh(7).revoking(vec![Revoked::cert(
+                                &revoked,
+                                now - 86_400,
+                                Some(1),
+                            )]),
+                            &world.inter,
+                            &world.inter_key,
+                        ),
+                    ),
+                ];
+                world.trust(&[&world.root, &world.inter]);
+                world.correspondent(&revoked);
+            }
+            let env = Env {
+                home: world.home.clone(),
+                config: world.config.clone(),
+                drives: Arc::new(SystemDrives),
+                now: certsafe::domain::time::now,
+            };
+            let mut app = App::new(Theme::default_theme(), certsafe::domain::time::now());
+            let mut progress = 0;
+            pump(
+                &env,
+                &mut app,
+                Msg::HomeLoaded(load_home(&env)),
+                &mut progress,
+            );
+            pump(
+                &env,
+                &mut app,
+                Msg::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::NONE)),
+                &mut progress,
+            );
+            for (w, h) in [(80u16, 24u16), (120, 40)] {
+                let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+                t.draw(|f| certsafe::tui::view(f, &app)).unwrap();
+                let text = t.backend().to_string();
+                let mut settings = insta::Settings::clone_current();
+                settings.set_snapshot_suffix(format!("{}_{w}x{h}", lang.code()));
+                settings.add_filter(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "[DATE]");
+                settings.add_filter(r"127\.0\.0\.1:\d{4,5}", "[SERVER]");
+                settings.add_filter(r"\d{4}-\d{2}-\d{2}", "[DAY]");
+                settings.bind(|| insta::assert_snapshot!(name, text));
+            }
+        }
+    }
+    i18n::set(Lang::En);
+}
