@@ -182,6 +182,7 @@ pub fn print_json(value: &serde_json::Value) {
 
 /// Runs the program with `args`; returns the exit code.
 pub fn main_with_args(args: Vec<std::ffi::OsString>) -> ExitCode {
+    let json = args.iter().any(|a| a == "--json");
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -194,6 +195,10 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
             eprintln!("certsafe: {}: {}", crate::t!("cli.error"), f.message);
+            if json {
+                // Scripts that parse stdout get an object, not nothing.
+                print_json(&serde_json::json!({"error": {"message": f.message, "exit_code": f.code}}));
+            }
             ExitCode::from(f.code)
         }
     }
