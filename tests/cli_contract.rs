@@ -1035,9 +1035,18 @@ fn status_exit_codes_follow_monitoring_conventions() {
 #[test]
 fn json_failures_print_an_error_object() {
     let home = Home::new();
-    let out = home.cmd().args(["account", "show", "ffffffffffff", "--json"]).output().unwrap();
+    let out = home
+        .cmd()
+        .args(["account", "show", "ffffffffffff", "--json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(v["error"]["message"].as_str().unwrap().contains("ffffffffffff"));
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ffffffffffff")
+    );
     assert_eq!(v["error"]["exit_code"], 1);
 }

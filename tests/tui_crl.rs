@@ -20,6 +20,9 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+/// The tests here read and switch the process-wide language: one at a time.
+static LANG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// CRLs a test server publishes: (path, body).
 type Published = Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
 
@@ -45,6 +48,10 @@ fn screen(app: &App) -> String {
 
 #[test]
 fn u_updates_the_crls_and_the_screens_show_revocation() {
+    let _lock = LANG_LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    certsafe::i18n::set(certsafe::i18n::Lang::En);
     // A server publishing the root's and the intermediate's CRLs.
     let slot: Published = Arc::default();
     let published = slot.clone();
@@ -178,6 +185,9 @@ fn u_updates_the_crls_and_the_screens_show_revocation() {
 #[test]
 fn crl_screen_snapshots() {
     use certsafe::i18n::{self, Lang};
+    let _lock = LANG_LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let server = Server::start(|seen| {
         if seen.target == "/gone.crl" {
             Reply::Status(404)

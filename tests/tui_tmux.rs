@@ -375,7 +375,12 @@ impl Sshd {
         }
         std::fs::copy(d.join("user.pub"), d.join("authorized_keys")).unwrap();
         std::fs::create_dir_all("/run/sshd").unwrap();
-        let port = 20_000 + u16::try_from(std::process::id() % 20_000).unwrap();
+        // A port the system says is free right now.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let config = format!(
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nAuthorizedKeysFile {keys}\nPermitRootLogin prohibit-password\n\
              PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nPidFile {pid}\nAcceptEnv LANG LC_*\n",
@@ -393,7 +398,9 @@ impl Sshd {
             .unwrap();
         // Ready when the port accepts connections.
         let start = Instant::now();
+        let mut child = child;
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(child.try_wait().unwrap().is_none(), "sshd exited at start");
             assert!(
                 start.elapsed() < Duration::from_secs(10),
                 "sshd did not listen on {port}"

@@ -135,7 +135,7 @@ fn list(ctx: &Context, json: bool) -> Result<u8, Failure> {
             "{}  {}  {}  {}",
             pad(&a.meta.id, 12),
             pad(&truncate(&a.meta.label, 30), 30),
-            pad(&rfc3339(info.not_after)[..10], 10),
+            pad(&crate::domain::time::date(info.not_after), 10),
             state.word()
         );
     }
@@ -243,7 +243,7 @@ fn remove(ctx: &Context, id: &str, yes: bool) -> Result<u8, Failure> {
 }
 
 fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
-    std::fs::read(path).map_err(|e| {
+    crate::domain::fsutil::read_limited(path, 1 << 20).map_err(|e| {
         Failure::op(t!(
             "cli.read_input",
             path = path.display(),

@@ -197,7 +197,9 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> ExitCode {
             eprintln!("certsafe: {}: {}", crate::t!("cli.error"), f.message);
             if json {
                 // Scripts that parse stdout get an object, not nothing.
-                print_json(&serde_json::json!({"error": {"message": f.message, "exit_code": f.code}}));
+                print_json(
+                    &serde_json::json!({"error": {"message": f.message, "exit_code": f.code}}),
+                );
             }
             ExitCode::from(f.code)
         }

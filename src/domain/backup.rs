@@ -19,7 +19,7 @@ use super::store::{Account, BackupRecord, Store, StoreError};
 /// Characters FAT and exFAT refuse in names (plus the path separators).
 const FAT_FORBIDDEN: &[char] = &[':', '*', '?', '"', '<', '>', '|', '\\', '/'];
 
-/// Why a backup did not happen. In every case no file is left behind and no
+/// Why a backup did not happen. In every case no partial file is left behind and no
 /// backup is recorded.
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
@@ -141,10 +141,7 @@ pub fn resolve_destination(
     drive: Option<Drive>,
 ) -> Result<Destination, BackupError> {
     let shown = to.display().to_string();
-    let is_p12_name = to
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("p12") || e.eq_ignore_ascii_case("pfx"));
+    let is_p12_name = p12::is_p12_name(to);
     let (dir, file) = match fs::metadata(to) {
         Ok(m) if m.is_dir() => (to.to_path_buf(), to.join(default_file_name(label, now))),
         _ if is_p12_name => {
@@ -448,7 +445,11 @@ pub fn run(
         PersistFailure::Io(e) => io(e),
     })?;
     if let Err(e) = sync_dir(&dest.dir) {
-        let _ = fs::remove_file(&dest.file);
+        // Without --overwrite the file is new: take it back. With it, the old
+        // file is already replaced, so the new (verified) one is kept.
+        if !overwrite {
+            let _ = fs::remove_file(&dest.file);
+        }
         return Err(io(e));
     }
     progress(Step::Named);

@@ -41,6 +41,28 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
+/// Reads at most `max` bytes of a regular file: a FIFO or a device (which
+/// claim a size of 0) cannot make certsafe read forever.
+pub fn read_limited(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            crate::t!("io.not_a_file"),
+        ));
+    }
+    let mut out = Vec::new();
+    file.take(max.saturating_add(1)).read_to_end(&mut out)?;
+    if out.len() as u64 > max {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            crate::t!("io.too_large"),
+        ));
+    }
+    Ok(out)
+}
+
 /// What went wrong with a drive or folder, in words.
 pub fn describe_io(e: &io::Error) -> String {
     use io::ErrorKind as K;
@@ -56,6 +78,7 @@ pub fn describe_io(e: &io::Error) -> String {
         }
         (K::PermissionDenied, _) => crate::t!("io.permission"),
         (K::NotFound, _) => crate::t!("io.not_found"),
+        (K::InvalidInput | K::FileTooLarge, _) => e.to_string(),
         (_, Some(20)) => crate::t!("io.not_a_directory"),
         _ => e.to_string(),
     }

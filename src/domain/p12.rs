@@ -132,7 +132,7 @@ pub struct Mac {
 }
 
 /// What can be read from a PKCS#12 file without its password.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Clone, Serialize, Default)]
 pub struct Layout {
     /// The MAC, if the file has one.
     pub mac: Option<Mac>,
@@ -144,8 +144,25 @@ pub struct Layout {
     pub key_friendly_name: Option<String>,
     /// Whether the file used BER (indefinite lengths, constructed strings).
     pub ber: bool,
+    /// The largest iteration count of every encrypted part (all of them,
+    /// not only the ones described above).
+    #[serde(skip)]
+    most_iterations: u64,
     #[serde(skip)]
     shrouded_key: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Layout {
+    // The encrypted key blob is left out: it can be attacked offline.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Layout")
+            .field("mac", &self.mac)
+            .field("key_encryption", &self.key_encryption)
+            .field("cert_encryption", &self.cert_encryption)
+            .field("key_friendly_name", &self.key_friendly_name)
+            .field("ber", &self.ber)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Layout {
@@ -155,6 +172,7 @@ impl Layout {
             self.mac.as_ref().map(|m| m.iterations),
             self.key_encryption.as_ref().map(|e| e.iterations),
             self.cert_encryption.as_ref().map(|e| e.iterations),
+            Some(self.most_iterations),
         ]
         .into_iter()
         .flatten()
@@ -185,6 +203,13 @@ pub struct Opened {
     pub certificates: usize,
     /// Whether OpenSSL's legacy provider had to be loaded.
     pub used_legacy_provider: bool,
+}
+
+/// Whether a path's name ends in `.p12` or `.pfx` (any case).
+pub fn is_p12_name(path: &std::path::Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("p12") || e.eq_ignore_ascii_case("pfx"))
 }
 
 /// Writes `identity` as a PKCS#12 file for `profile`, the friendlyName being `label`.
@@ -272,7 +297,7 @@ pub fn inspect(bytes: &[u8]) -> Result<Layout, P12Error> {
         match kind.as_deref() {
             Some(OID_DATA) => {
                 let safe_contents = read_data_content(&content_info).map_err(damaged)?;
-                read_bags(&safe_contents, &mut layout).map_err(damaged)?;
+                read_bags(&safe_contents, &mut layout, 0).map_err(damaged)?;
             }
             Some(OID_ENCRYPTED_DATA) => {
                 // [0] { EncryptedData ::= SEQ { version, EncryptedContentInfo SEQ { type, alg, [0] data } } }
@@ -282,7 +307,9 @@ pub fn inspect(bytes: &[u8]) -> Result<Layout, P12Error> {
                     .and_then(|n| n.child(1, "encrypted content info"))
                     .and_then(|n| n.child(1, "encryption algorithm"))
                     .map_err(damaged)?;
-                layout.cert_encryption = Some(read_encryption(&enc).map_err(damaged)?);
+                let encryption = read_encryption(&enc).map_err(damaged)?;
+                layout.most_iterations = layout.most_iterations.max(encryption.iterations);
+                layout.cert_encryption = Some(encryption);
             }
             _ => {}
         }
@@ -307,6 +334,7 @@ fn looks_like_pfx_header(bytes: &[u8]) -> bool {
 const OID_DATA: &str = "1.2.840.113549.1.7.1";
 const OID_ENCRYPTED_DATA: &str = "1.2.840.113549.1.7.6";
 const OID_SHROUDED_KEY_BAG: &str = "1.2.840.113549.1.12.10.1.2";
+const OID_SAFE_CONTENTS_BAG: &str = "1.2.840.113549.1.12.10.1.6";
 const OID_FRIENDLY_NAME: &str = "1.2.840.113549.1.9.20";
 const OID_PBES2: &str = "1.2.840.113549.1.5.13";
 const OID_PBKDF2: &str = "1.2.840.113549.1.5.12";
@@ -446,18 +474,32 @@ fn read_encryption(alg: &Node<'_>) -> Result<Encryption, ber::BerError> {
     })
 }
 
-fn read_bags(safe_contents: &[u8], layout: &mut Layout) -> Result<(), ber::BerError> {
+fn read_bags(safe_contents: &[u8], layout: &mut Layout, depth: usize) -> Result<(), ber::BerError> {
+    if depth > 8 {
+        return Err(bad("safe contents nested too deep"));
+    }
     let node = ber::read_one(safe_contents)?;
     for bag in node.children()? {
         let kids = bag.children()?;
         let Some(id) = kids.first().and_then(Node::oid) else {
             continue;
         };
+        if id == OID_SAFE_CONTENTS_BAG {
+            // Nested safe contents: walked too, so no count hides in them.
+            let inner = bag
+                .child(1, "nested bag")?
+                .child(0, "nested safe contents")?;
+            let bytes = ber::der(tag::SEQUENCE, inner.content);
+            read_bags(&bytes, layout, depth + 1)?;
+            continue;
+        }
         if id != OID_SHROUDED_KEY_BAG {
             continue;
         }
         let epki = bag.child(1, "key bag value")?.child(0, "encrypted key")?;
-        layout.key_encryption = Some(read_encryption(&epki.child(0, "key encryption")?)?);
+        let encryption = read_encryption(&epki.child(0, "key encryption")?)?;
+        layout.most_iterations = layout.most_iterations.max(encryption.iterations);
+        layout.key_encryption = Some(encryption);
         layout.shrouded_key = Some(ber::der(
             tag::SEQUENCE,
             &[
@@ -638,7 +680,7 @@ fn pkcs12_mac_key(
     password: &Password,
     salt: &[u8],
     iterations: u64,
-) -> Result<Vec<u8>, openssl::error::ErrorStack> {
+) -> Result<zeroize::Zeroizing<Vec<u8>>, openssl::error::ErrorStack> {
     let v = md.block_size();
     let u = md.size();
     let mut pass: zeroize::Zeroizing<Vec<u8>> = zeroize::Zeroizing::new(
@@ -649,23 +691,23 @@ fn pkcs12_mac_key(
             .collect(),
     );
     pass.extend_from_slice(&[0, 0]);
-    let fill = |src: &[u8]| -> Vec<u8> {
+    let fill = |src: &[u8]| -> zeroize::Zeroizing<Vec<u8>> {
         if src.is_empty() {
-            return Vec::new();
+            return zeroize::Zeroizing::new(Vec::new());
         }
         let n = v * src.len().div_ceil(v);
-        src.iter().copied().cycle().take(n).collect()
+        zeroize::Zeroizing::new(src.iter().copied().cycle().take(n).collect())
     };
     let mut input = zeroize::Zeroizing::new(vec![3u8; v]);
-    input.extend(fill(salt));
-    input.extend(fill(&pass));
+    input.extend_from_slice(&fill(salt));
+    input.extend_from_slice(&fill(&pass));
     let mut h = Hasher::new(md)?;
     h.update(&input)?;
-    let mut a = h.finish()?.to_vec();
+    let mut a = zeroize::Zeroizing::new(h.finish()?.to_vec());
     for _ in 1..iterations.max(1) {
         let mut h = Hasher::new(md)?;
         h.update(&a)?;
-        a = h.finish()?.to_vec();
+        a = zeroize::Zeroizing::new(h.finish()?.to_vec());
     }
     a.truncate(u);
     Ok(a)

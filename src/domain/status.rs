@@ -167,7 +167,7 @@ pub fn account_alerts(account: &Account, config: &Config, now: OffsetDateTime) -
                 crate::t!(
                     "status.cert_expired",
                     label = label,
-                    date = super::time::rfc3339(info.not_after)[..10].to_string()
+                    date = super::time::date(info.not_after)
                 ),
                 crate::t!("status.cert_expired_fix"),
             ));

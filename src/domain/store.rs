@@ -47,6 +47,9 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// The label is empty or has a NUL byte.
+    #[error("{}", crate::t!("cli.bad_label"))]
+    BadLabel,
     /// A stored file is corrupt.
     #[error("{}", crate::t!("store.corrupt", path = .path, detail = .detail))]
     Corrupt {
@@ -345,6 +348,9 @@ impl Store {
         email: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<Account, StoreError> {
+        if label.trim().is_empty() || label.contains('\0') {
+            return Err(StoreError::BadLabel);
+        }
         let fp = identity.fingerprint();
         if let Some(existing) = self.find_by_fingerprint(&fp)? {
             return Err(StoreError::AlreadyImported {
@@ -375,8 +381,10 @@ impl Store {
         write_identity_files(staging.path(), identity)?;
         write_meta(staging.path(), &meta)?;
         let final_dir = self.dir.join(&id);
-        let staging = staging.keep();
-        fs::rename(&staging, &final_dir).map_err(io_err("write", &final_dir))?;
+        // Renamed while still owned by `staging`: on failure it is deleted,
+        // key included; once renamed, nothing is left to delete.
+        fs::rename(staging.path(), &final_dir).map_err(io_err("write", &final_dir))?;
+        let _ = staging.keep();
         sync_dir(&self.dir).map_err(io_err("write", &self.dir))?;
         Ok(Account {
             meta,
@@ -393,18 +401,33 @@ impl Store {
         identity: &Identity,
         now: OffsetDateTime,
     ) -> Result<(Account, PathBuf), StoreError> {
-        let archive = account
-            .dir
-            .join("archive")
-            .join(rfc3339(now).replace(':', "-"));
+        // A new folder per replacement (never reused), each file synced
+        // before the live identity is touched: the old key survives a crash.
+        let archives = account.dir.join("archive");
+        create_private_dir(&archives).map_err(io_err("create", &archives))?;
+        let stamp = rfc3339(now).replace(':', "-");
+        let archive = (0..1000)
+            .map(|n| {
+                archives.join(if n == 0 {
+                    stamp.clone()
+                } else {
+                    format!("{stamp}-{n}")
+                })
+            })
+            .find(|p| !p.exists())
+            .unwrap_or_else(|| archives.join(format!("{stamp}-{}", identity.fingerprint())));
         create_private_dir(&archive).map_err(io_err("create", &archive))?;
         for name in ["cert.pem", "chain.pem", "key.pem", "account.json"] {
             let from = account.dir.join(name);
-            if from.exists() {
-                fs::copy(&from, archive.join(name)).map_err(io_err("archive", &from))?;
+            match fs::read(&from) {
+                Ok(bytes) => {
+                    let bytes = zeroize::Zeroizing::new(bytes);
+                    write_atomic(&archive.join(name), &bytes).map_err(io_err("archive", &from))?;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err("archive", &from)(e)),
             }
         }
-        sync_dir(&archive).map_err(io_err("write", &archive))?;
         write_identity_files(&account.dir, identity)?;
         let mut meta = account.meta.clone();
         meta.archived.push(meta.fingerprint.clone());

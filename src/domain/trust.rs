@@ -137,7 +137,7 @@ pub fn read_cert_file(path: &Path) -> Result<Vec<X509>, TrustError> {
     if meta.is_dir() || meta.len() > 64 << 20 {
         return Err(TrustError::NoCertificate { path: shown });
     }
-    let bytes = fs::read(path).map_err(|e| TrustError::Read {
+    let bytes = super::fsutil::read_limited(path, 64 << 20).map_err(|e| TrustError::Read {
         path: shown.clone(),
         reason: describe_io(&e),
     })?;

@@ -437,58 +437,6 @@ pub fn load_crls(
     Ok((entries, rows))
 }
 
-/// Finds `.p12`/`.pfx` files in `dir` and one folder down, sorted.
-pub fn scan_folder(dir: &std::path::Path) -> Result<Vec<PathBuf>, String> {
-    if dir.is_file() {
-        // The .p12/.pfx file itself was typed: it is the only choice.
-        let ok = dir
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e.eq_ignore_ascii_case("p12") || e.eq_ignore_ascii_case("pfx"));
-        return if ok {
-            Ok(vec![dir.to_path_buf()])
-        } else {
-            Err(crate::t!("tui.not_a_folder", path = dir.display()))
-        };
-    }
-    let is_p12 = |p: &std::path::Path| {
-        p.extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e.eq_ignore_ascii_case("p12") || e.eq_ignore_ascii_case("pfx"))
-    };
-    let read = |d: &std::path::Path| -> Result<Vec<PathBuf>, std::io::Error> {
-        Ok(std::fs::read_dir(d)?.flatten().map(|e| e.path()).collect())
-    };
-    let top = read(dir).map_err(|e| {
-        format!(
-            "{}: {}",
-            dir.display(),
-            crate::domain::fsutil::describe_io(&e)
-        )
-    })?;
-    let mut out = Vec::new();
-    for p in top {
-        let hidden = p
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'));
-        if hidden {
-            continue;
-        }
-        if p.is_dir() {
-            for q in read(&p).unwrap_or_default() {
-                if q.is_file() && is_p12(&q) {
-                    out.push(q);
-                }
-            }
-        } else if is_p12(&p) {
-            out.push(p);
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
 /// Runs an effect, sending its messages to `send`. Called on a worker
 /// thread by the terminal loop, inline by tests.
 pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
@@ -574,7 +522,9 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
             drop(password);
             send(Msg::BackupDone(result));
         }
-        Effect::ScanFolder(dir) => send(Msg::FilesFound(scan_folder(&dir))),
+        Effect::ScanFolder(dir) => {
+            send(Msg::FilesFound(crate::domain::restore::find_backups(&dir)));
+        }
         Effect::OpenFile(path, password) => {
             let result = match crate::domain::restore::open_file(&path, &password) {
                 Ok(opened) => crate::domain::restore::describe(&opened, None)

@@ -347,7 +347,7 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, s: &CrlScreen) {
         let state = if c.state == CertState::Revoked {
             let date = c
                 .revoked_at
-                .map(|d| rfc3339(d)[..10].to_string())
+                .map(crate::domain::time::date)
                 .unwrap_or_default();
             t!(
                 "crlcli.revoked_line",

@@ -96,7 +96,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         let marker = if i == app.selected { "> " } else { "  " };
         let label: String = a.label.chars().take(label_width).collect();
         let pad = label_width.saturating_sub(label.chars().count());
-        let expires = crate::domain::time::rfc3339(a.not_after);
+        let expires = crate::domain::time::date(a.not_after);
         let base = if i == app.selected {
             theme.selected()
         } else {
@@ -104,7 +104,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         };
         lines.push(Line::from(vec![
             Span::styled(
-                format!("{marker}{label}{} {} ", " ".repeat(pad), &expires[..10]),
+                format!("{marker}{label}{} {} ", " ".repeat(pad), &expires),
                 base,
             ),
             level_span(theme, level),

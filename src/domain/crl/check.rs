@@ -282,6 +282,10 @@ impl Checker {
     }
 
     fn revocation(&mut self, facts: &certext::CertFacts, issuer: usize) -> Own {
+        // A certificate whose serial could not be read is never "good".
+        if facts.serial.is_empty() {
+            return Own::plain(CertState::Unknown, Some(crate::t!("check.unreadable")));
+        }
         let (fp, subject) = (
             self.cas[issuer].fingerprint.clone(),
             self.cas[issuer].subject.clone(),

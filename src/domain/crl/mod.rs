@@ -721,10 +721,11 @@ pub fn import_file(
             },
         });
     }
-    let bytes = std::fs::read(path).map_err(|source| CrlError::Io {
-        path: shown.clone(),
-        source,
-    })?;
+    let bytes =
+        super::fsutil::read_limited(path, env.policy.max_bytes).map_err(|source| CrlError::Io {
+            path: shown.clone(),
+            source,
+        })?;
     let cas = env.ca_store().list()?;
     let cache = env.cache();
     let _lock = cache.lock(std::time::Duration::from_secs(600), &mut || {})?;
