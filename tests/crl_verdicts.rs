@@ -425,3 +425,37 @@ fn scope_of_the_issuing_distribution_point() {
     w.import(&crl(&spec, &w.inter, &w.inter_key)).unwrap();
     assert_eq!(w.check(&leaf).state, CertState::Good);
 }
+
+/// An issuing distribution point naming `uri` (a partitioned CRL).
+fn idp(uri: &str) -> (String, bool, Vec<u8>) {
+    use certsafe::domain::ber::der;
+    let value = der(0x30, &der(0xa0, &der(0xa0, &der(0x86, uri.as_bytes()))));
+    ("2.5.29.28".into(), true, value)
+}
+
+#[test]
+fn a_partitioned_crl_vouches_only_for_its_part() {
+    for alg in ALGS {
+        let w = World::new(alg, &[]);
+        w.trust(&[&w.root, &w.inter]);
+        w.import(&crl(&CrlSpec::fresh(1), &w.root, &w.root_key))
+            .unwrap();
+        let part1 = "http://crl.example/part1.crl";
+        let inside = w.leaf("Dr Inside", alg, &[part1]);
+        let revoked = w.leaf("Dr Revoked Inside", alg, &[part1]);
+        let outside = w.leaf("Dr Outside", alg, &["http://crl.example/part2.crl"]);
+        let no_cdp = w.leaf("Dr Without CDP", alg, &[]);
+        let mut spec =
+            CrlSpec::fresh(1).revoking(vec![Revoked::cert(&revoked, now() - 100, Some(1))]);
+        spec.extensions.push(idp(part1));
+        assert!(matches!(
+            w.import(&crl(&spec, &w.inter, &w.inter_key)),
+            Ok(Accepted::Updated(_))
+        ));
+        assert_eq!(w.check(&inside).state, CertState::Good, "{alg:?}");
+        assert_eq!(w.check(&revoked).state, CertState::Revoked, "{alg:?}");
+        // Not in this part: the CRL cannot say it is good.
+        assert_eq!(w.check(&outside).state, CertState::Unknown, "{alg:?}");
+        assert_eq!(w.check(&no_cdp).state, CertState::Unknown, "{alg:?}");
+    }
+}

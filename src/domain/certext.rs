@@ -65,6 +65,8 @@ pub struct CertFacts {
     pub has_basic_constraints: bool,
     /// Certificate version (0 = v1).
     pub version: u64,
+    /// CRL distribution point URIs (filled by [`facts`]).
+    pub crl_urls: Vec<String>,
 }
 
 /// Key usage bit of `cRLSign`.
@@ -78,7 +80,9 @@ pub fn facts(cert: &X509Ref) -> Result<CertFacts, ber::BerError> {
         offset: 0,
         what: "certificate cannot be encoded",
     })?;
-    facts_der(&der)
+    let mut out = facts_der(&der)?;
+    out.crl_urls = crl_urls(cert);
+    Ok(out)
 }
 
 /// Reads the facts of a DER certificate.

@@ -40,6 +40,10 @@ pub struct Meta {
     /// When it was accepted.
     #[serde(with = "time::serde::rfc3339")]
     pub accepted_at: OffsetDateTime,
+    /// Issuing distribution point URIs (empty: the CRL covers every
+    /// certificate of the CA).
+    #[serde(default)]
+    pub idp_urls: Vec<String>,
 }
 
 /// One fetch or import, as remembered.

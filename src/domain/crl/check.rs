@@ -329,6 +329,16 @@ impl Checker {
                 Some(crate::t!("check.out_of_scope", issuer = subject)),
             );
         }
+        if idx.header.flags & super::index::FLAG_PARTITIONED != 0 {
+            // A partitioned CRL says nothing about certificates outside its part.
+            let parts = self.cache.meta(&fp).map(|m| m.idp_urls).unwrap_or_default();
+            if !facts.crl_urls.iter().any(|u| parts.contains(u)) {
+                return Own::plain(
+                    CertState::Unknown,
+                    Some(crate::t!("check.out_of_scope", issuer = subject)),
+                );
+            }
+        }
         match idx.lookup(&facts.serial) {
             Some((at, reason)) => Own {
                 state: CertState::Revoked,

@@ -32,6 +32,9 @@ const MAC: usize = 32;
 pub const FLAG_ONLY_USER: u8 = 1;
 /// Flag: the CRL covers only CA certificates.
 pub const FLAG_ONLY_CA: u8 = 2;
+/// The CRL covers only certificates naming one of its IDP distribution
+/// points (listed in the cache's `meta.json`).
+pub const FLAG_PARTITIONED: u8 = 4;
 
 /// What the index says about the CRL it was built from.
 #[derive(Debug, Clone, PartialEq, Eq)]

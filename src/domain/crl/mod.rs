@@ -674,7 +674,8 @@ pub fn accept(
         this_update: parsed.this_update,
         next_update,
         flags: (u8::from(parsed.only_user) * index::FLAG_ONLY_USER)
-            | (u8::from(parsed.only_ca) * index::FLAG_ONLY_CA),
+            | (u8::from(parsed.only_ca) * index::FLAG_ONLY_CA)
+            | (u8::from(!parsed.idp_urls.is_empty()) * index::FLAG_PARTITIONED),
     };
     let index_bytes = index::build(&header, &mut entries, key).map_err(|e| {
         AcceptError::Cache(CrlError::Io {
@@ -694,6 +695,7 @@ pub fn accept(
         bytes: der.len() as u64,
         source: source.to_string(),
         accepted_at: now,
+        idp_urls: parsed.idp_urls.clone(),
     };
     cache
         .store(&meta, &der, &index_bytes)

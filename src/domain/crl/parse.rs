@@ -63,6 +63,10 @@ pub struct Parsed<'a> {
     pub only_user: bool,
     /// Issuing distribution point: only CA certificates.
     pub only_ca: bool,
+    /// Issuing distribution point names (URIs): the CRL covers only the
+    /// certificates whose distribution points name one of them. Empty: the
+    /// CRL covers every certificate of its issuer.
+    pub idp_urls: Vec<String>,
 }
 
 /// One revoked certificate, borrowed from the CRL.
@@ -182,6 +186,7 @@ pub fn parse(der: &[u8]) -> Result<Parsed<'_>, Rejection> {
         number: None,
         only_user: false,
         only_ca: false,
+        idp_urls: Vec::new(),
     };
     let mut rest = fields.map(|f| f.map_err(|e| malformed(&e))).peekable();
     if let Some(Ok(n)) = rest.peek() {
@@ -280,6 +285,7 @@ fn read_idp(value: &[u8], parsed: &mut Parsed<'_>) -> Result<(), Rejection> {
         let f = f.map_err(|e| malformed(&e))?;
         let on = f.content.first().is_some_and(|b| *b != 0);
         match f.tag {
+            0xa0 => read_idp_names(&f, parsed)?,
             0x81 => parsed.only_user = on,
             0x82 => parsed.only_ca = on,
             0xa3 | 0x83 => {
@@ -299,6 +305,33 @@ fn read_idp(value: &[u8], parsed: &mut Parsed<'_>) -> Result<(), Rejection> {
             }
             _ => {}
         }
+    }
+    Ok(())
+}
+
+/// The `distributionPoint` of an IDP: its `fullName` URIs. A name relative
+/// to the issuer cannot be matched and is refused; a full name without a URI
+/// is kept as a name nothing matches (the CRL then vouches for nothing).
+fn read_idp_names(dp: &Node<'_>, parsed: &mut Parsed<'_>) -> Result<(), Rejection> {
+    for name in dp.iter() {
+        let name = name.map_err(|e| malformed(&e))?;
+        if name.tag != 0xa0 {
+            return Err(Rejection::Unsupported {
+                what: "CRL partitioned by a relative name",
+            });
+        }
+        for general in name.iter() {
+            let general = general.map_err(|e| malformed(&e))?;
+            let uri = if general.tag == 0x86 {
+                String::from_utf8_lossy(general.content).into_owned()
+            } else {
+                "-".into()
+            };
+            parsed.idp_urls.push(uri);
+        }
+    }
+    if parsed.idp_urls.is_empty() {
+        parsed.idp_urls.push("-".into());
     }
     Ok(())
 }
