@@ -415,6 +415,26 @@ pub fn load_home(env: &Env) -> Result<HomeData, String> {
     })
 }
 
+/// Replaces a shown drive list with a fresh one, keeping the selection on
+/// the same mount point; returns the names of the drives that went away.
+pub fn merge_drives(
+    drives: &mut Vec<Drive>,
+    selected: &mut usize,
+    list: Vec<Drive>,
+) -> Vec<String> {
+    let current = drives.get(*selected).map(|d| d.mount_point.clone());
+    let gone = drives
+        .iter()
+        .filter(|d| !list.iter().any(|n| n.mount_point == d.mount_point))
+        .map(Drive::display_name)
+        .collect();
+    *drives = list;
+    *selected = current
+        .and_then(|mp| drives.iter().position(|d| d.mount_point == mp))
+        .unwrap_or((*selected).min(drives.len()));
+    gone
+}
+
 /// Loads the CRL list and the correspondents with their states.
 pub fn load_crls(
     env: &Env,

@@ -505,24 +505,10 @@ impl BackupWizard {
                     ..
                 },
             ) => {
-                let current = drives.get(*selected).map(|d| d.mount_point.clone());
-                // A drive that was listed and is gone was pulled out: say so.
-                let gone: Vec<String> = drives
-                    .iter()
-                    .filter(|d| !list.iter().any(|n| n.mount_point == d.mount_point))
-                    .map(Drive::display_name)
-                    .collect();
+                let gone = super::app::merge_drives(drives, selected, list);
                 if !gone.is_empty() {
                     *error = Some(t!("tui.drive_removed", name = gone.join(", ")));
                 }
-                *drives = list;
-                *selected = match current {
-                    Some(mp) => drives
-                        .iter()
-                        .position(|d| d.mount_point == mp)
-                        .unwrap_or(drives.len().min(*selected)),
-                    None => (*selected).min(drives.len()),
-                };
                 Outcome::None
             }
             (

@@ -399,15 +399,7 @@ impl RestoreWizard {
                     drives, selected, ..
                 },
             ) => {
-                let current = drives.get(*selected).map(|d| d.mount_point.clone());
-                *drives = list;
-                *selected = match current {
-                    Some(mp) => drives
-                        .iter()
-                        .position(|d| d.mount_point == mp)
-                        .unwrap_or((*selected).min(drives.len())),
-                    None => (*selected).min(drives.len()),
-                };
+                super::app::merge_drives(drives, selected, list);
                 Outcome::None
             }
             (
