@@ -168,11 +168,25 @@ pub fn drive_of(source: &dyn DriveSource, path: &Path) -> Option<Drive> {
         .max_by_key(|d| d.mount_point.as_os_str().len())
 }
 
-/// Remembers which filesystem a folder was on when it was chosen.
+/// Remembers which filesystem a folder was on when it was chosen: its
+/// device number, filesystem ID and size, so another stick mounted at the
+/// same place (often with the same device number) is told apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DriveGuard {
     dir: PathBuf,
     device_id: u64,
+    fsid: u64,
+    blocks: u64,
+}
+
+fn fs_identity(dir: &Path) -> std::io::Result<(u64, u64, u64)> {
+    let device_id = std::fs::metadata(dir)?.dev();
+    let vfs = rustix::fs::statvfs(dir)?;
+    Ok((
+        device_id,
+        vfs.f_fsid,
+        vfs.f_blocks.saturating_mul(vfs.f_frsize),
+    ))
 }
 
 /// The folder changed under us.
@@ -195,18 +209,20 @@ pub enum GuardError {
 impl DriveGuard {
     /// Records the filesystem of `dir`.
     pub fn new(dir: &Path) -> std::io::Result<Self> {
-        let device_id = std::fs::metadata(dir)?.dev();
+        let (device_id, fsid, blocks) = fs_identity(dir)?;
         Ok(Self {
             dir: dir.to_path_buf(),
             device_id,
+            fsid,
+            blocks,
         })
     }
 
     /// Checks `dir` is still on the same filesystem.
     pub fn check(&self) -> Result<(), GuardError> {
         let dir = self.dir.display().to_string();
-        match std::fs::metadata(&self.dir) {
-            Ok(m) if m.dev() == self.device_id => Ok(()),
+        match fs_identity(&self.dir) {
+            Ok(id) if id == (self.device_id, self.fsid, self.blocks) => Ok(()),
             Ok(_) => Err(GuardError::Changed { dir }),
             Err(_) => Err(GuardError::Gone { dir }),
         }
