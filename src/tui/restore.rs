@@ -592,10 +592,11 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
                     let items: Vec<String> = list
                         .iter()
                         .map(|p| {
-                            p.strip_prefix(dir).map_or_else(
-                                |_| p.display().to_string(),
-                                |r| r.display().to_string(),
-                            )
+                            // Relative to the folder; a typed file shows its own name.
+                            match p.strip_prefix(dir) {
+                                Ok(r) if !r.as_os_str().is_empty() => r.display().to_string(),
+                                _ => p.display().to_string(),
+                            }
                         })
                         .collect();
                     lines.extend(list_lines(theme, &items, *selected));
