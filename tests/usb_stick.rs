@@ -732,3 +732,54 @@ fn backup_never_overwrites_without_overwrite() {
     assert_eq!(names, ["backup.p12"], "temporary files left behind");
     assert_eq!(backup_state(&home, &id), "ok");
 }
+
+#[test]
+fn another_stick_mounted_in_its_place_is_refused() {
+    if !root_or_skip() {
+        return;
+    }
+    let stick = Stick::attach("swap", &[]);
+    let (home, _pki, _leaf, id) = home_with_account("Dr Swap");
+    let before = home.snapshot();
+    let mut child = home
+        .std_cmd()
+        .args(["backup", &id, "--password-stdin", "--to"])
+        .arg(&stick.mount)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Chosen: now the stick is swapped for another one at the same mount point.
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "certsafe should be waiting for the password"
+    );
+    stick.run("detach");
+    let out = Stick::script(&["attach", &stick.name], &["--size", "48M"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        let _ = stdin.write_all(format!("{STRONG}\n").as_bytes());
+    }
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("changed since it was chosen"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(&stick.mount)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(
+        left.iter()
+            .all(|n| !n.to_string_lossy().contains("certsafe")),
+        "nothing written to the other stick: {left:?}"
+    );
+    assert_eq!(before, home.snapshot(), "no backup recorded");
+}
