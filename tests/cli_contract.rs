@@ -1050,3 +1050,29 @@ fn json_failures_print_an_error_object() {
     );
     assert_eq!(v["error"]["exit_code"], 1);
 }
+
+#[test]
+fn help_speaks_the_users_language() {
+    let home = Home::new();
+    home.cmd()
+        .args(["--lang", "fr", "--help"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("Sauvegarder un compte")
+                .and(predicate::str::contains("Codes de sortie")),
+        );
+    home.cmd()
+        .env("LANG", "fr_FR.UTF-8")
+        .args(["backup", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Remplacer un fichier existant"));
+    home.cmd()
+        .args(["backup", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Replace an existing file of the same name",
+        ));
+}

@@ -10,7 +10,7 @@ mod trust;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{self, Config};
 use crate::domain::home::Home;
@@ -183,7 +183,20 @@ pub fn print_json(value: &serde_json::Value) {
 /// Runs the program with `args`; returns the exit code.
 pub fn main_with_args(args: Vec<std::ffi::OsString>) -> ExitCode {
     let json = args.iter().any(|a| a == "--json");
-    let cli = match Cli::try_parse_from(args) {
+    // The language is known before parsing, so --help speaks it too.
+    let flag = args
+        .windows(2)
+        .find(|w| w[0] == "--lang")
+        .and_then(|w| w[1].to_str())
+        .or_else(|| {
+            args.iter()
+                .find_map(|a| a.to_str().and_then(|a| a.strip_prefix("--lang=")))
+        });
+    i18n::set(flag.and_then(Lang::parse).unwrap_or_else(Lang::from_env));
+    let cli = match localized(Cli::command(), "")
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
@@ -204,6 +217,55 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> ExitCode {
             ExitCode::from(f.code)
         }
     }
+}
+
+/// The `help.*` text for `key` in the current language, if there is one.
+fn help_text(key: &str) -> Option<String> {
+    let full = format!("help.{key}");
+    let text = crate::t!(&full);
+    (!text.ends_with(&full)).then_some(text)
+}
+
+/// The command tree with its help texts from the translation files
+/// (`help.<sub>_<sub>_<arg>`; the doc comments stay the fallback).
+fn localized(mut cmd: clap::Command, path: &str) -> clap::Command {
+    let prefix = if path.is_empty() {
+        String::new()
+    } else {
+        format!("{path}_")
+    };
+    if let Some(t) = help_text(&format!("{prefix}about")) {
+        cmd = cmd.about(t);
+    }
+    if path.is_empty() {
+        cmd = cmd.long_about(None);
+        if let Some(t) = help_text("after_help") {
+            cmd = cmd.after_help(t);
+        }
+    }
+    let ids: Vec<String> = cmd
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .collect();
+    for id in ids {
+        let key = match id.as_str() {
+            "json" | "password_stdin" | "password_file" => id.clone(),
+            _ if !path.is_empty() && matches!(id.as_str(), "home" | "lang" | "theme") => continue,
+            _ => format!("{prefix}{id}"),
+        };
+        if let Some(t) = help_text(&key) {
+            cmd = cmd.mut_arg(id, |a| a.help(t));
+        }
+    }
+    let subs: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in subs {
+        let sub_path = format!("{prefix}{name}");
+        cmd = cmd.mut_subcommand(name, |c| localized(c, &sub_path));
+    }
+    cmd
 }
 
 fn run(cli: Cli) -> Result<u8, Failure> {
