@@ -13,7 +13,7 @@ use super::theme::Theme;
 use super::widgets::{self, SPINNER, block, level_line, level_span};
 use crate::domain::crl::check::{CertState, Reason, reason_words};
 use crate::domain::crl::update::{CrlProgress, Outcome as FetchOutcome, SlotReport};
-use crate::domain::crl::{CrlEntry, CrlState, short_name};
+use crate::domain::crl::{CrlEntry, short_name};
 use crate::domain::drives::human_bytes;
 use crate::domain::status::Level;
 use crate::domain::time::rfc3339;
@@ -70,16 +70,6 @@ pub struct CrlScreen {
     pub scroll: usize,
     /// Spinner frame.
     pub spin: usize,
-}
-
-/// Level shown for a CRL state (its word is shown too).
-pub fn crl_level(state: CrlState) -> Level {
-    match state {
-        CrlState::Fresh => Level::Ok,
-        CrlState::Due | CrlState::Unreachable => Level::Warning,
-        CrlState::Expired | CrlState::Invalid => Level::Critical,
-        CrlState::Missing => Level::Unknown,
-    }
 }
 
 impl CrlScreen {
@@ -235,7 +225,7 @@ fn outcome_level(o: FetchOutcome) -> Level {
 /// │[OK] Dr X <x@...> good                               │
 /// └────────────────────────────────────────────────────┘
 /// ```
-pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, s: &CrlScreen) {
+pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, s: &CrlScreen, now: OffsetDateTime) {
     let corr_height = u16::try_from((s.correspondents.len() * 2).clamp(1, 8) + 2).unwrap_or(4);
     let [top, bottom] =
         Layout::vertical([Constraint::Min(5), Constraint::Length(corr_height)]).areas(area);
@@ -293,7 +283,7 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, s: &CrlScreen) {
             for e in entries {
                 let state_key = format!("state.{}", e.state.word());
                 lines.push(Line::from(vec![
-                    level_span(theme, crl_level(e.state)),
+                    level_span(theme, e.level(now)),
                     Span::styled(
                         format!(" {} — {}", short_name(&e.issuer), t!(&state_key)),
                         theme.text(),

@@ -57,7 +57,7 @@ pub fn view(frame: &mut Frame, app: &App) {
             )
         }
         Screen::Crl(s) => {
-            crl::render(frame, body, theme, s);
+            crl::render(frame, body, theme, s, app.now);
             (crate::t!("tui.crl_title"), crl::hints(s), crl::help(s))
         }
     };

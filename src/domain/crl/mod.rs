@@ -470,6 +470,24 @@ pub struct CrlEntry {
     pub last_fetch: Option<Attempt>,
 }
 
+impl CrlEntry {
+    /// How bad this CRL's state is (the home pane, `status` and the CRL
+    /// screen all use this): a failed fetch is only a warning while the
+    /// cached copy is still valid.
+    pub fn level(&self, now: OffsetDateTime) -> Level {
+        let cached_ok = self.next_update.is_some_and(|n| n > now);
+        match self.state {
+            CrlState::Fresh => Level::Ok,
+            CrlState::Due => Level::Warning,
+            CrlState::Missing if self.ca_fingerprint.is_none() => Level::Warning,
+            CrlState::Invalid | CrlState::Unreachable if cached_ok => Level::Warning,
+            CrlState::Expired | CrlState::Missing | CrlState::Invalid | CrlState::Unreachable => {
+                Level::Critical
+            }
+        }
+    }
+}
+
 /// The state of a CA's CRL from its cached facts and last attempt.
 pub fn state_of(
     meta: Option<&Meta>,
@@ -829,12 +847,11 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
         ));
     }
     for e in list(env, now)? {
-        let cached_ok = e.next_update.is_some_and(|n| n > now);
+        let severity = e.level(now);
         let fix_update = crate::t!("status.crl_fix_update");
-        let (severity, code, message, fix) = match e.state {
+        let (code, message, fix) = match e.state {
             CrlState::Fresh => continue,
             CrlState::Due => (
-                Level::Warning,
                 "crl_due",
                 crate::t!(
                     "status.crl_due",
@@ -844,7 +861,6 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
                 fix_update,
             ),
             CrlState::Expired => (
-                Level::Critical,
                 "crl_expired",
                 crate::t!(
                     "status.crl_expired",
@@ -854,23 +870,16 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
                 fix_update,
             ),
             CrlState::Missing if e.ca_fingerprint.is_none() => (
-                Level::Warning,
                 "crl_no_ca",
                 crate::t!("status.crl_no_ca", issuer = short_name(&e.issuer)),
                 crate::t!("status.no_ca_fix"),
             ),
             CrlState::Missing => (
-                Level::Critical,
                 "crl_missing",
                 crate::t!("status.crl_missing", issuer = short_name(&e.issuer)),
                 fix_update,
             ),
             CrlState::Invalid => (
-                if cached_ok {
-                    Level::Warning
-                } else {
-                    Level::Critical
-                },
                 "crl_invalid",
                 crate::t!(
                     "status.crl_invalid",
@@ -880,11 +889,6 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
                 crate::t!("status.crl_invalid_fix"),
             ),
             CrlState::Unreachable => (
-                if cached_ok {
-                    Level::Warning
-                } else {
-                    Level::Critical
-                },
                 "crl_unreachable",
                 crate::t!(
                     "status.crl_unreachable",
