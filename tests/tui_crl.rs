@@ -46,45 +46,46 @@ fn screen(app: &App) -> String {
     t.backend().to_string()
 }
 
-#[test]
-fn u_updates_the_crls_and_the_screens_show_revocation() {
-    let _lock = LANG_LOCK
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    certsafe::i18n::set(certsafe::i18n::Lang::En);
-    // A server publishing the root's and the intermediate's CRLs.
-    let slot: Published = Arc::default();
-    let published = slot.clone();
-    let server = Server::start(move |seen| {
-        let crls = published.lock().unwrap();
-        crls.iter()
-            .find(|(p, _)| seen.target == *p)
-            .map_or(Reply::Status(404), |(_, body)| Reply::crl(body.clone()))
-    });
-    let root_url = server.url("/root.crl");
-    let inter_url = server.url("/inter.crl");
-    let world = World::new(Alg::Ec, &[&root_url]);
-    let good = world.leaf("Dr Bon Correspondant", Alg::Ec, &[&inter_url]);
-    let revoked = world.leaf("Dr Revoque", Alg::Ec, &[&inter_url]);
-    let now = common::crl::now();
-    *slot.lock().unwrap() = vec![
-        (
-            "/root.crl".into(),
-            crl(&CrlSpec::fresh(1), &world.root, &world.root_key),
-        ),
-        (
-            "/inter.crl".into(),
-            crl(
-                &CrlSpec::fresh(1).revoking(vec![Revoked::cert(&revoked, now - 86_400, Some(1))]),
-                &world.inter,
-                &world.inter_key,
-            ),
-        ),
-    ];
-    world.trust(&[&world.root, &world.inter]);
-    world.correspondent(&good);
-    world.correspondent(&revoked);
+/// A server publishing CRLs at paths a test sets.
+struct Publisher {
+    server: Server,
+    crls: Published,
+}
 
+impl Publisher {
+    fn start() -> Self {
+        let crls: Published = Arc::default();
+        let published = crls.clone();
+        let server = Server::start(move |seen| {
+            let crls = published.lock().unwrap();
+            crls.iter()
+                .find(|(p, _)| seen.target == *p)
+                .map_or(Reply::Status(404), |(_, body)| Reply::crl(body.clone()))
+        });
+        Self { server, crls }
+    }
+
+    /// Publishes the root's CRL and an intermediate CRL (number `number`)
+    /// revoking `revoked` since yesterday, for key compromise.
+    fn publish(&self, world: &World, revoked: &openssl::x509::X509, number: u64) {
+        let yesterday = common::crl::now() - 86_400;
+        let inter =
+            CrlSpec::fresh(number).revoking(vec![Revoked::cert(revoked, yesterday, Some(1))]);
+        *self.crls.lock().unwrap() = vec![
+            (
+                "/root.crl".into(),
+                crl(&CrlSpec::fresh(1), &world.root, &world.root_key),
+            ),
+            (
+                "/inter.crl".into(),
+                crl(&inter, &world.inter, &world.inter_key),
+            ),
+        ];
+    }
+}
+
+/// The TUI on `world`'s home, loaded.
+fn loaded_app(world: &World, progress: &mut usize) -> (Env, App) {
     let env = Env {
         home: world.home.clone(),
         config: world.config.clone(),
@@ -92,13 +93,38 @@ fn u_updates_the_crls_and_the_screens_show_revocation() {
         now: certsafe::domain::time::now,
     };
     let mut app = App::new(Theme::default_theme(), certsafe::domain::time::now());
-    let mut progress = 0;
+    pump(&env, &mut app, Msg::HomeLoaded(load_home(&env)), progress);
+    (env, app)
+}
+
+/// Presses a key.
+fn press(env: &Env, app: &mut App, code: KeyCode, progress: &mut usize) {
     pump(
-        &env,
-        &mut app,
-        Msg::HomeLoaded(load_home(&env)),
-        &mut progress,
+        env,
+        app,
+        Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)),
+        progress,
     );
+}
+
+#[test]
+fn u_updates_the_crls_and_the_screens_show_revocation() {
+    let _lock = LANG_LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    certsafe::i18n::set(certsafe::i18n::Lang::En);
+    let publisher = Publisher::start();
+    let root_url = publisher.server.url("/root.crl");
+    let inter_url = publisher.server.url("/inter.crl");
+    let world = World::new(Alg::Ec, &[&root_url]);
+    let good = world.leaf("Dr Bon Correspondant", Alg::Ec, &[&inter_url]);
+    let revoked = world.leaf("Dr Revoque", Alg::Ec, &[&inter_url]);
+    publisher.publish(&world, &revoked, 1);
+    world.trust(&[&world.root, &world.inter]);
+    world.correspondent(&good);
+    world.correspondent(&revoked);
+    let mut progress = 0;
+    let (env, mut app) = loaded_app(&world, &mut progress);
     // Before the update: the CRL pane says they were never fetched.
     assert!(
         app.data
@@ -112,12 +138,7 @@ fn u_updates_the_crls_and_the_screens_show_revocation() {
         app.data
     );
 
-    pump(
-        &env,
-        &mut app,
-        Msg::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::NONE)),
-        &mut progress,
-    );
+    press(&env, &mut app, KeyCode::Char('u'), &mut progress);
     assert!(
         progress >= 4,
         "live progress was reported ({progress} events)"
@@ -156,19 +177,19 @@ fn u_updates_the_crls_and_the_screens_show_revocation() {
         "{text}"
     );
     // Both CRLs were fetched from the server.
-    let paths: Vec<String> = server.seen().iter().map(|s| s.target.clone()).collect();
+    let paths: Vec<String> = publisher
+        .server
+        .seen()
+        .iter()
+        .map(|s| s.target.clone())
+        .collect();
     assert!(
         paths.contains(&"/root.crl".to_string()) && paths.contains(&"/inter.crl".to_string()),
         "{paths:?}"
     );
 
     // Back home: the revocation pane names the revoked correspondent; no CRL alert remains.
-    pump(
-        &env,
-        &mut app,
-        Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
-        &mut progress,
-    );
+    press(&env, &mut app, KeyCode::Esc, &mut progress);
     assert!(matches!(app.screen, Screen::Home));
     let alerts = &app.data.as_ref().unwrap().status.alerts;
     assert!(
@@ -198,65 +219,26 @@ fn crl_screen_snapshots() {
     for (name, setup) in [("crl_empty", 0), ("crl_updated", 1), ("crl_unreachable", 2)] {
         for lang in [Lang::En, Lang::Fr] {
             i18n::set(lang);
-            let slot: Published = Arc::default();
-            let published = slot.clone();
-            let local = Server::start(move |seen| {
-                let crls = published.lock().unwrap();
-                crls.iter()
-                    .find(|(p, _)| seen.target == *p)
-                    .map_or(Reply::Status(404), |(_, b)| Reply::crl(b.clone()))
-            });
+            let publisher = Publisher::start();
             let root_url = if setup == 2 {
                 server.url("/gone.crl")
             } else {
-                local.url("/root.crl")
+                publisher.server.url("/root.crl")
             };
             let world = World::new(Alg::Ec, &[&root_url]);
-            let inter_url = local.url("/inter.crl");
             if setup > 0 {
-                let revoked = world.leaf("Dr Revoque", Alg::Ec, &[&inter_url]);
-                let now = common::crl::now();
-                *slot.lock().unwrap() = vec![
-                    (
-                        "/root.crl".into(),
-                        crl(&CrlSpec::fresh(1), &world.root, &world.root_key),
-                    ),
-                    (
-                        "/inter.crl".into(),
-                        crl(
-                            &CrlSpec::fresh(7).revoking(vec![Revoked::cert(
-                                &revoked,
-                                now - 86_400,
-                                Some(1),
-                            )]),
-                            &world.inter,
-                            &world.inter_key,
-                        ),
-                    ),
-                ];
+                let revoked = world.leaf(
+                    "Dr Revoque",
+                    Alg::Ec,
+                    &[&publisher.server.url("/inter.crl")],
+                );
+                publisher.publish(&world, &revoked, 7);
                 world.trust(&[&world.root, &world.inter]);
                 world.correspondent(&revoked);
             }
-            let env = Env {
-                home: world.home.clone(),
-                config: world.config.clone(),
-                drives: Arc::new(SystemDrives),
-                now: certsafe::domain::time::now,
-            };
-            let mut app = App::new(Theme::default_theme(), certsafe::domain::time::now());
             let mut progress = 0;
-            pump(
-                &env,
-                &mut app,
-                Msg::HomeLoaded(load_home(&env)),
-                &mut progress,
-            );
-            pump(
-                &env,
-                &mut app,
-                Msg::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::NONE)),
-                &mut progress,
-            );
+            let (env, mut app) = loaded_app(&world, &mut progress);
+            press(&env, &mut app, KeyCode::Char('u'), &mut progress);
             for (w, h) in [(80u16, 24u16), (120, 40)] {
                 let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
                 t.draw(|f| certsafe::tui::view(f, &app)).unwrap();

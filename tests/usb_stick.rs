@@ -447,60 +447,9 @@ fn backup_to_a_stick_pulled_out_after_it_was_chosen_fails_cleanly() {
     let before = home.snapshot();
 
     // certsafe resolves and checks the destination, then waits for the password.
-    let mut child = home
-        .std_cmd()
-        .args(["backup", &id, "--password-stdin", "--to"])
-        .arg(&stick.mount)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_secs(1));
-    if let Some(status) = child.try_wait().unwrap() {
-        let mut err = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        panic!("certsafe ended before it was given the password ({status}): {err}");
-    }
+    let child = spawn_waiting_backup(&home, &id, &stick.mount);
     stick.run("yank");
-
-    {
-        let mut stdin = child.stdin.take().unwrap();
-        // certsafe may already have given up; a broken pipe is fine then.
-        let _ = stdin.write_all(format!("{STRONG}\n").as_bytes());
-    } // stdin closed here
-
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("certsafe did not finish within 120 s after the stick was pulled out");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut out = String::new();
-    let mut err = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let (status, out, err) = give_password_and_wait(child);
 
     assert_eq!(
         status.code(),
@@ -527,6 +476,70 @@ fn backup_to_a_stick_pulled_out_after_it_was_chosen_fails_cleanly() {
         "a failed backup was recorded"
     );
     // `stick` is dropped here: detach must clean up the dead mount.
+}
+
+/// Starts `backup ID --to MOUNT --password-stdin` and returns once certsafe
+/// has checked the destination and waits for the password.
+fn spawn_waiting_backup(home: &Home, id: &str, mount: &Path) -> std::process::Child {
+    let mut child = home
+        .std_cmd()
+        .args(["backup", id, "--password-stdin", "--to"])
+        .arg(mount)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    if let Some(status) = child.try_wait().unwrap() {
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        panic!("certsafe ended before it was given the password ({status}): {err}");
+    }
+    child
+}
+
+/// Writes the password, closes stdin, waits (at most 120 s); returns the
+/// exit status, stdout and stderr.
+fn give_password_and_wait(
+    mut child: std::process::Child,
+) -> (std::process::ExitStatus, String, String) {
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        // certsafe may already have given up; a broken pipe is fine then.
+        let _ = stdin.write_all(format!("{STRONG}\n").as_bytes());
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("certsafe did not finish within 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (mut out, mut err) = (String::new(), String::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status, out, err)
 }
 
 // ---------------------------------------------------------------------------
@@ -741,21 +754,8 @@ fn another_stick_mounted_in_its_place_is_refused() {
     let stick = Stick::attach("swap", &[]);
     let (home, _pki, _leaf, id) = home_with_account("Dr Swap");
     let before = home.snapshot();
-    let mut child = home
-        .std_cmd()
-        .args(["backup", &id, "--password-stdin", "--to"])
-        .arg(&stick.mount)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     // Chosen: now the stick is swapped for another one at the same mount point.
-    std::thread::sleep(Duration::from_secs(1));
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "certsafe should be waiting for the password"
-    );
+    let child = spawn_waiting_backup(&home, &id, &stick.mount);
     stick.run("detach");
     let out = Stick::script(&["attach", &stick.name], &["--size", "48M"]);
     assert!(
@@ -763,13 +763,8 @@ fn another_stick_mounted_in_its_place_is_refused() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    {
-        let mut stdin = child.stdin.take().unwrap();
-        let _ = stdin.write_all(format!("{STRONG}\n").as_bytes());
-    }
-    let output = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{err}");
+    let (status, _out, err) = give_password_and_wait(child);
+    assert_eq!(status.code(), Some(1), "{err}");
     assert!(err.contains("changed since it was chosen"), "{err}");
     let left: Vec<_> = std::fs::read_dir(&stick.mount)
         .unwrap()
