@@ -47,15 +47,6 @@ pub fn set(lang: Lang) {
     rust_i18n::set_locale(lang.code());
 }
 
-/// The current language.
-pub fn current() -> Lang {
-    if rust_i18n::locale().starts_with("fr") {
-        Lang::Fr
-    } else {
-        Lang::En
-    }
-}
-
 /// The translated text of `key` (with `%{name}` placeholders filled), as a
 /// `String`.
 #[macro_export]
