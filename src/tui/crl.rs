@@ -302,7 +302,10 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, s: &CrlScreen, now: 
                         theme.text(),
                     )));
                 }
-                if let Some(url) = e.source.as_ref().or(e.url.as_ref()) {
+                // The source, unless the reason above already names it.
+                let named =
+                    |url: &String| e.reason.as_ref().is_some_and(|r| r.contains(url.as_str()));
+                if let Some(url) = e.source.as_ref().or(e.url.as_ref()).filter(|u| !named(u)) {
                     lines.push(Line::from(Span::styled(
                         format!("    {url}"),
                         theme.muted(),
