@@ -27,7 +27,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/igc-sante-test");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/igc-sante-test");
     let cert_path = fixtures.join("testsign.test.asipsante.fr.8f613149.pem");
     let key_path = fixtures.join("testsign.test.asipsante.fr.8f613149.key.pem");
     let chain_path = fixtures.join("TEST_AC_IGC-SANTE_ELEMENTAIRE_ORGANISATIONS.dc528e37.pem");

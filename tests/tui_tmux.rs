@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Alg, Home, Pki, fp, is_root};
+use common::{Alg, Home, Pki, fp};
 
 const PASSWORD: &str = "correct horse battery staple Brest 1987";
-const USB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testbed/usb-stick");
+const USB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tools/usb-stick");
 
 /// A tmux session, killed on drop.
 struct Tmux {
@@ -265,8 +265,7 @@ fn the_interface_starts_and_quits_with_every_term() {
 
 #[test]
 fn backup_then_restore_with_keystrokes_on_a_real_stick() {
-    if !is_root() {
-        eprintln!("skipped: needs root (loop devices)");
+    if !common::root_or_skip("loop devices") {
         return;
     }
     if !tmux_ready() {
@@ -322,8 +321,7 @@ fn backup_then_restore_with_keystrokes_on_a_real_stick() {
 
 #[test]
 fn pulling_the_stick_out_on_the_drive_step_is_told_without_crashing() {
-    if !is_root() {
-        eprintln!("skipped: needs root (loop devices)");
+    if !common::root_or_skip("loop devices") {
         return;
     }
     if !tmux_ready() {
@@ -420,8 +418,7 @@ impl Drop for Sshd {
 
 #[test]
 fn backup_through_a_real_ssh_login() {
-    if !is_root() {
-        eprintln!("skipped: needs root (sshd, loop devices)");
+    if !common::root_or_skip("sshd, loop devices") {
         return;
     }
     if !tmux_ready() {

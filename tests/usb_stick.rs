@@ -1,5 +1,5 @@
 //! Backups on real removable drives (loop device + exFAT/ext4, made by
-//! `../shared/testbed/usb-stick`): listing, writing, full / read-only /
+//! `tests/tools/usb-stick`): listing, writing, full / read-only /
 //! pulled-out drives, and the "new machine" restore. These need root; as a
 //! normal user they are skipped with a note. One test (overwrite) uses plain
 //! temporary folders and always runs.
@@ -21,16 +21,12 @@ use openssl::x509::X509;
 // ---------------------------------------------------------------------------
 
 fn usb_stick_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testbed/usb-stick")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/usb-stick")
 }
 
 /// True when the test may go on; otherwise prints the skip note.
 fn root_or_skip() -> bool {
-    if common::is_root() {
-        return true;
-    }
-    eprintln!("skipped: needs root (loop devices)");
-    false
+    common::root_or_skip("loop devices")
 }
 
 /// A stick attached for one test, detached when dropped (also on panic).

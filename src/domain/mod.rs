@@ -16,5 +16,6 @@ pub mod restore;
 pub mod secret;
 pub mod status;
 pub mod store;
+pub mod text;
 pub mod time;
 pub mod trust;

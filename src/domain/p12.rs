@@ -765,8 +765,8 @@ mod tests {
     use crate::domain::identity::{read_certificates, read_private_key};
 
     fn fixture() -> Identity {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/fixtures/igc-sante-test");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/igc-sante-test");
         let key = read_private_key(
             &std::fs::read(dir.join("testsign.test.asipsante.fr.8f613149.key.pem")).unwrap(),
             None,

@@ -28,7 +28,7 @@ pub const STRONG_UTF8: &str = "vélo orange sous la pluie de Brest ÿ 1987";
 
 /// The real IGC-Santé TEST fixtures.
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/igc-sante-test")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/igc-sante-test")
 }
 
 /// Key algorithms for generated identities.
@@ -370,6 +370,20 @@ pub fn have(tool: &str) -> bool {
 /// Whether we run as root.
 pub fn is_root() -> bool {
     rustix::process::geteuid().is_root()
+}
+
+/// Whether a test that needs root may run: true as root; in CI (`CI=true`)
+/// not being root is a failure; elsewhere the test is skipped with a note.
+pub fn root_or_skip(why: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").is_err(),
+        "this test needs root ({why}) and CI runs as root: run .ci/run as root"
+    );
+    eprintln!("skipped: needs root ({why})");
+    false
 }
 
 /// In CI (`CI=true`) a missing tool is a failure; elsewhere the test is skipped with a note.

@@ -54,7 +54,7 @@ pub fn drive(path: &Path, label: &str) -> Drive {
 }
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/igc-sante-test")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/igc-sante-test")
 }
 
 /// A TEST identity by file stem (`testsign.test.asipsante.fr.8f613149`).
