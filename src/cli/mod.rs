@@ -5,6 +5,7 @@ mod account;
 mod crl;
 mod files;
 pub mod password;
+pub mod status;
 mod trust;
 
 use std::path::PathBuf;
@@ -85,15 +86,7 @@ pub enum Command {
     /// Tell whether certificates are good, revoked or unknown; exit 0 good, 1 warning, 2 critical, 3 unknown.
     Check(crl::CheckArgs),
     /// What needs attention (backups, expiry, CRLs, revocation); exit 0 ok, 1 warning, 2 critical, 3 unknown.
-    Status(StatusArgs),
-}
-
-/// `status`.
-#[derive(Debug, Args)]
-pub struct StatusArgs {
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
+    Status(status::StatusArgs),
 }
 
 /// Where the password comes from.
@@ -310,40 +303,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Correspondent(cmd) => trust::run_correspondent(&ctx, cmd),
         Command::Crl(cmd) => crl::run(&ctx, cmd),
         Command::Check(args) => crl::check(&ctx, &args),
-        Command::Status(args) => Ok(status(&ctx, &args)),
+        Command::Status(args) => status::run(&ctx, &args),
     }
-}
-
-/// `certsafe status`: the alerts of the home screen, for scripts and monitoring.
-fn status(ctx: &Context, args: &StatusArgs) -> u8 {
-    let status =
-        match crate::domain::status::gather(&ctx.home, &ctx.config, crate::domain::time::now()) {
-            Ok(s) => s,
-            Err(e) => {
-                // A store that cannot be read is "unknown" for monitoring, not a crash.
-                eprintln!("certsafe: {}: {e}", crate::t!("cli.error"));
-                return crate::domain::status::Level::Unknown.exit_code();
-            }
-        };
-    if args.json {
-        print_json(&serde_json::json!({
-            "level": status.level,
-            "alerts": status.alerts,
-        }));
-    } else if status.alerts.is_empty() {
-        println!(
-            "{}: {}",
-            crate::t!("status.level_ok"),
-            crate::t!("status.all_good")
-        );
-    } else {
-        for a in &status.alerts {
-            let key = format!("status.level_{}", a.severity.word());
-            println!("{}: {}", crate::t!(&key), a.message);
-            println!("    → {}", a.recommendation);
-        }
-    }
-    status.level.exit_code()
 }
 
 /// Starts the terminal interface (a usage error without a terminal).
