@@ -87,6 +87,19 @@ pub enum Command {
     Check(crl::CheckArgs),
     /// What needs attention (backups, expiry, CRLs, revocation); exit 0 ok, 1 warning, 2 critical, 3 unknown.
     Status(status::StatusArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), in the language of --lang; with --dir,
+    /// write certsafe.1 and one page per subcommand there.
+    #[command(hide = true)]
+    Man {
+        /// Folder for every page (certsafe.1, certsafe-backup.1, ...).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Where the password comes from.
@@ -264,6 +277,24 @@ fn localized(mut cmd: clap::Command, path: &str) -> clap::Command {
 fn run(cli: Cli) -> Result<u8, Failure> {
     let forced = cli.lang.as_deref().and_then(Lang::parse);
     i18n::set(forced.unwrap_or_else(Lang::from_env));
+    // Generated from the command tree, with no home and no configuration.
+    match &cli.command {
+        Some(Command::Completions { shell }) => {
+            let mut cmd = localized(Cli::command(), "");
+            clap_complete::generate(*shell, &mut cmd, "certsafe", &mut std::io::stdout());
+            return Ok(0);
+        }
+        Some(Command::Man { dir }) => {
+            let cmd = localized(Cli::command(), "");
+            match dir {
+                Some(dir) => clap_mangen::generate_to(cmd, dir),
+                None => clap_mangen::Man::new(cmd).render(&mut std::io::stdout()),
+            }
+            .map_err(Failure::op)?;
+            return Ok(0);
+        }
+        _ => {}
+    }
     let demo_home = match cli.command {
         Some(Command::Demo) => Some(
             tempfile::Builder::new()
@@ -304,6 +335,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Crl(cmd) => crl::run(&ctx, cmd),
         Command::Check(args) => crl::check(&ctx, &args),
         Command::Status(args) => status::run(&ctx, &args),
+        Command::Completions { .. } | Command::Man { .. } => Ok(0),
     }
 }
 
