@@ -255,3 +255,36 @@ fn quitting_a_wizard_asks_first_and_release_events_are_ignored() {
     w.key(&mut home, KeyCode::Char('q'));
     assert!(home.quit);
 }
+
+#[test]
+fn the_quit_box_quits_only_on_its_yes_key() {
+    let w = World::calm();
+    let mut app = w.app();
+    w.key(&mut app, KeyCode::Char('b')); // the backup wizard
+    assert!(app.in_wizard());
+    for stay in [
+        KeyCode::Esc,
+        KeyCode::Enter,
+        KeyCode::Char('n'),
+        KeyCode::Char(' '),
+        KeyCode::Backspace,
+    ] {
+        w.key(&mut app, KeyCode::Char('q'));
+        assert_eq!(app.overlay, Some(certsafe::tui::app::Overlay::ConfirmQuit));
+        // Under the box, the hints are the box's keys (leave / stay).
+        let screen = tui_support::render(&app, 80, 24);
+        let last = screen.lines().last().unwrap().to_string();
+        assert!(last.contains("Esc"), "{stay:?}: {last}");
+        w.key(&mut app, stay);
+        assert!(!app.quit, "{stay:?} must not quit");
+        assert_eq!(app.overlay, None, "{stay:?} closes the box");
+        assert!(app.in_wizard(), "{stay:?} keeps the wizard");
+    }
+    for yes in ['y', 'o', 'Y', 'O'] {
+        let mut app = w.app();
+        w.key(&mut app, KeyCode::Char('b'));
+        w.key(&mut app, KeyCode::Char('q'));
+        w.key(&mut app, KeyCode::Char(yes));
+        assert!(app.quit, "{yes} quits");
+    }
+}

@@ -458,3 +458,68 @@ fn backup_through_a_real_ssh_login() {
     t.wait_for("Accounts and alerts", Duration::from_secs(5));
     t.keys(&["q"]);
 }
+
+#[test]
+fn the_quit_box_keeps_the_wizard_on_esc_and_enter_and_nothing_reaches_the_shell() {
+    if !tmux_ready() {
+        return;
+    }
+    let home = Home::new();
+    let pki = Pki::new(Alg::Ec);
+    let leaf = pki.leaf("Marie Durand", Alg::Ec);
+    home.import(&pki, &leaf, "Dr Marie Durand");
+    // certsafe runs from a real shell, as a doctor would start it.
+    let t = Tmux::start(
+        "quitbox",
+        "env -i PATH=/usr/bin:/bin HOME=/tmp TERM=xterm-256color PS1='SHELL$ ' bash --norc --noprofile",
+    );
+    t.wait_for("SHELL$", Duration::from_secs(5));
+    t.text(&format!(
+        "LANG=C.UTF-8 {} --home {}",
+        bin().display(),
+        home.path().display()
+    ));
+    t.keys(&["Enter"]);
+    t.wait_for("no backup", Duration::from_secs(10));
+    t.keys(&["b"]);
+    t.wait_for("step 2/7", Duration::from_secs(5));
+    for stay in ["Escape", "Enter", "n"] {
+        t.keys(&["q"]);
+        t.wait_for("y leave", Duration::from_secs(5));
+        t.keys(&[stay]);
+        let start = Instant::now();
+        while t.screen().contains("y leave") {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "{stay}: box stays"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let screen = t.wait_for("step 2/7", Duration::from_secs(5));
+        assert!(
+            !screen.contains("SHELL$"),
+            "{stay} left the wizard:\n{screen}"
+        );
+    }
+    // What is typed next goes to the wizard, never to the shell.
+    t.text("echo LEAK$((6*7))");
+    t.keys(&["Enter"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let screen = t.screen();
+    assert!(
+        !screen.contains("LEAK42") && !screen.contains("SHELL$"),
+        "{screen}"
+    );
+    // Only the yes key leaves.
+    t.keys(&["Escape", "Escape", "Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
+    if t.screen().contains("step ") {
+        t.keys(&["q"]);
+        t.wait_for("y leave", Duration::from_secs(5));
+    } else {
+        t.keys(&["q"]);
+    }
+    t.keys(&["y"]);
+    let screen = t.wait_for("SHELL$", Duration::from_secs(5));
+    assert!(!screen.contains("LEAK42"), "{screen}");
+}

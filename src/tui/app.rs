@@ -139,6 +139,12 @@ pub enum Effect {
     UpdateCrls(bool),
 }
 
+/// Whether `code` is the explicit "yes" of a confirmation: `y` (English) or
+/// `o` (French "oui"), either case. Enter is never a yes.
+pub fn is_yes(code: KeyCode) -> bool {
+    matches!(code, KeyCode::Char('y' | 'o' | 'Y' | 'O'))
+}
+
 /// A popup over the current screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Overlay {
@@ -289,12 +295,9 @@ impl App {
         let ctrl_c =
             key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
         if let Some(overlay) = self.overlay {
-            if overlay == Overlay::ConfirmQuit
-                && matches!(
-                    key.code,
-                    KeyCode::Char('y' | 'o' | 'Y' | 'O') | KeyCode::Enter
-                )
-            {
+            // Only the explicit yes key confirms; Esc, Enter, `n` and any
+            // other key close the box and keep the user where they were.
+            if overlay == Overlay::ConfirmQuit && is_yes(key.code) {
                 self.quit = true;
             }
             self.overlay = None;

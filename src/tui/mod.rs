@@ -62,6 +62,15 @@ pub fn view(frame: &mut Frame, app: &App) {
         }
     };
     widgets::title(frame, title_area, theme, &title);
+    // Under a confirmation, the hints are the confirmation's own keys.
+    let keys = if app.overlay == Some(Overlay::ConfirmQuit) {
+        vec![
+            ("Yes", crate::t!("tui.key_leave")),
+            ("Esc", crate::t!("tui.key_stay")),
+        ]
+    } else {
+        keys
+    };
     match &app.notice {
         Some(n) => frame.render_widget(
             ratatui::widgets::Paragraph::new(format!(" {n}")).style(theme.accent()),

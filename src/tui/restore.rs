@@ -337,7 +337,7 @@ impl RestoreWizard {
                 ..
             } => {
                 if let Some(account) = confirm.clone() {
-                    if matches!(key.code, KeyCode::Char('y' | 'o' | 'Y' | 'O')) {
+                    if super::app::is_yes(key.code) {
                         return self.start_restore(Some(account.id), true);
                     }
                     *confirm = None;

@@ -70,6 +70,7 @@ pub fn key_name(key: &str) -> String {
     match key {
         "Enter" => crate::t!("tui.keyname_enter"),
         "Esc" => crate::t!("tui.keyname_esc"),
+        "Yes" => crate::t!("tui.keyname_yes"),
         other => other.to_string(),
     }
 }
