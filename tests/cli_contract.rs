@@ -994,9 +994,24 @@ fn status_exit_codes_follow_monitoring_conventions() {
     assert_eq!(alert["code"], "backup_missing");
     assert!(alert["recommendation"].as_str().unwrap().contains(&id));
 
-    // Backed up, valid for a year: ok (0).
+    // Backed up, valid for a year, but revocation not set up (no trusted
+    // CA): unknown (3), said as such.
     let dest = tempfile::tempdir().unwrap();
     home.backup(&id, dest.path(), STRONG, "modern");
+    let out = home.cmd().args(["status", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["alerts"][0]["code"], "revocation_not_set_up");
+    assert_eq!(v["alerts"].as_array().unwrap().len(), 1);
+    let out = home
+        .cmd()
+        .args(["crl", "status", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "crl status agrees");
+
+    // Revocation checked, a fresh CRL: ok (0).
+    home.watch_revocation(&pki);
     let out = home.cmd().args(["status", "--json"]).output().unwrap();
     assert_eq!(
         out.status.code(),

@@ -24,6 +24,7 @@ fn homes() -> Vec<(&'static str, Home, i32)> {
     let h = Home::new();
     let id = h.import(&pki, &pki.leaf("Paul Morel", Alg::Ec), "Dr Paul Morel");
     h.backup(&id, dest.path(), STRONG, "modern");
+    h.watch_revocation(&pki);
     out.push(("ok", h, 0));
     // Backed up, expiring in 10 days: warning.
     let h = Home::new();
@@ -33,6 +34,7 @@ fn homes() -> Vec<(&'static str, Home, i32)> {
         "Jean Martin",
     );
     h.backup(&id, dest.path(), STRONG, "modern");
+    h.watch_revocation(&pki);
     out.push(("warning", h, 1));
     out
 }

@@ -11,7 +11,7 @@ use super::{Context, Failure, print_json, warn};
 use crate::domain::crl::check::{CertState, Checker, reason_words};
 use crate::domain::crl::fetch::{HttpFetcher, Limits};
 use crate::domain::crl::{
-    self, Accepted, CrlError, CrlProgress, CrlState, Env, Holder, Outcome, UpdateOptions,
+    self, Accepted, CrlError, CrlProgress, Env, Holder, Outcome, UpdateOptions,
 };
 use crate::domain::status::Level;
 use crate::domain::time::{now, parse_duration, rfc3339};
@@ -235,17 +235,6 @@ fn import(env: &Env, files: &[PathBuf], json: bool) -> u8 {
     u8::from(failed)
 }
 
-fn crl_level(e: &crl::CrlEntry, now: time::OffsetDateTime) -> Level {
-    let cached_ok = e.next_update.is_some_and(|n| n > now);
-    match e.state {
-        CrlState::Fresh => Level::Ok,
-        CrlState::Due => Level::Warning,
-        CrlState::Missing if e.ca_fingerprint.is_none() => Level::Warning,
-        CrlState::Invalid | CrlState::Unreachable if cached_ok => Level::Warning,
-        _ => Level::Critical,
-    }
-}
-
 fn status(env: &Env, json: bool) -> Result<u8, Failure> {
     let t_now = now();
     let cas = env.ca_store().list()?;
@@ -257,20 +246,20 @@ fn status(env: &Env, json: bool) -> Result<u8, Failure> {
             certs.push((checker.check(&cert), holder));
         }
     }
-    let mut level = if cas.is_empty() {
+    // The same policy as `status` and the home panes: without a trusted CA,
+    // revocation is not set up (unknown); otherwise the worst CRL and
+    // certificate level.
+    let level = if cas.is_empty() {
         Level::Unknown
     } else {
-        Level::Ok
+        crls.iter()
+            .map(|e| e.level(t_now))
+            .chain(certs.iter().map(|(c, _)| match c.state {
+                CertState::Expired | CertState::NotYetValid => Level::Ok,
+                s => s.level(),
+            }))
+            .fold(Level::Ok, Level::worst)
     };
-    for e in &crls {
-        level = level.worst(crl_level(e, t_now));
-    }
-    for (c, _) in &certs {
-        level = level.worst(match c.state {
-            CertState::Expired | CertState::NotYetValid => Level::Ok,
-            s => s.level(),
-        });
-    }
     if json {
         let certificates: Vec<_> = certs
             .iter()

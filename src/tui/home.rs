@@ -179,7 +179,22 @@ fn pane(
     // Rows a text takes once wrapped (close enough for word wrapping).
     let rows = |text: &str| text.chars().count().div_ceil(width).max(1);
     let mut lines = Vec::new();
-    if alerts.is_empty() {
+    let not_set_up = app.data.iter().any(|d| {
+        d.status
+            .alerts
+            .iter()
+            .any(|a| a.code == "revocation_not_set_up")
+    });
+    if alerts.is_empty() && which == Pane::Revocation && not_set_up {
+        // Nothing checked is not "nothing revoked".
+        lines.push(Line::from(vec![
+            level_span(theme, Level::Unknown),
+            Span::styled(
+                format!(" {}", t!("tui.pane_revocation_not_set_up")),
+                theme.text(),
+            ),
+        ]));
+    } else if alerts.is_empty() {
         lines.push(Line::from(vec![
             level_span(theme, Level::Ok),
             Span::styled(format!(" {quiet}"), theme.text()),

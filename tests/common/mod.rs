@@ -321,6 +321,46 @@ impl Home {
         PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
     }
 
+    /// Sets revocation checking up for `pki`: trusts its root and
+    /// intermediate and imports a fresh, empty CRL from each (so its leaves
+    /// are `good`).
+    pub fn watch_revocation(&self, pki: &Pki) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root.pem");
+        let inter = dir.path().join("inter.pem");
+        std::fs::write(&root, pki.root.to_pem().unwrap()).unwrap();
+        std::fs::write(&inter, pki.inter.to_pem().unwrap()).unwrap();
+        let out = self
+            .cmd()
+            .args(["ca", "import"])
+            .arg(&root)
+            .arg(&inter)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let spec = crl::CrlSpec::fresh(1);
+        let root_crl = dir.path().join("root.crl");
+        let inter_crl = dir.path().join("inter.crl");
+        std::fs::write(&root_crl, crl::crl(&spec, &pki.root, &pki.root_key)).unwrap();
+        std::fs::write(&inter_crl, crl::crl(&spec, &pki.inter, &pki.inter_key)).unwrap();
+        let out = self
+            .cmd()
+            .args(["crl", "import"])
+            .arg(&root_crl)
+            .arg(&inter_crl)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// `account show ID --json`.
     pub fn account_json(&self, id: &str) -> serde_json::Value {
         let out = self

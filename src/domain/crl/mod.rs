@@ -823,9 +823,6 @@ pub fn short_name(subject: &str) -> String {
 pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
     let cas = env.ca_store().list()?;
     let correspondents = env.correspondent_store().list()?;
-    if cas.is_empty() && correspondents.is_empty() {
-        return Ok(Vec::new());
-    }
     let mut out = Vec::new();
     let alert =
         |severity, code: &str, pane, message: String, recommendation: String, account| Alert {
@@ -837,14 +834,17 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
             account,
         };
     if cas.is_empty() {
+        // Nothing can be checked without a trusted CA: one honest alert
+        // ("not set up", unknown) rather than one per CRL and certificate.
         out.push(alert(
-            Level::Warning,
-            "no_ca",
+            Level::Unknown,
+            "revocation_not_set_up",
             Pane::Crl,
             crate::t!("status.no_ca"),
             crate::t!("status.no_ca_fix"),
             None,
         ));
+        return Ok(out);
     }
     for e in list(env, now)? {
         let severity = e.level(now);
