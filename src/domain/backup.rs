@@ -101,14 +101,16 @@ impl Destination {
 }
 
 /// A default file name: FAT-safe, with the account label and the date.
+/// Only letters (accents kept), digits, `.` and `_` survive from the label;
+/// anything else (spaces, punctuation, parentheses, controls, bidirectional
+/// marks, symbols) becomes one `-`, so the name reads the same everywhere
+/// and needs no quoting in a shell.
 pub fn default_file_name(label: &str, date: OffsetDateTime) -> String {
     let mut slug = String::new();
     for c in label.chars() {
-        let c = if c.is_control() || c.is_whitespace() || FAT_FORBIDDEN.contains(&c) {
-            '-'
-        } else {
-            c
-        };
+        let keep = c.is_alphanumeric() || matches!(c, '.' | '_');
+        debug_assert!(!keep || !FAT_FORBIDDEN.contains(&c));
+        let c = if keep { c } else { '-' };
         if c == '-' && (slug.is_empty() || slug.ends_with('-')) {
             continue;
         }
@@ -550,5 +552,24 @@ mod tests {
             default_file_name("///", d),
             "certsafe-compte-2026-11-24.p12"
         );
+    }
+
+    #[test]
+    fn default_names_have_no_parentheses_bidi_or_symbols() {
+        let d = datetime!(2026-11-24 10:00 UTC);
+        assert_eq!(
+            default_file_name("Dr Durand (cabinet d'Orléans)", d),
+            "certsafe-Dr-Durand-cabinet-d-Orléans-2026-11-24.p12"
+        );
+        assert_eq!(
+            default_file_name("abc\u{202e}gpj.exe \u{1f600}\x1b[2J", d),
+            "certsafe-abc-gpj.exe-2J-2026-11-24.p12"
+        );
+        for c in [
+            '(', ')', '[', ']', '{', '}', '$', '`', '&', ';', '\'', '!', '#',
+        ] {
+            let n = default_file_name(&format!("a{c}b"), d);
+            assert_eq!(n, "certsafe-a-b-2026-11-24.p12", "{c}");
+        }
     }
 }
