@@ -523,3 +523,42 @@ fn the_quit_box_keeps_the_wizard_on_esc_and_enter_and_nothing_reaches_the_shell(
     let screen = t.wait_for("SHELL$", Duration::from_secs(5));
     assert!(!screen.contains("LEAK42"), "{screen}");
 }
+
+#[test]
+fn closing_the_terminal_removes_the_demo_home() {
+    if !tmux_ready() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let t = Tmux::start(
+        "demohup",
+        &format!(
+            "env LANG=C.UTF-8 TERM=xterm-256color TMPDIR={} {} demo",
+            tmp.path().display(),
+            bin().display()
+        ),
+    );
+    t.wait_for("Accounts and alerts", Duration::from_secs(10));
+    let demo_homes = || {
+        std::fs::read_dir(tmp.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("certsafe-demo-")
+            })
+            .count()
+    };
+    assert_eq!(demo_homes(), 1, "the demo home is in TMPDIR");
+    // Closing the window hangs the terminal up (SIGHUP).
+    drop(t);
+    let start = Instant::now();
+    while demo_homes() > 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the demo home outlived its terminal"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -315,6 +315,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
     }
     if let Some(dir) = &demo_home {
+        crate::domain::demo::remove_on_abort(dir.path());
         crate::domain::demo::populate(
             &Home::under(dir.path()).accounts_dir(),
             crate::domain::time::now(),

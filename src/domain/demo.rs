@@ -1,7 +1,8 @@
 //! `certsafe demo`: a throwaway home with a made-up PKI and three accounts
 //! in different states, to try the interface without real keys.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use openssl::asn1::Asn1Time;
 use openssl::bn::{BigNum, MsbOption};
@@ -14,6 +15,26 @@ use openssl::x509::extension::{
     BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName,
 };
 use openssl::x509::{X509, X509Builder, X509NameBuilder};
+
+/// Throwaway homes to remove if the process is stopped abruptly (the
+/// terminal closed: SIGHUP), when destructors do not run.
+static THROWAWAY: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Registers a throwaway home for [`abort_cleanup`].
+pub fn remove_on_abort(dir: &Path) {
+    if let Ok(mut v) = THROWAWAY.lock() {
+        v.push(dir.to_path_buf());
+    }
+}
+
+/// Removes every registered throwaway home (called just before an abrupt exit).
+pub fn abort_cleanup() {
+    if let Ok(mut v) = THROWAWAY.lock() {
+        for dir in v.drain(..) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
 use time::OffsetDateTime;
 
 use super::identity::Identity;

@@ -124,6 +124,25 @@ fn spawn(env: &Env, tx: &mpsc::Sender<Msg>, effect: Effect) {
 pub fn run(env: &Env, theme: Theme) -> std::io::Result<()> {
     let (tx, rx) = mpsc::channel::<Msg>();
     let mut app = App::new(theme, (env.now)());
+    // A polite kill (SIGTERM) ends the loop like `q` does, so the terminal is
+    // restored. A closed terminal (SIGHUP) leaves no terminal to restore and
+    // can leave crossterm spinning on the dead tty: throwaway (demo) homes are
+    // removed and the process ends at once.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGTERM,
+    ])?;
+    let stop_flag = std::sync::Arc::clone(&stop);
+    std::thread::spawn(move || {
+        for signal in signals.forever() {
+            if signal == signal_hook::consts::SIGHUP {
+                crate::domain::demo::abort_cleanup();
+                std::process::exit(128 + signal);
+            }
+            stop_flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
     spawn(env, &tx, Effect::LoadHome);
     ratatui::run(|terminal| {
         let mut last_tick = Instant::now();
@@ -132,6 +151,9 @@ pub fn run(env: &Env, theme: Theme) -> std::io::Result<()> {
                 if let Some(e) = app.update(msg) {
                     spawn(env, &tx, e);
                 }
+            }
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                return Ok(());
             }
             terminal.draw(|f| view(f, &app))?;
             if app.quit {
