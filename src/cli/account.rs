@@ -136,7 +136,7 @@ fn list(ctx: &Context, json: bool) -> Result<u8, Failure> {
             pad(&a.meta.id, 12),
             pad(&truncate(&a.meta.label, 30), 30),
             pad(&crate::domain::time::date(info.not_after), 10),
-            state.word()
+            t!(&format!("tui.state_{}", state.word()))
         );
     }
     Ok(0)
@@ -204,7 +204,10 @@ fn show(ctx: &Context, id: &str, json: bool) -> Result<u8, Failure> {
     for c in &chain {
         println!("{} {}", pad("", 13), c["subject"].as_str().unwrap_or("-"));
     }
-    field("show.backup", get("backup_state"));
+    field(
+        "show.backup",
+        t!(&format!("tui.state_{}", get("backup_state"))),
+    );
     if let Some(b) = account.last_backup() {
         field("show.last_backup", format!("{} {}", rfc3339(b.at), b.path));
     }
