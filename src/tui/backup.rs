@@ -925,8 +925,8 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
             ];
             for s in done {
                 lines.push(Line::from(vec![
-                    Span::styled("[ok] ", theme.level(Level::Ok)),
-                    Span::styled(step_words(*s), theme.text()),
+                    widgets::level_span(theme, Level::Ok),
+                    Span::styled(format!(" {}", step_words(*s)), theme.text()),
                 ]));
             }
             frame.render_widget(Paragraph::new(lines), inner);
@@ -946,8 +946,8 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
             ];
             for s in &outcome.checks {
                 lines.push(Line::from(vec![
-                    Span::styled("[ok] ", theme.level(Level::Ok)),
-                    Span::styled(step_words(*s), theme.text()),
+                    widgets::level_span(theme, Level::Ok),
+                    Span::styled(format!(" {}", step_words(*s)), theme.text()),
                 ]));
             }
             lines.push(Line::default());

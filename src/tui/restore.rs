@@ -743,8 +743,8 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
                 kv(theme, &t!("show.account"), &r.id),
                 kv(theme, &t!("show.fingerprint"), &r.fingerprint),
                 Line::from(vec![
-                    Span::styled("[ok] ", theme.level(Level::Ok)),
-                    Span::styled(t!("tui.key_works"), theme.text()),
+                    widgets::level_span(theme, Level::Ok),
+                    Span::styled(format!(" {}", t!("tui.key_works")), theme.text()),
                 ]),
             ];
             if let Some(a) = &r.archived_to {
