@@ -678,10 +678,16 @@ impl Locked<'_> {
     }
 
     fn staging(&self) -> Result<tempfile::TempDir, StoreError> {
-        tempfile::Builder::new()
+        use std::os::unix::fs::PermissionsExt;
+        let staging = tempfile::Builder::new()
             .prefix(".new-")
             .tempdir_in(&self.store.dir)
-            .map_err(io_err("write", &self.store.dir))
+            .map_err(io_err("write", &self.store.dir))?;
+        // The folder becomes the account's: 0700 whatever the umask (it is
+        // still empty here).
+        fs::set_permissions(staging.path(), fs::Permissions::from_mode(0o700))
+            .map_err(io_err("create", staging.path()))?;
+        Ok(staging)
     }
 
     /// Adds an identity as a new account.
