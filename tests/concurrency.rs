@@ -67,7 +67,9 @@ fn verify(home: &Path, file: &Path, password: &str) -> bool {
     let out = finish(vec![start(
         {
             let mut c = certsafe(home);
-            c.arg("verify").arg(file).args(["--password-stdin", "--json"]);
+            c.arg("verify")
+                .arg(file)
+                .args(["--password-stdin", "--json"]);
             c
         },
         &format!("{password}\n"),
@@ -77,7 +79,9 @@ fn verify(home: &Path, file: &Path, password: &str) -> bool {
 
 fn restore(home: &Path, file: &Path) -> Command {
     let mut c = certsafe(home);
-    c.arg("restore").arg(file).args(["--password-stdin", "--json"]);
+    c.arg("restore")
+        .arg(file)
+        .args(["--password-stdin", "--json"]);
     c
 }
 
@@ -142,8 +146,15 @@ fn two_overwriting_backups_to_one_file_serialise() {
     let other = "another strong password Quimper 2031";
     let backup = || {
         let mut c = certsafe(home.path());
-        c.args(["backup", &id, "--overwrite", "--json", "--password-stdin", "--to"])
-            .arg(&file);
+        c.args([
+            "backup",
+            &id,
+            "--overwrite",
+            "--json",
+            "--password-stdin",
+            "--to",
+        ])
+        .arg(&file);
         c
     };
     let mut records = 0;
@@ -164,8 +175,14 @@ fn two_overwriting_backups_to_one_file_serialise() {
         } else {
             (other, STRONG)
         };
-        assert!(verify(home.path(), &file, last), "the file does not open with the last password");
-        assert!(!verify(home.path(), &file, first), "the file opens with the first password");
+        assert!(
+            verify(home.path(), &file, last),
+            "the file does not open with the last password"
+        );
+        assert!(
+            !verify(home.path(), &file, first),
+            "the file opens with the first password"
+        );
         assert!(temp_files(dest.path()).is_empty());
         let backups = show(home.path(), &id)["backups"].as_array().unwrap().len();
         assert_eq!(backups, records, "a backup record was lost");
@@ -181,7 +198,8 @@ fn a_backup_racing_a_remove_leaves_no_file_or_a_complete_one() {
         let dest = tempfile::tempdir().unwrap();
         let file = dest.path().join("gone.p12");
         let mut b = certsafe(home.path());
-        b.args(["backup", &id, "--password-stdin", "--to"]).arg(&file);
+        b.args(["backup", &id, "--password-stdin", "--to"])
+            .arg(&file);
         let backup = start(b, &format!("{STRONG}\n"));
         std::thread::sleep(Duration::from_millis(delay));
         let mut r = certsafe(home.path());
@@ -204,7 +222,10 @@ fn a_backup_racing_a_remove_leaves_no_file_or_a_complete_one() {
             assert_ok(&out[0].0);
         } else {
             assert_eq!(outs[0].0.status.code(), Some(1));
-            assert!(!file.exists(), "a backup of a removed account was left (delay {delay} ms)");
+            assert!(
+                !file.exists(),
+                "a backup of a removed account was left (delay {delay} ms)"
+            );
         }
     }
 }
@@ -241,7 +262,11 @@ fn renames_racing_restores_lose_nothing() {
         }
         expected += 2;
         let v = show(home.path(), &id);
-        assert_eq!(v["backups"].as_array().unwrap().len(), expected, "a restore record was lost");
+        assert_eq!(
+            v["backups"].as_array().unwrap().len(),
+            expected,
+            "a restore record was lost"
+        );
         let label = v["label"].as_str().unwrap();
         // The label of the rename that ended last.
         let last = if outs[0].1 > outs[2].1 { &l1 } else { &l2 };

@@ -11,7 +11,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::store::{certsafe, files_under, quick_p12};
+use common::store::{files_under, quick_p12};
 use common::{Alg, Home, Pki};
 
 const SECRET: &str = "Zébulon hygiène 4417 quatre-mots secrets";
@@ -47,7 +47,11 @@ fn as_test_user(args: &[&std::ffi::OsStr], home: &Path) -> Command {
     } else {
         Command::new(bin)
     };
-    c.arg("--home").arg(home).args(args).env_remove("CERTSAFE_HOME").env("LANG", "C");
+    c.arg("--home")
+        .arg(home)
+        .args(args)
+        .env_remove("CERTSAFE_HOME")
+        .env("LANG", "C");
     c
 }
 
@@ -78,7 +82,10 @@ fn inspect_while_waiting(home: &Path, mut cmd: Command) -> (Vec<u8>, Vec<u8>) {
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut first = String::new();
     stderr.read_line(&mut first).unwrap();
-    assert!(!first.is_empty(), "certsafe ended without waiting for the lock");
+    assert!(
+        !first.is_empty(),
+        "certsafe ended without waiting for the lock"
+    );
     // setpriv execs certsafe: same PID.
     let proc_dir = Path::new("/proc").join(child.id().to_string());
     let cmdline = std::fs::read(proc_dir.join("cmdline")).unwrap();
@@ -120,7 +127,13 @@ fn the_password_stays_out_of_proc_outputs_and_files_and_the_process_is_not_dumpa
     // A backup, held on the store lock after the password was read.
     let to = dest.path().join("hygiene.p12");
     let backup = as_test_user(
-        &["backup".as_ref(), id.as_ref(), "--password-stdin".as_ref(), "--to".as_ref(), to.as_os_str()],
+        &[
+            "backup".as_ref(),
+            id.as_ref(),
+            "--password-stdin".as_ref(),
+            "--to".as_ref(),
+            to.as_os_str(),
+        ],
         home.path(),
     );
     let (_, err) = inspect_while_waiting(home.path(), backup);
@@ -129,16 +142,33 @@ fn the_password_stays_out_of_proc_outputs_and_files_and_the_process_is_not_dumpa
     // A restore of another identity, held after opening the file.
     let files = tempfile::tempdir().unwrap();
     let p12 = files.path().join("other.p12");
-    std::fs::write(&p12, quick_p12(&pki.leaf("Dr Other", Alg::Ec), &pki, "Dr Other", SECRET, 2048)).unwrap();
+    std::fs::write(
+        &p12,
+        quick_p12(
+            &pki.leaf("Dr Other", Alg::Ec),
+            &pki,
+            "Dr Other",
+            SECRET,
+            2048,
+        ),
+    )
+    .unwrap();
     chown_tree(files.path());
     let restore = as_test_user(
-        &["restore".as_ref(), p12.as_os_str(), "--password-stdin".as_ref()],
+        &[
+            "restore".as_ref(),
+            p12.as_os_str(),
+            "--password-stdin".as_ref(),
+        ],
         home.path(),
     );
     let (_, err) = inspect_while_waiting(home.path(), restore);
     assert!(!contains(&err, SECRET.as_bytes()));
     // No file of the home or the destination holds the password.
-    for f in files_under(home.path()).into_iter().chain(files_under(dest.path())) {
+    for f in files_under(home.path())
+        .into_iter()
+        .chain(files_under(dest.path()))
+    {
         let bytes = std::fs::read(&f).unwrap();
         assert!(!contains(&bytes, SECRET.as_bytes()), "{}", f.display());
     }
@@ -159,7 +189,12 @@ fn umask0(home: &Path, args: &[&str], stdin: &str) {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = c.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -190,10 +225,17 @@ fn with_umask_000_every_file_is_0600_and_every_folder_0700() {
         "[crl]\nproxy = \"none\"\nread_timeout_secs = 2\ntotal_timeout_secs = 5\n",
     )
     .unwrap();
-    std::fs::set_permissions(home.join("config.toml"), std::fs::Permissions::from_mode(0o600))
-        .unwrap();
+    std::fs::set_permissions(
+        home.join("config.toml"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
     umask0(&home, &["ca", "import", inter.to_str().unwrap()], "");
-    umask0(&home, &["correspondent", "import", peer.to_str().unwrap()], "");
+    umask0(
+        &home,
+        &["correspondent", "import", peer.to_str().unwrap()],
+        "",
+    );
     umask0(&home, &["crl", "update"], "");
     let pki = Pki::new(Alg::Ec);
     let me = pki.leaf("Dr Umask", Alg::Ec);
@@ -201,8 +243,16 @@ fn with_umask_000_every_file_is_0600_and_every_folder_0700() {
     umask0(
         &home,
         &[
-            "account", "import", "--label", "Dr Umask", "--cert", c.to_str().unwrap(), "--key",
-            k.to_str().unwrap(), "--chain", ch.to_str().unwrap(),
+            "account",
+            "import",
+            "--label",
+            "Dr Umask",
+            "--cert",
+            c.to_str().unwrap(),
+            "--key",
+            k.to_str().unwrap(),
+            "--chain",
+            ch.to_str().unwrap(),
         ],
         "",
     );
@@ -211,17 +261,38 @@ fn with_umask_000_every_file_is_0600_and_every_folder_0700() {
     let to = dest.path().join("umask.p12");
     umask0(
         &home,
-        &["backup", &id, "--password-stdin", "--to", to.to_str().unwrap()],
+        &[
+            "backup",
+            &id,
+            "--password-stdin",
+            "--to",
+            to.to_str().unwrap(),
+        ],
         &format!("{}\n", common::STRONG),
     );
     let p12 = input.path().join("restore.p12");
     let other = pki.leaf("Dr Umask Restored", Alg::Ec);
-    std::fs::write(&p12, quick_p12(&other, &pki, "Dr Umask Restored", SECRET, 2048)).unwrap();
-    umask0(&home, &["restore", p12.to_str().unwrap(), "--password-stdin"], &format!("{SECRET}\n"));
+    std::fs::write(
+        &p12,
+        quick_p12(&other, &pki, "Dr Umask Restored", SECRET, 2048),
+    )
+    .unwrap();
+    umask0(
+        &home,
+        &["restore", p12.to_str().unwrap(), "--password-stdin"],
+        &format!("{SECRET}\n"),
+    );
     // A replacement too (archive folders).
     umask0(
         &home,
-        &["restore", p12.to_str().unwrap(), "--password-stdin", "--account", &id, "--replace"],
+        &[
+            "restore",
+            p12.to_str().unwrap(),
+            "--password-stdin",
+            "--account",
+            &id,
+            "--replace",
+        ],
         &format!("{SECRET}\n"),
     );
     let mut seen_dirs = 0;
@@ -239,7 +310,12 @@ fn with_umask_000_every_file_is_0600_and_every_folder_0700() {
             }
         }
     }
-    assert!(home.join("data/accounts").join(&id).join("archive").is_dir());
+    assert!(
+        home.join("data/accounts")
+            .join(&id)
+            .join("archive")
+            .is_dir()
+    );
     assert!(seen_dirs >= 6, "{seen_dirs}");
     let mode = std::fs::metadata(&to).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "the backup file");

@@ -7,7 +7,7 @@
 //! file is either absent or complete (it verifies); the next backup removes
 //! the temporary files a killed one left. Each loop times one undisturbed
 //! run first and kills within 0–120 % of that time.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::case_sensitive_file_extension_comparisons)]
 
 mod common;
 
@@ -89,22 +89,37 @@ fn killed_imports_and_removes_leave_a_consistent_store() {
     let home = Home::new();
     let files = tempfile::tempdir().unwrap();
     let mut leaves = vec![pki.leaf("Dr Kill 0", Alg::Ec)];
-    let full = timed(import_cmd(home.path(), files.path(), &pki, &leaves[0], 0), "");
+    let full = timed(
+        import_cmd(home.path(), files.path(), &pki, &leaves[0], 0),
+        "",
+    );
     let mut kills = 0;
     let mut n = 0;
     while kills < 12 && n < 40 {
         n += 1;
         leaves.push(pki.leaf(&format!("Dr Kill {n}"), Alg::Ec));
         let leaf = &leaves[n];
-        if run_and_kill(import_cmd(home.path(), files.path(), &pki, leaf, n), "", delay(&mut rng, full)).is_none() {
+        if run_and_kill(
+            import_cmd(home.path(), files.path(), &pki, leaf, n),
+            "",
+            delay(&mut rng, full),
+        )
+        .is_none()
+        {
             kills += 1;
         }
         let ids = assert_consistent(home.path());
         // Whatever happened, the identity can be imported now (or already is).
         let fp = common::fp(&leaf.cert);
         if !ids.iter().any(|id| fp.starts_with(id.as_str())) {
-            let out = import_cmd(home.path(), files.path(), &pki, leaf, n).output().unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let out = import_cmd(home.path(), files.path(), &pki, leaf, n)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
     // Removes killed at random; a second remove always succeeds and the
@@ -124,7 +139,12 @@ fn killed_imports_and_removes_leave_a_consistent_store() {
         }
         let now = assert_consistent(home.path());
         let out = one(id).output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let after = assert_consistent(home.path());
         assert!(!after.contains(id), "{id} still listed");
         assert!(now.len() >= after.len());
@@ -145,7 +165,10 @@ fn killed_restores_leave_a_consistent_store() {
     let home = Home::new();
     let files = tempfile::tempdir().unwrap();
     let pw = "kill loop password 4821";
-    let leaves = [pki.leaf("Dr Restore A", Alg::Ec), pki.leaf("Dr Restore B", Alg::Ec)];
+    let leaves = [
+        pki.leaf("Dr Restore A", Alg::Ec),
+        pki.leaf("Dr Restore B", Alg::Ec),
+    ];
     let p12s: Vec<_> = leaves
         .iter()
         .enumerate()
@@ -223,12 +246,10 @@ fn killed_backups_leave_no_partial_file_and_the_next_one_cleans_up() {
             left.push(name);
         }
         // A kill before the rename leaves nothing under the final name.
-        assert!(
-            std::fs::read_dir(dest.path()).unwrap().flatten().all(|e| {
-                let n = e.file_name().to_string_lossy().into_owned();
-                n.ends_with(".p12") || (n.starts_with(".certsafe-") && n.ends_with(".tmp"))
-            })
-        );
+        assert!(std::fs::read_dir(dest.path()).unwrap().flatten().all(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.ends_with(".p12") || (n.starts_with(".certsafe-") && n.ends_with(".tmp"))
+        }));
     }
     // Every file under a final name is complete: it verifies.
     for name in &left {
@@ -245,12 +266,20 @@ fn killed_backups_leave_no_partial_file_and_the_next_one_cleans_up() {
                 c.wait_with_output()
             })
             .unwrap();
-        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     // The next backup there removes what the killed ones left.
     let stray = temp_files(dest.path()).len();
     timed(backup("last.p12"), &stdin);
-    assert!(temp_files(dest.path()).is_empty(), "{:?}", temp_files(dest.path()));
+    assert!(
+        temp_files(dest.path()).is_empty(),
+        "{:?}",
+        temp_files(dest.path())
+    );
     eprintln!(
         "backup: {kills} killed (backup ~{full:?}), {} complete files verified, {stray} temporary files swept",
         left.len()
@@ -277,9 +306,15 @@ fn killed_crl_updates_leave_a_consistent_home() {
     // An account too, so the store invariants mean something here.
     let pki = Pki::new(Alg::Ec);
     let files = tempfile::tempdir().unwrap();
-    let out = import_cmd(world.dir.path(), files.path(), &pki, &pki.leaf("Dr Crl", Alg::Ec), 0)
-        .output()
-        .unwrap();
+    let out = import_cmd(
+        world.dir.path(),
+        files.path(),
+        &pki,
+        &pki.leaf("Dr Crl", Alg::Ec),
+        0,
+    )
+    .output()
+    .unwrap();
     assert!(out.status.success());
     let update = || {
         let mut c = certsafe(world.dir.path());
@@ -304,7 +339,11 @@ fn killed_crl_updates_leave_a_consistent_home() {
     }
     // The next update succeeds and the CRL is fresh.
     let out = update().output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     eprintln!("crl update: {kills} killed (update ~{full:?})");
     assert!(kills >= 8, "too few kills landed: {kills}");
 }

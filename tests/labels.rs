@@ -1,4 +1,4 @@
-//! Labels become the PKCS#12 friendlyName, a BMPString: a label typed by
+//! Labels become the PKCS#12 friendlyName, a `BMPString`: a label typed by
 //! the user that it cannot carry (emoji, control characters, absurd length)
 //! is refused at import, rename and restore `--label`, leaving the store as
 //! it was; a friendlyName with such characters coming from a file still
@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::store::{certsafe, quick_p12};
+use common::store::quick_p12;
 use common::{Alg, Home, Pki, STRONG};
 
 fn bad_labels() -> Vec<String> {
@@ -53,11 +53,19 @@ fn labels_a_backup_cannot_carry_are_refused_and_change_nothing() {
             .unwrap();
         assert_eq!(out.status.code(), Some(1), "rename accepted {label:?}");
     }
-    assert_eq!(home.snapshot(), before, "a refused rename changed the store");
+    assert_eq!(
+        home.snapshot(),
+        before,
+        "a refused rename changed the store"
+    );
     // restore --label: refused before any password is asked or file read.
     let p12 = files.path().join("other.p12");
     let other = pki.leaf("Dr Other", Alg::Ec);
-    std::fs::write(&p12, quick_p12(&other, &pki, "Dr Other", "pw 1234 five", 2048)).unwrap();
+    std::fs::write(
+        &p12,
+        quick_p12(&other, &pki, "Dr Other", "pw 1234 five", 2048),
+    )
+    .unwrap();
     for label in bad_labels() {
         let out = home
             .cmd()
@@ -69,7 +77,11 @@ fn labels_a_backup_cannot_carry_are_refused_and_change_nothing() {
             .unwrap();
         assert_eq!(out.status.code(), Some(1), "restore accepted {label:?}");
     }
-    assert_eq!(home.snapshot(), before, "a refused restore changed the store");
+    assert_eq!(
+        home.snapshot(),
+        before,
+        "a refused restore changed the store"
+    );
     // A good rename, then a backup carries it as the friendlyName.
     let label = "Cabinet Léa Ω — Brest";
     let out = home
@@ -77,7 +89,11 @@ fn labels_a_backup_cannot_carry_are_refused_and_change_nothing() {
         .args(["account", "rename", &id, label, "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["label"], label);
     let dest = tempfile::tempdir().unwrap();
@@ -95,7 +111,7 @@ fn labels_a_backup_cannot_carry_are_refused_and_change_nothing() {
 }
 
 /// A PKCS#12 file whose friendlyName holds an emoji, as Java or NSS write
-/// it (a UTF-16 surrogate pair in the BMPString; OpenSSL refuses to build
+/// it (a UTF-16 surrogate pair in the `BMPString`; OpenSSL refuses to build
 /// one): made by `openssl pkcs12` with a placeholder, then patched (no MAC,
 /// certificates unencrypted, so the names are plain bytes).
 fn p12_with_emoji_name(dir: &std::path::Path, pki: &Pki, cn: &str, pw: &str) -> std::path::PathBuf {
@@ -103,7 +119,15 @@ fn p12_with_emoji_name(dir: &std::path::Path, pki: &Pki, cn: &str, pw: &str) -> 
     let (c, k, _) = pki.write(dir, &leaf);
     let plain = dir.join("plain.p12");
     let out = std::process::Command::new("openssl")
-        .args(["pkcs12", "-export", "-nomac", "-certpbe", "NONE", "-name", "Dr Smile XY"])
+        .args([
+            "pkcs12",
+            "-export",
+            "-nomac",
+            "-certpbe",
+            "NONE",
+            "-name",
+            "Dr Smile XY",
+        ])
         .arg("-inkey")
         .arg(&k)
         .arg("-in")
@@ -114,9 +138,19 @@ fn p12_with_emoji_name(dir: &std::path::Path, pki: &Pki, cn: &str, pw: &str) -> 
         .arg(&plain)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bytes = std::fs::read(&plain).unwrap();
-    let (from, to) = (b"\x00X\x00Y", "😀".encode_utf16().flat_map(u16::to_be_bytes).collect::<Vec<u8>>());
+    let (from, to) = (
+        b"\x00X\x00Y",
+        "😀"
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect::<Vec<u8>>(),
+    );
     let mut patched = Vec::new();
     let mut i = 0;
     let mut n = 0;
@@ -148,7 +182,11 @@ fn a_friendly_name_with_such_characters_restores_under_a_fallback_label() {
     let emoji = p12_with_emoji_name(files.path(), &pki, "Dr Emoji", pw);
     let control = files.path().join("control.p12");
     let leaf = pki.leaf("Dr Control", Alg::Ec);
-    std::fs::write(&control, quick_p12(&leaf, &pki, "Dr\u{1b}[31mRed", pw, 2048)).unwrap();
+    std::fs::write(
+        &control,
+        quick_p12(&leaf, &pki, "Dr\u{1b}[31mRed", pw, 2048),
+    )
+    .unwrap();
     for (p12, expected) in [(&emoji, "Dr Smile \u{fffd}"), (&control, "Dr [31mRed")] {
         let out = home
             .cmd()
@@ -158,7 +196,11 @@ fn a_friendly_name_with_such_characters_restores_under_a_fallback_label() {
             .write_stdin(format!("{pw}\n"))
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["label"], expected);
         // And the account backs up (the label fits a friendlyName).
@@ -175,7 +217,11 @@ fn a_friendly_name_with_such_characters_restores_under_a_fallback_label() {
         .write_stdin(format!("{pw}\n"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["label"], "Dr Smile \u{fffd}");
 }

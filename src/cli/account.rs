@@ -334,13 +334,13 @@ fn import(ctx: &Context, args: &ImportArgs) -> Result<u8, Failure> {
             None,
         )
     };
-    finish_import(ctx, &identity, friendly_name, args)
+    finish_import(ctx, &identity, friendly_name.as_deref(), args)
 }
 
 fn finish_import(
     ctx: &Context,
     identity: &Identity,
-    friendly_name: Option<String>,
+    friendly_name: Option<&str>,
     args: &ImportArgs,
 ) -> Result<u8, Failure> {
     let now = now();
@@ -353,9 +353,12 @@ fn finish_import(
             label.clone()
         }
         None => friendly_name
-            .as_deref()
             .and_then(label_from_name)
-            .or_else(|| identity::common_name(&identity.cert).as_deref().and_then(label_from_name))
+            .or_else(|| {
+                identity::common_name(&identity.cert)
+                    .as_deref()
+                    .and_then(label_from_name)
+            })
             .unwrap_or_else(|| info.fingerprint[..12].to_string()),
     };
     let email = args

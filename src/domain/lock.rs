@@ -30,7 +30,11 @@ pub enum LockFailure {
 
 /// Takes an exclusive lock on `file`, waiting up to `wait`; `on_wait` is
 /// called once when another process holds it.
-pub fn exclusive(file: File, wait: Duration, on_wait: &mut dyn FnMut()) -> Result<Held, LockFailure> {
+pub fn exclusive(
+    file: File,
+    wait: Duration,
+    on_wait: &mut dyn FnMut(),
+) -> Result<Held, LockFailure> {
     let start = Instant::now();
     let mut told = false;
     loop {

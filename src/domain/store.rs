@@ -19,10 +19,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::fsutil::{create_private_dir, describe_io, sync_dir, write_atomic};
-use super::lock::{self, LockFailure};
 use super::identity::{
     CertInfo, Identity, IdentityError, fingerprint, read_certificates, read_private_key,
 };
+use super::lock::{self, LockFailure};
 use super::p12::Profile;
 use super::time::rfc3339;
 
@@ -667,16 +667,6 @@ impl Locked<'_> {
         Ok(self.list()?.into_iter().find(|a| a.meta.fingerprint == fp))
     }
 
-    /// The current state of `account` (read again under the lock).
-    fn reload(&self, account: &Account) -> Result<Account, StoreError> {
-        if !account.dir.join("account.json").exists() {
-            return Err(StoreError::UnknownAccount {
-                id: account.meta.id.clone(),
-            });
-        }
-        Store::load(&account.dir)
-    }
-
     fn staging(&self) -> Result<tempfile::TempDir, StoreError> {
         use std::os::unix::fs::PermissionsExt;
         let staging = tempfile::Builder::new()
@@ -753,7 +743,7 @@ impl Locked<'_> {
         identity: &Identity,
         now: OffsetDateTime,
     ) -> Result<(Account, PathBuf), StoreError> {
-        let account = self.reload(account)?;
+        let account = reload(account)?;
         let staging = self.staging()?;
         copy_tree(&account.dir, staging.path())?;
         let archives = staging.path().join("archive");
@@ -835,7 +825,7 @@ impl Locked<'_> {
         account: &Account,
         record: BackupRecord,
     ) -> Result<Account, StoreError> {
-        let mut current = self.reload(account)?;
+        let mut current = reload(account)?;
         current.meta.backups.push(record);
         write_meta(&current.dir, &current.meta)?;
         Ok(current)
@@ -868,6 +858,16 @@ impl Locked<'_> {
         sync_dir(dir).map_err(io_err("write", dir))?;
         Ok(true)
     }
+}
+
+/// The current state of `account` (read again under the lock).
+fn reload(account: &Account) -> Result<Account, StoreError> {
+    if !account.dir.join("account.json").exists() {
+        return Err(StoreError::UnknownAccount {
+            id: account.meta.id.clone(),
+        });
+    }
+    Store::load(&account.dir)
 }
 
 /// Copies the files and folders of an account (0600 files, 0700 folders).

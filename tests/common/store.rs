@@ -1,7 +1,12 @@
 //! Invariants of a store after a crash or a race, checked from outside:
 //! what `account list --json` shows, what files hold private keys, what
 //! hidden folders are left.
-#![allow(dead_code, clippy::unwrap_used, clippy::missing_panics_doc)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::missing_panics_doc,
+    clippy::case_sensitive_file_extension_comparisons
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -109,12 +114,11 @@ pub fn assert_consistent(home: &Path) -> Vec<String> {
     }
     for id in &ids {
         let dir = accounts.join(id);
-        let key = openssl::pkey::PKey::private_key_from_pem(
-            &std::fs::read(dir.join("key.pem")).unwrap(),
-        )
-        .unwrap();
-        let cert = openssl::x509::X509::from_pem(&std::fs::read(dir.join("cert.pem")).unwrap())
-            .unwrap();
+        let key =
+            openssl::pkey::PKey::private_key_from_pem(&std::fs::read(dir.join("key.pem")).unwrap())
+                .unwrap();
+        let cert =
+            openssl::x509::X509::from_pem(&std::fs::read(dir.join("cert.pem")).unwrap()).unwrap();
         assert!(
             cert.public_key().unwrap().public_eq(&key),
             "account {id}: key.pem does not match cert.pem"
