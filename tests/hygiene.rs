@@ -117,12 +117,99 @@ fn inspect_while_waiting(home: &Path, mut cmd: Command) -> (Vec<u8>, Vec<u8>) {
     (out.stdout, err)
 }
 
+/// A real stick (ext4, so `nobody` can own its root), detached on drop;
+/// as a normal user, a temporary folder.
+enum Dest {
+    Stick {
+        name: String,
+        mount: std::path::PathBuf,
+    },
+    Folder(tempfile::TempDir),
+}
+
+fn usb_stick(args: &[&str]) -> std::process::Output {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/usb-stick");
+    Command::new("bash")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+impl Dest {
+    fn new() -> Self {
+        if !common::is_root() {
+            return Self::Folder(tempfile::tempdir().unwrap());
+        }
+        let name = format!("cs-hygiene-{}", std::process::id());
+        let out = usb_stick(&["attach", &name, "--fs", "ext4"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mount = std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        Self::Stick { name, mount }
+    }
+
+    fn path(&self) -> &Path {
+        match self {
+            Self::Stick { mount, .. } => mount,
+            Self::Folder(d) => d.path(),
+        }
+    }
+
+    /// Whether any byte of the drive (deleted files included), or any file
+    /// of the folder, holds `secret`.
+    fn holds(&self, secret: &[u8]) -> bool {
+        match self {
+            Self::Stick { name, .. } => {
+                common::sh("sync");
+                let img = Path::new("/run/usb-stick").join(name).join("img");
+                contains_fast(&std::fs::read(&img).unwrap(), secret)
+            }
+            Self::Folder(d) => files_under(d.path())
+                .iter()
+                .any(|f| contains(&std::fs::read(f).unwrap(), secret)),
+        }
+    }
+}
+
+impl Drop for Dest {
+    fn drop(&mut self) {
+        if let Self::Stick { name, .. } = self {
+            let _ = usb_stick(&["detach", name]);
+        }
+    }
+}
+
+/// `contains` for a whole drive image: only where the first byte matches.
+fn contains_fast(hay: &[u8], needle: &[u8]) -> bool {
+    let first = needle[0];
+    hay.iter()
+        .enumerate()
+        .any(|(i, b)| *b == first && hay[i..].starts_with(needle))
+}
+
 #[test]
 fn the_password_stays_out_of_proc_outputs_and_files_and_the_process_is_not_dumpable() {
     let pki = Pki::new(Alg::Ec);
     let home = Home::new();
     let id = home.import(&pki, &pki.leaf("Dr Hygiene", Alg::Ec), "Dr Hygiene");
-    let dest = tempfile::tempdir().unwrap();
+    let dest = Dest::new();
+    // A file to restore, on the stick too.
+    let p12 = dest.path().join("other.p12");
+    std::fs::write(
+        &p12,
+        quick_p12(
+            &pki.leaf("Dr Other", Alg::Ec),
+            &pki,
+            "Dr Other",
+            SECRET,
+            2048,
+        ),
+    )
+    .unwrap();
     chown_tree(dest.path());
     // A backup, held on the store lock after the password was read.
     let to = dest.path().join("hygiene.p12");
@@ -140,20 +227,6 @@ fn the_password_stays_out_of_proc_outputs_and_files_and_the_process_is_not_dumpa
     assert!(!contains(&err, SECRET.as_bytes()));
     assert!(to.exists());
     // A restore of another identity, held after opening the file.
-    let files = tempfile::tempdir().unwrap();
-    let p12 = files.path().join("other.p12");
-    std::fs::write(
-        &p12,
-        quick_p12(
-            &pki.leaf("Dr Other", Alg::Ec),
-            &pki,
-            "Dr Other",
-            SECRET,
-            2048,
-        ),
-    )
-    .unwrap();
-    chown_tree(files.path());
     let restore = as_test_user(
         &[
             "restore".as_ref(),
@@ -164,14 +237,18 @@ fn the_password_stays_out_of_proc_outputs_and_files_and_the_process_is_not_dumpa
     );
     let (_, err) = inspect_while_waiting(home.path(), restore);
     assert!(!contains(&err, SECRET.as_bytes()));
-    // No file of the home or the destination holds the password.
-    for f in files_under(home.path())
-        .into_iter()
-        .chain(files_under(dest.path()))
-    {
+    // No file of the home holds the password, nor any byte of the stick.
+    for f in files_under(home.path()) {
         let bytes = std::fs::read(&f).unwrap();
         assert!(!contains(&bytes, SECRET.as_bytes()), "{}", f.display());
     }
+    assert!(
+        !dest.holds(SECRET.as_bytes()),
+        "the stick holds the password"
+    );
+    // The search itself works: a file holding the password is found.
+    std::fs::write(dest.path().join("control.txt"), SECRET).unwrap();
+    assert!(dest.holds(SECRET.as_bytes()));
 }
 
 fn umask0(home: &Path, args: &[&str], stdin: &str) {

@@ -428,17 +428,21 @@ impl Store {
     }
 
     /// Sweeps (under the lock) only when there is something to sweep, so
-    /// read-only commands stay lock-free in the usual case.
-    fn sweep_if_needed(&self) -> Result<(), StoreError> {
+    /// read-only commands stay lock-free in the usual case. Best effort: a
+    /// reader that cannot write the store (another user, a busy lock) still
+    /// reads it, since hidden folders are never listed.
+    fn sweep_if_needed(&self) {
         if self.has_debris() {
-            drop(self.lock()?);
+            let quick = self
+                .clone()
+                .with_lock_wait(self.wait.min(Duration::from_secs(5)));
+            let _ = quick.lock();
         }
-        Ok(())
     }
 
     /// All accounts, by label.
     pub fn list(&self) -> Result<Vec<Account>, StoreError> {
-        self.sweep_if_needed()?;
+        self.sweep_if_needed();
         self.list_in()
     }
 
@@ -483,7 +487,7 @@ impl Store {
 
     /// The account with this ID (a unique prefix of at least 4 characters works too).
     pub fn get(&self, id: &str) -> Result<Account, StoreError> {
-        self.sweep_if_needed()?;
+        self.sweep_if_needed();
         self.get_in(id)
     }
 
@@ -983,6 +987,54 @@ mod tests {
         assert_eq!(label_from_name("\u{0}\u{7}"), None);
         let long = label_from_name(&"x".repeat(1000)).unwrap();
         assert_eq!(long.chars().count(), MAX_LABEL_CHARS);
+    }
+
+    #[test]
+    fn the_lock_sweeps_what_a_killed_command_left() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join("accounts");
+        let meta = |id: &str| {
+            format!(
+                r#"{{"id":"{id}","label":"L","email":null,"fingerprint":"ff","created":"2026-01-01T00:00:00Z"}}"#
+            )
+        };
+        let store = Store::open(&dir).unwrap();
+        // A killed import, a killed remove, a replacement killed between
+        // its two renames (no RENAME_EXCHANGE), a live account with a
+        // temporary file, one whose new folder had arrived.
+        for (folder, id) in [
+            (".new-abc123", "aaaaaaaaaaaa"),
+            (".removed-bbbbbbbbbbbb", "bbbbbbbbbbbb"),
+            (".old-cccccccccccc", "cccccccccccc"),
+            ("dddddddddddd", "dddddddddddd"),
+            ("eeeeeeeeeeee", "eeeeeeeeeeee"),
+            (".old-eeeeeeeeeeee", "eeeeeeeeeeee"),
+        ] {
+            fs::create_dir_all(dir.join(folder)).unwrap();
+            fs::write(dir.join(folder).join("account.json"), meta(id)).unwrap();
+            fs::write(dir.join(folder).join("key.pem"), "KEY").unwrap();
+        }
+        fs::write(dir.join("dddddddddddd/.certsafe-Ab12Cd.tmp"), "x").unwrap();
+        fs::write(dir.join("dddddddddddd/notes.tmp"), "kept").unwrap();
+        let ids = |s: &Store| -> Vec<String> {
+            s.list().unwrap().into_iter().map(|a| a.meta.id).collect()
+        };
+        assert_eq!(
+            ids(&store),
+            ["cccccccccccc", "dddddddddddd", "eeeeeeeeeeee"]
+        );
+        let mut left: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [".lock", "cccccccccccc", "dddddddddddd", "eeeeeeeeeeee"]
+        );
+        assert!(!dir.join("dddddddddddd/.certsafe-Ab12Cd.tmp").exists());
+        assert!(dir.join("dddddddddddd/notes.tmp").exists());
     }
 
     #[test]
