@@ -9,7 +9,7 @@ use serde_json::json;
 use super::password::{self, Source};
 use super::{Context, Failure, PasswordArgs, print_json, warn};
 use crate::domain::identity::{self, Identity};
-use crate::domain::store::{Account, identity_from_files};
+use crate::domain::store::{Account, identity_from_files, label_from_name};
 use crate::domain::time::{now, rfc3339};
 use crate::t;
 
@@ -28,6 +28,16 @@ pub enum AccountCommand {
     Show {
         /// The account's ID (or a unique prefix).
         id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give an account another label (the friendlyName of its next backups).
+    Rename {
+        /// The account's ID (or a unique prefix).
+        id: String,
+        /// The new label.
+        label: String,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -77,6 +87,7 @@ pub fn run(ctx: &Context, cmd: AccountCommand) -> Result<u8, Failure> {
         AccountCommand::List { json } => list(ctx, json),
         AccountCommand::Import(args) => import(ctx, &args),
         AccountCommand::Show { id, json } => show(ctx, &id, json),
+        AccountCommand::Rename { id, label, json } => rename(ctx, &id, &label, json),
         AccountCommand::Remove { id, yes } => remove(ctx, &id, yes),
     }
 }
@@ -214,9 +225,39 @@ fn show(ctx: &Context, id: &str, json: bool) -> Result<u8, Failure> {
     Ok(0)
 }
 
+fn rename(ctx: &Context, id: &str, label: &str, json: bool) -> Result<u8, Failure> {
+    let account = ctx.store_existing().rename(id, label)?;
+    if json {
+        print_json(&account_json(ctx, &account)?);
+    } else {
+        println!("{}", account.meta.id);
+    }
+    Ok(0)
+}
+
+/// Whether `id` is a whole account ID (not a prefix): removing such an ID
+/// that is already gone succeeds, so a remove can be run again after it was
+/// interrupted.
+fn is_whole_id(id: &str) -> bool {
+    id.len() >= crate::domain::store::ID_LEN
+        && id[..crate::domain::store::ID_LEN]
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        && id[crate::domain::store::ID_LEN..]
+            .chars()
+            .all(|c| c.is_ascii_digit())
+}
+
 fn remove(ctx: &Context, id: &str, yes: bool) -> Result<u8, Failure> {
     let store = ctx.store_existing();
-    let account = store.get(id)?;
+    let account = match store.get(id) {
+        Ok(a) => a,
+        Err(crate::domain::store::StoreError::UnknownAccount { .. }) if is_whole_id(id) => {
+            eprintln!("{}", t!("cli.already_removed", id = id));
+            return Ok(0);
+        }
+        Err(e) => return Err(e.into()),
+    };
     if !yes {
         if !std::io::stdin().is_terminal() {
             return Err(Failure::op(t!(
@@ -240,8 +281,11 @@ fn remove(ctx: &Context, id: &str, yes: bool) -> Result<u8, Failure> {
             return Err(Failure::op(t!("cli.not_removed")));
         }
     }
-    store.remove(&account)?;
-    eprintln!("{}", t!("cli.removed", id = account.meta.id));
+    if store.remove(&account)? {
+        eprintln!("{}", t!("cli.removed", id = account.meta.id));
+    } else {
+        eprintln!("{}", t!("cli.already_removed", id = account.meta.id));
+    }
     Ok(0)
 }
 
@@ -256,6 +300,10 @@ fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
 }
 
 fn import(ctx: &Context, args: &ImportArgs) -> Result<u8, Failure> {
+    // A bad label is told before any password is asked.
+    if let Some(label) = &args.label {
+        crate::domain::store::check_label(label)?;
+    }
     let source = Source::from_args(&args.password);
     let (identity, friendly_name) = if let Some(path) = &args.p12 {
         let opened = super::files::open_with_retry(path, &source)?;
@@ -289,26 +337,33 @@ fn import(ctx: &Context, args: &ImportArgs) -> Result<u8, Failure> {
             None,
         )
     };
-    finish_import(ctx, &identity, friendly_name, args)
+    finish_import(ctx, &identity, friendly_name.as_deref(), args)
 }
 
 fn finish_import(
     ctx: &Context,
     identity: &Identity,
-    friendly_name: Option<String>,
+    friendly_name: Option<&str>,
     args: &ImportArgs,
 ) -> Result<u8, Failure> {
     let now = now();
     let info = identity.info();
-    let label = args
-        .label
-        .clone()
-        .or(friendly_name.filter(|n| !n.trim().is_empty()))
-        .or_else(|| identity::common_name(&identity.cert))
-        .unwrap_or_else(|| info.fingerprint[..12].to_string());
-    if label.contains('\0') || label.trim().is_empty() {
-        return Err(Failure::op(t!("cli.bad_label")));
-    }
+    // A label typed by the user is taken as it is or refused; a name from
+    // the file or the certificate is made to fit (see docs/formats.md).
+    let label = match &args.label {
+        Some(label) => {
+            crate::domain::store::check_label(label)?;
+            label.clone()
+        }
+        None => friendly_name
+            .and_then(label_from_name)
+            .or_else(|| {
+                identity::common_name(&identity.cert)
+                    .as_deref()
+                    .and_then(label_from_name)
+            })
+            .unwrap_or_else(|| info.fingerprint[..12].to_string()),
+    };
     let email = args
         .email
         .clone()

@@ -317,6 +317,10 @@ pub fn verify(ctx: &Context, args: &VerifyArgs) -> Result<u8, Failure> {
 
 /// `certsafe restore`.
 pub fn restore(ctx: &Context, args: &RestoreArgs) -> Result<u8, Failure> {
+    // A bad label is told before any password is asked.
+    if let Some(label) = &args.label {
+        crate::domain::store::check_label(label)?;
+    }
     // On an empty machine the store is created here, after the file is read.
     let opened = open_with_retry(&args.file, &Source::from_args(&args.password))?;
     if opened.layout.mac.is_none() {

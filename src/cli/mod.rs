@@ -164,13 +164,18 @@ impl Context {
 
     /// The store, created if needed.
     pub fn store(&self) -> Result<Store, Failure> {
-        Ok(Store::open(&self.home.accounts_dir())?)
+        Ok(Store::open(&self.home.accounts_dir())?.with_wait_notice(store_wait_notice))
     }
 
     /// The store, not created (read-only commands on an empty machine).
     pub fn store_existing(&self) -> Store {
-        Store::open_existing(&self.home.accounts_dir())
+        Store::open_existing(&self.home.accounts_dir()).with_wait_notice(store_wait_notice)
     }
+}
+
+/// Said once when another certsafe command holds the store lock.
+fn store_wait_notice() {
+    warn(crate::t!("store.waiting"));
 }
 
 /// Prints a warning on stderr.

@@ -379,10 +379,23 @@ pub fn run(
         now,
     } = *req;
     let warnings = warnings_for(account, dest, store, now);
-    let identity = account.identity()?;
+    // The account as it is now, read under the store lock; the lock is not
+    // held while the keys are derived (about a second per KDF).
+    let (account, identity) = {
+        let locked = store.lock()?;
+        let current = locked.get(&account.meta.id)?;
+        let identity = current.identity()?;
+        (current, identity)
+    };
+    let account = &account;
     dest.check()?;
     let bytes = p12::build(&identity, &account.meta.label, password, profile)?;
     progress(Step::Built);
+    // One backup at a time into this folder: two `--overwrite` to the same
+    // file cannot cross, so the file that stays is the one last verified.
+    let _folder_lock = lock_destination(store, &dest.dir)?;
+    // Temporary files a killed backup left here go first.
+    let _ = super::store::remove_temp_files(&dest.dir);
 
     let shown = dest.file.display().to_string();
     let io = |e: std::io::Error| BackupError::Io {
@@ -440,6 +453,19 @@ pub fn run(
     }
 
     dest.check()?;
+    // The account must still be there with the same identity; the lock is
+    // held from this check to the record, so a `remove` cannot slip between.
+    let locked = store.lock()?;
+    match locked.get(&account.meta.id) {
+        Ok(a) if a.meta.fingerprint == account.meta.fingerprint => {}
+        Ok(_) | Err(StoreError::UnknownAccount { .. }) => {
+            return Err(StoreError::Changed {
+                id: account.meta.id.clone(),
+            }
+            .into());
+        }
+        Err(e) => return Err(e.into()),
+    }
     persist(tmp, &dest.file, overwrite).map_err(|e| match e {
         PersistFailure::Exists => BackupError::Exists {
             path: shown.clone(),
@@ -468,7 +494,8 @@ pub fn run(
         profile: Some(profile),
         origin: "backup".into(),
     };
-    store.record_backup(account, record)?;
+    locked.record_backup(account, record)?;
+    drop(locked);
     progress(Step::Recorded);
     Ok(BackupOutcome {
         path: dest.file.clone(),
@@ -494,6 +521,35 @@ pub fn run(
         bytes: bytes.len(),
         warnings,
     })
+}
+
+/// How long a backup waits for another one writing into the same folder.
+const FOLDER_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Locks the destination folder (`flock` on the folder itself, so two homes
+/// writing to one stick serialise too). A filesystem without locks falls
+/// back to a lock file in the store: backups of this home serialise.
+fn lock_destination(store: &Store, dir: &Path) -> Result<super::lock::Held, BackupError> {
+    use super::lock::{self, LockFailure};
+    let busy = |path: &Path| {
+        BackupError::Store(StoreError::Busy {
+            path: path.display().to_string(),
+        })
+    };
+    match lock::folder(dir, FOLDER_LOCK_WAIT, &mut || {}) {
+        Ok(held) => Ok(held),
+        Err(LockFailure::Busy) => Err(busy(dir)),
+        Err(LockFailure::Unsupported | LockFailure::Io(_)) => {
+            let path = store.dir().join(".backup.lock");
+            lock::file(&path, FOLDER_LOCK_WAIT, &mut || {}).map_err(|e| match e {
+                LockFailure::Io(e) => BackupError::NotWritable {
+                    path: path.display().to_string(),
+                    reason: describe_io(&e),
+                },
+                _ => busy(&path),
+            })
+        }
+    }
 }
 
 enum PersistFailure {

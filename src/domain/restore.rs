@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use super::identity::{CertInfo, IdentityError};
 use super::p12::{self, Layout, Opened, P12Error};
 use super::secret::Password;
-use super::store::{Account, BackupRecord, Store, StoreError};
+use super::store::{Account, BackupRecord, Store, StoreError, label_from_name};
 
 /// Why a file could not be verified or restored.
 #[derive(Debug, thiserror::Error)]
@@ -225,6 +225,9 @@ pub fn restore(
     now: OffsetDateTime,
 ) -> Result<Restored, RestoreError> {
     opened.identity.prove_key()?;
+    if let Some(label) = &options.label {
+        super::store::check_label(label)?;
+    }
     let identity = &opened.identity;
     let fp = identity.fingerprint();
     let record = BackupRecord {
@@ -236,6 +239,8 @@ pub fn restore(
         profile: None,
         origin: "restore".into(),
     };
+    // One critical section: the decision, the change and the record.
+    let store = store.lock()?;
     let target = match &options.account {
         Some(id) => Some(store.get(id)?),
         None => store.find_by_fingerprint(&fp)?,
@@ -272,13 +277,12 @@ pub fn restore(
             let label = options
                 .label
                 .clone()
+                .or_else(|| opened.friendly_name.as_deref().and_then(label_from_name))
                 .or_else(|| {
-                    opened
-                        .friendly_name
-                        .clone()
-                        .filter(|n| !n.trim().is_empty())
+                    super::identity::common_name(&identity.cert)
+                        .as_deref()
+                        .and_then(label_from_name)
                 })
-                .or_else(|| super::identity::common_name(&identity.cert))
                 .unwrap_or_else(|| fp[..12].to_string());
             let email = super::identity::emails(&identity.cert).into_iter().next();
             (

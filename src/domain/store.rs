@@ -1,9 +1,18 @@
 //! The store of accounts: `DATA/accounts/<id>/` holds `account.json`,
 //! `cert.pem`, `chain.pem` and `key.pem` (0600). Replaced identities are kept
 //! under `archive/<time>/`.
+//!
+//! Every change happens under the store lock (`DATA/accounts/.lock`, `flock`),
+//! reads the current files again, and lands in one atomic step: a new
+//! account or a replaced identity is built whole in a hidden `.new-*` folder
+//! and renamed (or exchanged) into place; a removed account is first renamed
+//! to `.removed-<id>`. Whoever takes the lock next sweeps what a killed
+//! process left (those folders and `.certsafe-*.tmp` files), so no key copy
+//! outlives the command that made it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use openssl::x509::X509;
 use serde::{Deserialize, Serialize};
@@ -13,6 +22,7 @@ use super::fsutil::{create_private_dir, describe_io, sync_dir, write_atomic};
 use super::identity::{
     CertInfo, Identity, IdentityError, fingerprint, read_certificates, read_private_key,
 };
+use super::lock::{self, LockFailure};
 use super::p12::Profile;
 use super::time::rfc3339;
 
@@ -47,9 +57,25 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    /// The label is empty or has a NUL byte.
-    #[error("{}", crate::t!("cli.bad_label"))]
-    BadLabel,
+    /// The label cannot be a PKCS#12 friendlyName.
+    #[error("{}", label_words(*.problem))]
+    BadLabel {
+        /// What is wrong with it.
+        problem: LabelProblem,
+    },
+    /// Another certsafe command kept the store locked too long.
+    #[error("{}", crate::t!("store.busy", path = .path))]
+    Busy {
+        /// The lock file.
+        path: String,
+    },
+    /// The account changed (removed or given another identity) while a
+    /// backup was being written; nothing was kept or recorded.
+    #[error("{}", crate::t!("store.changed", id = .id))]
+    Changed {
+        /// The account.
+        id: String,
+    },
     /// A stored file is corrupt.
     #[error("{}", crate::t!("store.corrupt", path = .path, detail = .detail))]
     Corrupt {
@@ -58,6 +84,71 @@ pub enum StoreError {
         /// What is wrong.
         detail: String,
     },
+}
+
+/// Longest label accepted, in characters.
+pub const MAX_LABEL_CHARS: usize = 128;
+
+/// Why a text cannot be a label. A label becomes the PKCS#12 friendlyName,
+/// a `BMPString` (UCS-2): characters beyond U+FFFF cannot be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LabelProblem {
+    /// Empty or only spaces.
+    Empty,
+    /// Longer than [`MAX_LABEL_CHARS`].
+    TooLong,
+    /// Has a control or bidirectional formatting character (NUL included).
+    Control,
+    /// Has a character outside the Basic Multilingual Plane (an emoji...).
+    NotBmp,
+}
+
+fn label_words(problem: LabelProblem) -> String {
+    match problem {
+        LabelProblem::Empty => crate::t!("store.label_empty"),
+        LabelProblem::TooLong => crate::t!("store.label_too_long", max = MAX_LABEL_CHARS),
+        LabelProblem::Control => crate::t!("store.label_control"),
+        LabelProblem::NotBmp => crate::t!("store.label_not_bmp"),
+    }
+}
+
+/// Checks a label the user typed: it must fit a friendlyName as it is.
+pub fn check_label(label: &str) -> Result<(), StoreError> {
+    let problem = if label.trim().is_empty() {
+        Some(LabelProblem::Empty)
+    } else if label.chars().count() > MAX_LABEL_CHARS {
+        Some(LabelProblem::TooLong)
+    } else if label.chars().any(super::text::is_unsafe) {
+        Some(LabelProblem::Control)
+    } else if label.chars().any(|c| u32::from(c) > 0xFFFF) {
+        Some(LabelProblem::NotBmp)
+    } else {
+        None
+    };
+    problem.map_or(Ok(()), |problem| Err(StoreError::BadLabel { problem }))
+}
+
+/// A label made from a name that came from a file or a certificate (a
+/// friendlyName, a CN): control characters become spaces, characters beyond
+/// U+FFFF become U+FFFD, the result is trimmed and cut to
+/// [`MAX_LABEL_CHARS`]. `None` when nothing is left.
+pub fn label_from_name(name: &str) -> Option<String> {
+    let mapped: String = name
+        .chars()
+        .map(|c| {
+            if super::text::is_unsafe(c) {
+                ' '
+            } else if u32::from(c) > 0xFFFF {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let cut: String = mapped.trim().chars().take(MAX_LABEL_CHARS).collect();
+    let label = cut.trim_end().to_string();
+    check_label(&label).is_ok().then_some(label)
 }
 
 fn action_words(action: &str) -> String {
@@ -251,19 +342,22 @@ impl Account {
     }
 }
 
+/// How long a command waits for another one to release the store.
+pub const LOCK_WAIT: Duration = Duration::from_secs(60);
+
 /// The accounts folder.
 #[derive(Debug, Clone)]
 pub struct Store {
     dir: PathBuf,
+    wait: Duration,
+    on_wait: Option<fn()>,
 }
 
 impl Store {
     /// Opens (creating if needed) the store in `accounts_dir`.
     pub fn open(accounts_dir: &Path) -> Result<Self, StoreError> {
         create_private_dir(accounts_dir).map_err(io_err("create", accounts_dir))?;
-        Ok(Self {
-            dir: accounts_dir.to_path_buf(),
-        })
+        Ok(Self::open_existing(accounts_dir))
     }
 
     /// Opens the store only if it exists (for read-only commands: no folder
@@ -271,11 +365,88 @@ impl Store {
     pub fn open_existing(accounts_dir: &Path) -> Self {
         Self {
             dir: accounts_dir.to_path_buf(),
+            wait: LOCK_WAIT,
+            on_wait: None,
+        }
+    }
+
+    /// Calls `notice` once when a command has to wait for the lock (the CLI
+    /// says so on stderr).
+    #[must_use]
+    pub fn with_wait_notice(mut self, notice: fn()) -> Self {
+        self.on_wait = Some(notice);
+        self
+    }
+
+    /// Sets how long to wait for the lock.
+    #[must_use]
+    pub fn with_lock_wait(mut self, wait: Duration) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// The lock file.
+    pub fn lock_path(&self) -> PathBuf {
+        self.dir.join(".lock")
+    }
+
+    /// Takes the store lock (waiting up to the bound), then sweeps what a
+    /// killed command left. Changes go through the returned [`Locked`].
+    pub fn lock(&self) -> Result<Locked<'_>, StoreError> {
+        create_private_dir(&self.dir).map_err(io_err("create", &self.dir))?;
+        let path = self.lock_path();
+        let mut notice = || {
+            if let Some(f) = self.on_wait {
+                f();
+            }
+        };
+        let held = match lock::file(&path, self.wait, &mut notice) {
+            Ok(h) => Some(h),
+            // A filesystem without locks: go on unlocked rather than not at all.
+            Err(LockFailure::Unsupported) => None,
+            Err(LockFailure::Busy) => {
+                return Err(StoreError::Busy {
+                    path: path.display().to_string(),
+                });
+            }
+            Err(LockFailure::Io(e)) => return Err(io_err("create", &path)(e)),
+        };
+        let locked = Locked {
+            store: self,
+            _held: held,
+        };
+        locked.sweep()?;
+        Ok(locked)
+    }
+
+    /// Whether a killed command left something to sweep at the top level.
+    fn has_debris(&self) -> bool {
+        fs::read_dir(&self.dir).is_ok_and(|rd| {
+            rd.flatten()
+                .any(|e| e.file_name().to_str().is_some_and(is_debris_name))
+        })
+    }
+
+    /// Sweeps (under the lock) only when there is something to sweep, so
+    /// read-only commands stay lock-free in the usual case. Best effort: a
+    /// reader that cannot write the store (another user, a busy lock) still
+    /// reads it, since hidden folders are never listed.
+    fn sweep_if_needed(&self) {
+        if self.has_debris() {
+            let quick = self
+                .clone()
+                .with_lock_wait(self.wait.min(Duration::from_secs(5)));
+            let _ = quick.lock();
         }
     }
 
     /// All accounts, by label.
     pub fn list(&self) -> Result<Vec<Account>, StoreError> {
+        self.sweep_if_needed();
+        self.list_in()
+    }
+
+    fn list_in(&self) -> Result<Vec<Account>, StoreError> {
         let entries = match fs::read_dir(&self.dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -316,6 +487,11 @@ impl Store {
 
     /// The account with this ID (a unique prefix of at least 4 characters works too).
     pub fn get(&self, id: &str) -> Result<Account, StoreError> {
+        self.sweep_if_needed();
+        self.get_in(id)
+    }
+
+    fn get_in(&self, id: &str) -> Result<Account, StoreError> {
         let unknown = || StoreError::UnknownAccount { id: id.to_string() };
         if id.len() < 4 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(unknown());
@@ -325,7 +501,7 @@ impl Store {
             return Self::load(&exact);
         }
         let matches: Vec<Account> = self
-            .list()?
+            .list_in()?
             .into_iter()
             .filter(|a| a.meta.id.starts_with(id))
             .collect();
@@ -340,6 +516,174 @@ impl Store {
         Ok(self.list()?.into_iter().find(|a| a.meta.fingerprint == fp))
     }
 
+    /// Adds an identity as a new account (takes the lock).
+    pub fn add(
+        &self,
+        identity: &Identity,
+        label: &str,
+        email: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<Account, StoreError> {
+        self.lock()?.add(identity, label, email, now)
+    }
+
+    /// Replaces the identity of an account (takes the lock); see [`Locked::replace`].
+    pub fn replace(
+        &self,
+        account: &Account,
+        identity: &Identity,
+        now: OffsetDateTime,
+    ) -> Result<(Account, PathBuf), StoreError> {
+        self.lock()?.replace(account, identity, now)
+    }
+
+    /// Records a verified backup (takes the lock); see [`Locked::record_backup`].
+    pub fn record_backup(
+        &self,
+        account: &Account,
+        record: BackupRecord,
+    ) -> Result<Account, StoreError> {
+        self.lock()?.record_backup(account, record)
+    }
+
+    /// Gives an account another label (takes the lock).
+    pub fn rename(&self, id: &str, label: &str) -> Result<Account, StoreError> {
+        self.lock()?.rename(id, label)
+    }
+
+    /// Deletes an account and its key (takes the lock); see [`Locked::remove`].
+    pub fn remove(&self, account: &Account) -> Result<bool, StoreError> {
+        self.lock()?.remove(account)
+    }
+
+    /// The folder of the store.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// Names a killed command can leave in the accounts folder.
+fn is_debris_name(name: &str) -> bool {
+    name.starts_with(".new-")
+        || name.starts_with(".removed-")
+        || name.starts_with(".old-")
+        || is_temp_name(name)
+}
+
+/// `.certsafe-XXXXXX.tmp`: the temporary files certsafe writes (`write_atomic`
+/// and the backup), and nothing else.
+pub fn is_temp_name(name: &str) -> bool {
+    name.strip_prefix(".certsafe-")
+        .and_then(|r| r.strip_suffix(".tmp"))
+        .is_some_and(|mid| mid.len() == 6 && mid.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// Removes certsafe's own temporary files from `dir` (not recursive).
+/// Returns whether something was removed.
+pub fn remove_temp_files(dir: &Path) -> std::io::Result<bool> {
+    let mut removed = false;
+    for entry in fs::read_dir(dir)?.flatten() {
+        let is_ours = entry.file_name().to_str().is_some_and(is_temp_name);
+        if is_ours && entry.file_type().is_ok_and(|t| t.is_file()) {
+            match fs::remove_file(entry.path()) {
+                Ok(()) => removed = true,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(removed)
+}
+
+fn remove_tree(path: &Path) -> Result<(), StoreError> {
+    match fs::remove_dir_all(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_err("remove", path)(e)),
+    }
+}
+
+/// The store while its lock is held: every change goes through here.
+#[derive(Debug)]
+pub struct Locked<'a> {
+    store: &'a Store,
+    _held: Option<lock::Held>,
+}
+
+impl Locked<'_> {
+    /// Finishes or undoes what a killed command left: staging folders and
+    /// removed accounts are deleted, an interrupted replacement on a
+    /// filesystem without atomic exchange is rolled back, temporary files go.
+    fn sweep(&self) -> Result<(), StoreError> {
+        let dir = &self.store.dir;
+        let Ok(rd) = fs::read_dir(dir) else {
+            return Ok(());
+        };
+        let names: Vec<String> = rd
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .collect();
+        let mut changed = false;
+        for name in &names {
+            let path = dir.join(name);
+            if name.starts_with(".new-") || name.starts_with(".removed-") {
+                remove_tree(&path)?;
+                changed = true;
+            } else if let Some(id) = name.strip_prefix(".old-") {
+                let live = dir.join(id);
+                if live.join("account.json").exists() {
+                    remove_tree(&path)?;
+                } else {
+                    remove_tree(&live)?;
+                    fs::rename(&path, &live).map_err(io_err("write", &live))?;
+                }
+                changed = true;
+            } else if is_temp_name(name) {
+                let _ = fs::remove_file(&path);
+                changed = true;
+            } else if !name.starts_with('.') && path.is_dir() {
+                changed |= remove_temp_files(&path).unwrap_or(false);
+                if let Ok(archives) = fs::read_dir(path.join("archive")) {
+                    for a in archives.flatten() {
+                        changed |= remove_temp_files(&a.path()).unwrap_or(false);
+                    }
+                }
+            }
+        }
+        if changed {
+            sync_dir(dir).map_err(io_err("write", dir))?;
+        }
+        Ok(())
+    }
+
+    /// All accounts, by label.
+    pub fn list(&self) -> Result<Vec<Account>, StoreError> {
+        self.store.list_in()
+    }
+
+    /// The account with this ID (or a unique prefix).
+    pub fn get(&self, id: &str) -> Result<Account, StoreError> {
+        self.store.get_in(id)
+    }
+
+    /// The account holding this certificate, if any.
+    pub fn find_by_fingerprint(&self, fp: &str) -> Result<Option<Account>, StoreError> {
+        Ok(self.list()?.into_iter().find(|a| a.meta.fingerprint == fp))
+    }
+
+    fn staging(&self) -> Result<tempfile::TempDir, StoreError> {
+        use std::os::unix::fs::PermissionsExt;
+        let staging = tempfile::Builder::new()
+            .prefix(".new-")
+            .tempdir_in(&self.store.dir)
+            .map_err(io_err("write", &self.store.dir))?;
+        // The folder becomes the account's: 0700 whatever the umask (it is
+        // still empty here).
+        fs::set_permissions(staging.path(), fs::Permissions::from_mode(0o700))
+            .map_err(io_err("create", staging.path()))?;
+        Ok(staging)
+    }
+
     /// Adds an identity as a new account.
     pub fn add(
         &self,
@@ -348,9 +692,8 @@ impl Store {
         email: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<Account, StoreError> {
-        if label.trim().is_empty() || label.contains('\0') {
-            return Err(StoreError::BadLabel);
-        }
+        check_label(label)?;
+        let dir = &self.store.dir;
         let fp = identity.fingerprint();
         if let Some(existing) = self.find_by_fingerprint(&fp)? {
             return Err(StoreError::AlreadyImported {
@@ -360,7 +703,7 @@ impl Store {
         }
         let mut id = fp[..ID_LEN].to_string();
         let mut n = 1;
-        while self.dir.join(&id).exists() {
+        while dir.join(&id).exists() {
             id = format!("{}{n}", &fp[..ID_LEN]);
             n += 1;
         }
@@ -374,18 +717,16 @@ impl Store {
             archived: Vec::new(),
         };
         // Written in a hidden folder, then renamed: an account appears whole or not at all.
-        let staging = tempfile::Builder::new()
-            .prefix(".new-")
-            .tempdir_in(&self.dir)
-            .map_err(io_err("write", &self.dir))?;
+        let staging = self.staging()?;
         write_identity_files(staging.path(), identity)?;
         write_meta(staging.path(), &meta)?;
-        let final_dir = self.dir.join(&id);
+        sync_dir(staging.path()).map_err(io_err("write", staging.path()))?;
+        let final_dir = dir.join(&id);
         // Renamed while still owned by `staging`: on failure it is deleted,
         // key included; once renamed, nothing is left to delete.
         fs::rename(staging.path(), &final_dir).map_err(io_err("write", &final_dir))?;
         let _ = staging.keep();
-        sync_dir(&self.dir).map_err(io_err("write", &self.dir))?;
+        sync_dir(dir).map_err(io_err("write", dir))?;
         Ok(Account {
             meta,
             dir: final_dir,
@@ -395,81 +736,177 @@ impl Store {
     /// Replaces the identity of an account, archiving the old one under
     /// `archive/<time>/`. Backups recorded for the old certificate stay (the
     /// state becomes `outdated` unless the new one was backed up).
+    ///
+    /// The new state of the whole folder (old files archived, new identity,
+    /// record) is built in a `.new-*` folder and exchanged with the live one
+    /// in one `renameat2(RENAME_EXCHANGE)`: killed at any instant, the
+    /// account holds the old identity or the new one, never a mix.
     pub fn replace(
         &self,
         account: &Account,
         identity: &Identity,
         now: OffsetDateTime,
     ) -> Result<(Account, PathBuf), StoreError> {
-        // A new folder per replacement (never reused), each file synced
-        // before the live identity is touched: the old key survives a crash.
-        let archives = account.dir.join("archive");
+        let account = reload(account)?;
+        let staging = self.staging()?;
+        copy_tree(&account.dir, staging.path())?;
+        let archives = staging.path().join("archive");
         create_private_dir(&archives).map_err(io_err("create", &archives))?;
         let stamp = rfc3339(now).replace(':', "-");
-        let archive = (0..1000)
+        let name = (0..1000)
             .map(|n| {
-                archives.join(if n == 0 {
+                if n == 0 {
                     stamp.clone()
                 } else {
                     format!("{stamp}-{n}")
-                })
-            })
-            .find(|p| !p.exists())
-            .unwrap_or_else(|| archives.join(format!("{stamp}-{}", identity.fingerprint())));
-        create_private_dir(&archive).map_err(io_err("create", &archive))?;
-        for name in ["cert.pem", "chain.pem", "key.pem", "account.json"] {
-            let from = account.dir.join(name);
-            match fs::read(&from) {
-                Ok(bytes) => {
-                    let bytes = zeroize::Zeroizing::new(bytes);
-                    write_atomic(&archive.join(name), &bytes).map_err(io_err("archive", &from))?;
                 }
+            })
+            .find(|n| !archives.join(n).exists())
+            .unwrap_or_else(|| format!("{stamp}-{}", identity.fingerprint()));
+        let archive = archives.join(&name);
+        create_private_dir(&archive).map_err(io_err("create", &archive))?;
+        for file in ["cert.pem", "chain.pem", "key.pem", "account.json"] {
+            let from = staging.path().join(file);
+            match fs::rename(&from, archive.join(file)) {
+                Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(io_err("archive", &from)(e)),
             }
         }
-        write_identity_files(&account.dir, identity)?;
+        sync_dir(&archive).map_err(io_err("archive", &archive))?;
+        write_identity_files(staging.path(), identity)?;
         let mut meta = account.meta.clone();
         meta.archived.push(meta.fingerprint.clone());
         meta.fingerprint = identity.fingerprint();
-        write_meta(&account.dir, &meta)?;
+        write_meta(staging.path(), &meta)?;
+        sync_dir(staging.path()).map_err(io_err("write", staging.path()))?;
+        self.swap_in(&staging, &account)?;
         Ok((
             Account {
                 meta,
                 dir: account.dir.clone(),
             },
-            archive,
+            account.dir.join("archive").join(name),
         ))
     }
 
-    /// Records a verified backup.
+    /// Puts the staged folder in place of the account's.
+    fn swap_in(&self, staging: &tempfile::TempDir, account: &Account) -> Result<(), StoreError> {
+        let dir = &self.store.dir;
+        let live = &account.dir;
+        match rustix::fs::renameat_with(
+            rustix::fs::CWD,
+            staging.path(),
+            rustix::fs::CWD,
+            live,
+            rustix::fs::RenameFlags::EXCHANGE,
+        ) {
+            // The old folder now has the staging name: dropping `staging` deletes it.
+            Ok(()) => {}
+            Err(e)
+                if e == rustix::io::Errno::INVAL
+                    || e == rustix::io::Errno::NOSYS
+                    || e == rustix::io::Errno::OPNOTSUPP =>
+            {
+                // No atomic exchange: the old folder steps aside as `.old-<id>`,
+                // which the sweep puts back if the new one never arrived.
+                let old = dir.join(format!(".old-{}", account.meta.id));
+                fs::rename(live, &old).map_err(io_err("write", live))?;
+                sync_dir(dir).map_err(io_err("write", dir))?;
+                fs::rename(staging.path(), live).map_err(io_err("write", live))?;
+                sync_dir(dir).map_err(io_err("write", dir))?;
+                remove_tree(&old)?;
+            }
+            Err(e) => return Err(io_err("write", live)(e.into())),
+        }
+        sync_dir(dir).map_err(io_err("write", dir))
+    }
+
+    /// Records a verified backup in the account as it is now (read again
+    /// under the lock, so no other change is lost).
     pub fn record_backup(
         &self,
         account: &Account,
         record: BackupRecord,
     ) -> Result<Account, StoreError> {
-        let mut meta = account.meta.clone();
-        meta.backups.push(record);
-        write_meta(&account.dir, &meta)?;
-        Ok(Account {
-            meta,
-            dir: account.dir.clone(),
-        })
+        let mut current = reload(account)?;
+        current.meta.backups.push(record);
+        write_meta(&current.dir, &current.meta)?;
+        Ok(current)
     }
 
-    /// Deletes an account and its key.
-    pub fn remove(&self, account: &Account) -> Result<(), StoreError> {
-        // Renamed away first so a half-deleted account never shows in the list.
-        let trash = self.dir.join(format!(".removed-{}", account.meta.id));
+    /// Gives an account another label.
+    pub fn rename(&self, id: &str, label: &str) -> Result<Account, StoreError> {
+        check_label(label)?;
+        let mut account = self.get(id)?;
+        account.meta.label = label.to_string();
+        write_meta(&account.dir, &account.meta)?;
+        Ok(account)
+    }
+
+    /// Deletes an account and its key. Returns `false` when it was already
+    /// gone (a second remove, or one after a killed remove, succeeds).
+    pub fn remove(&self, account: &Account) -> Result<bool, StoreError> {
+        let dir = &self.store.dir;
+        if !account.dir.join("account.json").exists() {
+            remove_tree(&account.dir)?;
+            return Ok(false);
+        }
+        // Renamed away first so a half-deleted account never shows in the
+        // list; the sweep finishes a removal that was killed.
+        let trash = dir.join(format!(".removed-{}", account.meta.id));
+        remove_tree(&trash)?;
         fs::rename(&account.dir, &trash).map_err(io_err("remove", &account.dir))?;
-        fs::remove_dir_all(&trash).map_err(io_err("remove", &trash))?;
-        sync_dir(&self.dir).map_err(io_err("write", &self.dir))
+        sync_dir(dir).map_err(io_err("write", dir))?;
+        remove_tree(&trash)?;
+        sync_dir(dir).map_err(io_err("write", dir))?;
+        Ok(true)
     }
+}
 
-    /// The folder of the store.
-    pub fn dir(&self) -> &Path {
-        &self.dir
+/// The current state of `account` (read again under the lock).
+fn reload(account: &Account) -> Result<Account, StoreError> {
+    if !account.dir.join("account.json").exists() {
+        return Err(StoreError::UnknownAccount {
+            id: account.meta.id.clone(),
+        });
     }
+    Store::load(&account.dir)
+}
+
+/// Copies the files and folders of an account (0600 files, 0700 folders).
+fn copy_tree(from: &Path, to: &Path) -> Result<(), StoreError> {
+    for entry in fs::read_dir(from).map_err(io_err("read", from))?.flatten() {
+        let name = entry.file_name();
+        if name.to_str().is_some_and(is_temp_name) {
+            continue;
+        }
+        let src = entry.path();
+        let dst = to.join(&name);
+        let kind = entry.file_type().map_err(io_err("read", &src))?;
+        if kind.is_dir() {
+            create_private_dir(&dst).map_err(io_err("create", &dst))?;
+            copy_tree(&src, &dst)?;
+        } else if kind.is_file() {
+            let bytes = zeroize::Zeroizing::new(fs::read(&src).map_err(io_err("read", &src))?);
+            write_private(&dst, &bytes).map_err(io_err("write", &dst))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes a new 0600 file and syncs it (inside a staging folder: the
+/// folder's rename is what makes it visible).
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 fn write_meta(dir: &Path, meta: &AccountMeta) -> Result<(), StoreError> {
@@ -518,4 +955,94 @@ pub fn identity_from_files(
     let identity = Identity::assemble(key, certs)?;
     debug_assert_eq!(identity.fingerprint(), fingerprint(&identity.cert));
     Ok(identity)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_must_fit_a_friendly_name() {
+        assert!(check_label("Dr Léa Martin — Cabinet Ω").is_ok());
+        let problem = |l: &str| match check_label(l) {
+            Err(StoreError::BadLabel { problem }) => Some(problem),
+            _ => None,
+        };
+        assert_eq!(problem("   "), Some(LabelProblem::Empty));
+        assert_eq!(problem("Léa 😀"), Some(LabelProblem::NotBmp));
+        assert_eq!(problem("a\u{0}b"), Some(LabelProblem::Control));
+        assert_eq!(problem("a\x1b[2Jb"), Some(LabelProblem::Control));
+        assert_eq!(problem("a\u{202e}b"), Some(LabelProblem::Control));
+        assert_eq!(problem(&"é".repeat(MAX_LABEL_CHARS)), None);
+        assert_eq!(
+            problem(&"é".repeat(MAX_LABEL_CHARS + 1)),
+            Some(LabelProblem::TooLong)
+        );
+    }
+
+    #[test]
+    fn names_from_files_become_labels_that_fit() {
+        assert_eq!(label_from_name("Léa 😀").as_deref(), Some("Léa \u{fffd}"));
+        assert_eq!(label_from_name("a\nb\x1b").as_deref(), Some("a b"));
+        assert_eq!(label_from_name("\u{0}\u{7}"), None);
+        let long = label_from_name(&"x".repeat(1000)).unwrap();
+        assert_eq!(long.chars().count(), MAX_LABEL_CHARS);
+    }
+
+    #[test]
+    fn the_lock_sweeps_what_a_killed_command_left() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join("accounts");
+        let meta = |id: &str| {
+            format!(
+                r#"{{"id":"{id}","label":"L","email":null,"fingerprint":"ff","created":"2026-01-01T00:00:00Z"}}"#
+            )
+        };
+        let store = Store::open(&dir).unwrap();
+        // A killed import, a killed remove, a replacement killed between
+        // its two renames (no RENAME_EXCHANGE), a live account with a
+        // temporary file, one whose new folder had arrived.
+        for (folder, id) in [
+            (".new-abc123", "aaaaaaaaaaaa"),
+            (".removed-bbbbbbbbbbbb", "bbbbbbbbbbbb"),
+            (".old-cccccccccccc", "cccccccccccc"),
+            ("dddddddddddd", "dddddddddddd"),
+            ("eeeeeeeeeeee", "eeeeeeeeeeee"),
+            (".old-eeeeeeeeeeee", "eeeeeeeeeeee"),
+        ] {
+            fs::create_dir_all(dir.join(folder)).unwrap();
+            fs::write(dir.join(folder).join("account.json"), meta(id)).unwrap();
+            fs::write(dir.join(folder).join("key.pem"), "KEY").unwrap();
+        }
+        fs::write(dir.join("dddddddddddd/.certsafe-Ab12Cd.tmp"), "x").unwrap();
+        fs::write(dir.join("dddddddddddd/notes.tmp"), "kept").unwrap();
+        let ids = |s: &Store| -> Vec<String> {
+            s.list().unwrap().into_iter().map(|a| a.meta.id).collect()
+        };
+        assert_eq!(
+            ids(&store),
+            ["cccccccccccc", "dddddddddddd", "eeeeeeeeeeee"]
+        );
+        let mut left: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [".lock", "cccccccccccc", "dddddddddddd", "eeeeeeeeeeee"]
+        );
+        assert!(!dir.join("dddddddddddd/.certsafe-Ab12Cd.tmp").exists());
+        assert!(dir.join("dddddddddddd/notes.tmp").exists());
+    }
+
+    #[test]
+    fn temp_names_are_only_certsafe_ones() {
+        assert!(is_temp_name(".certsafe-a1B2c3.tmp"));
+        assert!(!is_temp_name(".certsafe-a1B2c3.tmp.p12"));
+        assert!(!is_temp_name("certsafe-a1B2c3.tmp"));
+        assert!(!is_temp_name(".certsafe-toolongname.tmp"));
+        assert!(!is_temp_name("notes.tmp"));
+    }
 }
