@@ -10,6 +10,7 @@ use super::password::{self, Source};
 use super::{Context, Failure, PasswordArgs, print_json, warn};
 use crate::domain::identity::{self, Identity};
 use crate::domain::store::{Account, identity_from_files};
+use crate::domain::text::{Shown, visible};
 use crate::domain::time::{now, rfc3339};
 use crate::t;
 
@@ -117,10 +118,10 @@ fn list(ctx: &Context, json: bool) -> Result<u8, Failure> {
         return Ok(0);
     }
     if accounts.is_empty() {
-        eprintln!("{}", t!("cli.no_account_yet"));
+        errln!("{}", t!("cli.no_account_yet"));
         return Ok(0);
     }
-    println!(
+    outln!(
         "{}  {}  {}  {}",
         pad(&t!("show.head_id"), 12),
         pad(&t!("show.head_label"), 30),
@@ -131,7 +132,7 @@ fn list(ctx: &Context, json: bool) -> Result<u8, Failure> {
     for a in &accounts {
         let info = a.info()?;
         let state = a.backup_state(now, ctx.config.backup.max_age_days);
-        println!(
+        outln!(
             "{}  {}  {}  {}",
             pad(&a.meta.id, 12),
             pad(&truncate(&a.meta.label, 30), 30),
@@ -143,18 +144,22 @@ fn list(ctx: &Context, json: bool) -> Result<u8, Failure> {
 }
 
 /// Pads to `width` characters (not bytes: labels are often accented).
+/// `s` padded to `width` columns, its control characters made visible first
+/// (table cells hold names and subjects from outside).
 pub fn pad(s: &str, width: usize) -> String {
+    let s = visible(s);
     let n = s.chars().count();
     if n >= width {
-        s.to_string()
+        s.into_owned()
     } else {
         format!("{s}{}", " ".repeat(width - n))
     }
 }
 
 fn truncate(s: &str, n: usize) -> String {
+    let s = visible(s);
     if s.chars().count() <= n {
-        s.to_string()
+        s.into_owned()
     } else {
         let mut t: String = s.chars().take(n - 1).collect();
         t.push('…');
@@ -162,9 +167,10 @@ fn truncate(s: &str, n: usize) -> String {
     }
 }
 
-/// Prints `Label        value` with the label translated and padded.
+/// Prints `Label        value` with the label translated and padded, the
+/// value's control characters made visible.
 pub fn field(key: &str, value: impl std::fmt::Display) {
-    println!("{} {value}", pad(&t!(key), 13));
+    outln!("{} {}", pad(&t!(key), 13), Shown(&value));
 }
 
 fn show(ctx: &Context, id: &str, json: bool) -> Result<u8, Failure> {
@@ -202,7 +208,11 @@ fn show(ctx: &Context, id: &str, json: bool) -> Result<u8, Failure> {
     field("show.fingerprint", get("fingerprint"));
     field("show.chain", t!("show.certificates", count = chain.len()));
     for c in &chain {
-        println!("{} {}", pad("", 13), c["subject"].as_str().unwrap_or("-"));
+        outln!(
+            "{} {}",
+            pad("", 13),
+            visible(c["subject"].as_str().unwrap_or("-"))
+        );
     }
     field("show.backup", get("backup_state"));
     if let Some(b) = account.last_backup() {
@@ -221,14 +231,11 @@ fn remove(ctx: &Context, id: &str, yes: bool) -> Result<u8, Failure> {
                 id = account.meta.id
             )));
         }
-        eprint!(
-            "{}",
-            t!(
-                "cli.remove_confirm",
-                id = account.meta.id,
-                label = account.meta.label
-            )
-        );
+        super::print_prompt(&t!(
+            "cli.remove_confirm",
+            id = account.meta.id,
+            label = account.meta.label
+        ));
         let mut answer = String::new();
         std::io::stdin()
             .read_line(&mut answer)
@@ -238,7 +245,7 @@ fn remove(ctx: &Context, id: &str, yes: bool) -> Result<u8, Failure> {
         }
     }
     store.remove(&account)?;
-    eprintln!("{}", t!("cli.removed", id = account.meta.id));
+    errln!("{}", t!("cli.removed", id = account.meta.id));
     Ok(0)
 }
 
@@ -321,7 +328,7 @@ fn finish_import(
     if args.json {
         print_json(&account_json(ctx, &account)?);
     } else {
-        println!("{}", account.meta.id);
+        outln!("{}", account.meta.id);
     }
     Ok(0)
 }

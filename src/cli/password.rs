@@ -101,7 +101,7 @@ fn read_file(path: &Path) -> Result<Zeroizing<String>, Failure> {
 /// file; checks strength against the holder's words; warns for non-ASCII.
 pub fn read_new(source: &Source, known_words: &[&str]) -> Result<Password, Failure> {
     let (first, second) = if *source == Source::Prompt {
-        eprintln!("{}", t!("password.choose"));
+        errln!("{}", t!("password.choose"));
         let mut tries = 0;
         loop {
             tries += 1;
@@ -116,10 +116,10 @@ pub fn read_new(source: &Source, known_words: &[&str]) -> Result<Password, Failu
                 if tries >= TRIES {
                     return Err(Failure::op(msg));
                 }
-                eprintln!("certsafe: {msg}");
+                errln!("certsafe: {msg}");
                 continue;
             }
-            eprintln!(
+            errln!(
                 "{}",
                 t!("password.strength_is", strength = strength_words(s.score))
             );
@@ -130,7 +130,7 @@ pub fn read_new(source: &Source, known_words: &[&str]) -> Result<Password, Failu
             if tries >= TRIES {
                 return Err(Failure::op(PasswordError::Mismatch));
             }
-            eprintln!("certsafe: {}", PasswordError::Mismatch);
+            errln!("certsafe: {}", PasswordError::Mismatch);
         }
     } else {
         let p = read(source, "")?;

@@ -64,7 +64,8 @@ pub fn view(frame: &mut Frame, app: &App) {
     widgets::title(frame, title_area, theme, &title);
     match &app.notice {
         Some(n) => frame.render_widget(
-            ratatui::widgets::Paragraph::new(format!(" {n}")).style(theme.accent()),
+            ratatui::widgets::Paragraph::new(format!(" {}", crate::domain::text::visible(n)))
+                .style(theme.accent()),
             hints_area,
         ),
         None => widgets::hints(frame, hints_area, theme, &keys),
@@ -98,6 +99,7 @@ pub fn view(frame: &mut Frame, app: &App) {
         }
         None => {}
     }
+    widgets::scrub(frame.buffer_mut());
 }
 
 fn spawn(env: &Env, tx: &mpsc::Sender<Msg>, effect: Effect) {
