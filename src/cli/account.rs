@@ -250,7 +250,7 @@ fn remove(ctx: &Context, id: &str, yes: bool) -> Result<u8, Failure> {
 }
 
 fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
-    crate::domain::fsutil::read_limited(path, 1 << 20).map_err(|e| {
+    crate::domain::fsutil::read_limited(path, crate::domain::fsutil::MAX_CERT_FILE).map_err(|e| {
         Failure::op(t!(
             "cli.read_input",
             path = path.display(),

@@ -7,7 +7,7 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 use super::{Failure, PasswordArgs};
-use crate::domain::fsutil::describe_io;
+use crate::domain::fsutil::{MAX_PASSWORD_FILE, describe_io, read_limited};
 use crate::domain::secret::{
     Password, PasswordError, check_new_password, strength, strength_words,
 };
@@ -84,15 +84,15 @@ pub fn read(source: &Source, label: &str) -> Result<Password, Failure> {
 
 fn read_file(path: &Path) -> Result<Zeroizing<String>, Failure> {
     let shown = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|e| {
+    let bytes = Zeroizing::new(read_limited(path, MAX_PASSWORD_FILE).map_err(|e| {
         Failure::op(t!(
             "password.file_error",
             path = shown,
             reason = describe_io(&e)
         ))
-    })?;
+    })?);
     first_line(
-        std::io::BufReader::new(file),
+        bytes.as_slice(),
         &t!("password.password_file", path = shown),
     )
 }
