@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod tui_support;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -223,4 +224,75 @@ fn json_output_holds_the_exact_strings() {
     json_holds("check", &out, EVIL);
     let out = run(&f.home, &["crl", "status", "--json"], None, None);
     json_holds("crl status", &out, EVIL_URL);
+}
+
+
+/// The rendered screen as text, after checking that no cell of the buffer
+/// holds a character a terminal would act on.
+fn tui_screen(what: &str, app: &certsafe::tui::app::App) -> String {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    terminal
+        .draw(|f| certsafe::tui::view(f, app))
+        .unwrap();
+    let buf = terminal.backend().buffer().clone();
+    let mut text = String::new();
+    for (i, cell) in buf.content.iter().enumerate() {
+        let s = cell.symbol();
+        assert!(
+            !s.chars()
+                .any(|c| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')),
+            "{what}: cell {i} holds {s:?}"
+        );
+        text.push_str(s);
+        if (i + 1) % 120 == 0 {
+            text.push('\n');
+        }
+    }
+    text
+}
+
+#[test]
+fn tui_shows_hostile_labels_drive_names_and_file_names_as_text() {
+    use certsafe::domain::p12;
+    use certsafe::domain::secret::Password;
+    use ratatui::crossterm::event::KeyCode;
+    use tui_support::{World, drive, identity};
+
+    let _guard = tui_support::LANG_LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let stem = "testsign.test.asipsante.fr.8f613149";
+    let w = World::empty();
+    w.add(stem, EVIL, Some(10), false);
+    let stick = w.home.path().join("STICK");
+    std::fs::create_dir(&stick).unwrap();
+    let pw = Password::new(STRONG.into()).unwrap();
+    std::fs::write(
+        stick.join("b\x1b]0;file\x07\u{202e}.p12"),
+        p12::build(&identity(stem), EVIL, &pw, p12::Profile::Modern).unwrap(),
+    )
+    .unwrap();
+    *w.drives.0.lock().unwrap() = vec![drive(&stick, "K\x1b[2J\x1b]0;drive\x07")];
+
+    let mut app = w.app();
+    let mut seen = tui_screen("home", &app);
+    w.key(&mut app, KeyCode::Char('r'));
+    seen.push_str(&tui_screen("restore: drives", &app));
+    w.key(&mut app, KeyCode::Enter);
+    seen.push_str(&tui_screen("restore: files", &app));
+    w.key(&mut app, KeyCode::Enter);
+    w.type_text(&mut app, STRONG);
+    w.key(&mut app, KeyCode::Enter);
+    seen.push_str(&tui_screen("restore: contents", &app));
+    w.key(&mut app, KeyCode::Enter);
+    seen.push_str(&tui_screen("restore: target", &app));
+    for visible in [
+        "\\x1b]0;pwned\\x07",         // the account label and the friendlyName
+        "\\x1b[2J\\x1b]0;drive\\x07", // the drive label
+        "b\\x1b]0;file\\x07\\u{202e}.p12", // the file name
+    ] {
+        assert!(seen.contains(visible), "{visible:?} not shown in\n{seen}");
+    }
 }
