@@ -152,15 +152,23 @@ fn run(home: &Home, args: &[&str], extra: Option<&Path>, stdin: Option<&str>) ->
     c.output().unwrap()
 }
 
+/// A command: name, arguments, a path argument, standard input.
+type Case<'a> = (&'a str, Vec<&'a str>, Option<&'a Path>, Option<&'a str>);
+
 #[test]
 fn hostile_names_never_reach_the_terminal_in_text_mode() {
     let f = fixture();
     let pw = format!("{STRONG}\n");
-    let cases: Vec<(&str, Vec<&str>, Option<&Path>, Option<&str>)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         ("account list", vec!["account", "list"], None, None),
         ("account show", vec!["account", "show", &f.id], None, None),
         ("ca list", vec!["ca", "list"], None, None),
-        ("correspondent list", vec!["correspondent", "list"], None, None),
+        (
+            "correspondent list",
+            vec!["correspondent", "list"],
+            None,
+            None,
+        ),
         (
             "verify",
             vec!["verify", "--password-stdin"],
@@ -195,7 +203,12 @@ fn hostile_names_never_reach_the_terminal_in_text_mode() {
     }
     // A hostile path in an error message is made visible too.
     let odd = f.files.path().join("no\x1b]0;x\x07such.p12");
-    let out = run(&f.home, &["verify", "--password-stdin"], Some(&odd), Some(&pw));
+    let out = run(
+        &f.home,
+        &["verify", "--password-stdin"],
+        Some(&odd),
+        Some(&pw),
+    );
     assert_eq!(out.status.code(), Some(1));
     check_output("verify (missing hostile path)", &out);
 }
@@ -226,23 +239,20 @@ fn json_output_holds_the_exact_strings() {
     json_holds("crl status", &out, EVIL_URL);
 }
 
-
 /// The rendered screen as text, after checking that no cell of the buffer
 /// holds a character a terminal would act on.
 fn tui_screen(what: &str, app: &certsafe::tui::app::App) -> String {
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
-    terminal
-        .draw(|f| certsafe::tui::view(f, app))
-        .unwrap();
+    terminal.draw(|f| certsafe::tui::view(f, app)).unwrap();
     let buf = terminal.backend().buffer().clone();
     let mut text = String::new();
     for (i, cell) in buf.content.iter().enumerate() {
         let s = cell.symbol();
         assert!(
-            !s.chars()
-                .any(|c| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')),
+            !s.chars().any(|c| c.is_control()
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')),
             "{what}: cell {i} holds {s:?}"
         );
         text.push_str(s);
@@ -289,8 +299,8 @@ fn tui_shows_hostile_labels_drive_names_and_file_names_as_text() {
     w.key(&mut app, KeyCode::Enter);
     seen.push_str(&tui_screen("restore: target", &app));
     for visible in [
-        "\\x1b]0;pwned\\x07",         // the account label and the friendlyName
-        "\\x1b[2J\\x1b]0;drive\\x07", // the drive label
+        "\\x1b]0;pwned\\x07",              // the account label and the friendlyName
+        "\\x1b[2J\\x1b]0;drive\\x07",      // the drive label
         "b\\x1b]0;file\\x07\\u{202e}.p12", // the file name
     ] {
         assert!(seen.contains(visible), "{visible:?} not shown in\n{seen}");

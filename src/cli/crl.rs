@@ -174,7 +174,11 @@ fn update(env: &Env, force: bool, jitter: Option<&str>, json: bool) -> Result<u8
         errln!("{}", t!("crlcli.nothing_to_update"));
     } else {
         for r in &report.crls {
-            let mut line = format!("{}  {}", pad(&outcome_words(r.outcome), 22), visible(&r.issuer));
+            let mut line = format!(
+                "{}  {}",
+                pad(&outcome_words(r.outcome), 22),
+                visible(&r.issuer)
+            );
             if let (Some(n), Some(next)) = (r.entries, r.next_update) {
                 line.push_str(" — ");
                 line.push_str(&t!(
@@ -294,7 +298,11 @@ fn status(env: &Env, json: bool) -> Result<u8, Failure> {
     }
     for e in &crls {
         let key = format!("state.{}", e.state.word());
-        outln!("{}  {}", pad(&t!(&key).to_uppercase(), 14), visible(&e.issuer));
+        outln!(
+            "{}  {}",
+            pad(&t!(&key).to_uppercase(), 14),
+            visible(&e.issuer)
+        );
         if let Some(u) = &e.url {
             outln!("    {} {}", pad(&t!("crlcli.url"), 14), visible(u));
         }
@@ -337,7 +345,11 @@ fn status(env: &Env, json: bool) -> Result<u8, Failure> {
 
 fn print_cert_line(c: &crate::domain::crl::check::CertStatus) {
     let key = format!("state.{}", c.state.word());
-    outln!("{}  {}", pad(&t!(&key).to_uppercase(), 14), visible(&c.subject));
+    outln!(
+        "{}  {}",
+        pad(&t!(&key).to_uppercase(), 14),
+        visible(&c.subject)
+    );
     if c.state == CertState::Revoked {
         outln!(
             "    {}",

@@ -1,9 +1,10 @@
 //! The headless twin of the TUI: one function per subcommand, `--json` for
 //! scripts, exit codes as PRODUCT.md sets them.
 //!
-//! Text output goes through [`outln!`] and [`errln!`] (clippy refuses
-//! `println!` and friends, see clippy.toml): whatever a print site
-//! interpolates, no control character reaches the terminal.
+//! Text output goes through [`outln!`] and [`errln!`] (clippy's
+//! `print_stdout`/`print_stderr`, denied in lib.rs, refuse `println!` and
+//! friends): whatever a print site interpolates, no control character
+//! reaches the terminal.
 
 /// Like `println!`, with every control character but the line breaks made
 /// visible ([`crate::domain::text::visible_lines`]).
@@ -185,7 +186,7 @@ impl Context {
 
 /// Prints `text` and a line break on stdout (or stderr), every control
 /// character but the line breaks made visible. Broken pipes are ignored.
-#[allow(clippy::disallowed_macros)]
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 pub fn print_text(stderr: bool, text: &str) {
     let text = crate::domain::text::visible_lines(text);
     if stderr {
@@ -197,7 +198,7 @@ pub fn print_text(stderr: bool, text: &str) {
 
 /// Prints a question on stderr, without a line break, made safe as
 /// [`print_text`] makes text.
-#[allow(clippy::disallowed_macros)]
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 pub fn print_prompt(text: &str) {
     use std::io::Write;
     eprint!("{}", crate::domain::text::visible_lines(text));
@@ -212,7 +213,7 @@ pub fn warn(message: impl std::fmt::Display) {
 /// Prints JSON on stdout. Strings stay exact; the characters a terminal
 /// would act on that JSON may carry raw (DEL, C1 controls, bidirectional
 /// marks) are written as `\uXXXX` escapes, which parse back to the same text.
-#[allow(clippy::disallowed_macros)]
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 pub fn print_json(value: &serde_json::Value) {
     println!("{}", json_text(value));
 }
@@ -228,8 +229,8 @@ pub fn json_text(value: &serde_json::Value) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// serde_json's pretty formatter, escaping [`crate::domain::text::is_unsafe`]
-/// characters inside strings as well (serde_json escapes only C0 controls).
+/// `serde_json`'s pretty formatter, escaping [`crate::domain::text::is_unsafe`]
+/// characters inside strings as well (`serde_json` escapes only C0 controls).
 #[derive(Default)]
 struct SafeJson(serde_json::ser::PrettyFormatter<'static>);
 
@@ -282,10 +283,7 @@ impl serde_json::ser::Formatter for SafeJson {
     ) -> std::io::Result<()> {
         self.0.begin_object_key(w, first)
     }
-    fn begin_object_value<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-    ) -> std::io::Result<()> {
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
         self.0.begin_object_value(w)
     }
     fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {

@@ -11,7 +11,7 @@
 //! escapes control characters itself and must stay exact.
 
 use std::borrow::Cow;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 /// Whether `c` must not reach a terminal as it is: C0 and C1 controls, DEL,
 /// bidirectional formatting characters and the Unicode line separators.
@@ -44,8 +44,12 @@ pub fn visible(s: &str) -> Cow<'_, str> {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c if (c as u32) < 0x80 => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
         }
     }
     Cow::Owned(out)
@@ -121,13 +125,16 @@ mod tests {
     #[test]
     fn visible_lines_keeps_line_breaks_only() {
         assert!(matches!(visible_lines("a\nb"), Cow::Borrowed("a\nb")));
-        assert_eq!(visible_lines("a\x1b[2J\nb\rc\u{9b}"), "a\\x1b[2J\nb\\rc\\u{9b}");
+        assert_eq!(
+            visible_lines("a\x1b[2J\nb\rc\u{9b}"),
+            "a\\x1b[2J\nb\\rc\\u{9b}"
+        );
     }
 
     #[test]
     fn output_never_holds_an_unsafe_character() {
         // Every code point below U+3000 plus a few beyond, one at a time.
-        for cp in (0u32..0x3000).chain([0xfeff, 0x1f600, 0x10ffff]) {
+        for cp in (0u32..0x3000).chain([0xfeff, 0x1f600, 0x0010_ffff]) {
             let Some(c) = char::from_u32(cp) else {
                 continue;
             };

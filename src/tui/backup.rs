@@ -736,7 +736,8 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
             }
             lines.extend(list_lines(theme, &items, *selected));
             frame.render_widget(
-                Paragraph::new(widgets::safe_lines(lines)).wrap(ratatui::widgets::Wrap { trim: false }),
+                Paragraph::new(widgets::safe_lines(lines))
+                    .wrap(ratatui::widgets::Wrap { trim: false }),
                 list,
             );
             if let Some(e) = error {
@@ -866,7 +867,8 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
                 ]));
             }
             frame.render_widget(
-                Paragraph::new(widgets::safe_lines(lines)).wrap(ratatui::widgets::Wrap { trim: true }),
+                Paragraph::new(widgets::safe_lines(lines))
+                    .wrap(ratatui::widgets::Wrap { trim: true }),
                 foot,
             );
         }
@@ -907,7 +909,8 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
                 theme.text(),
             )));
             frame.render_widget(
-                Paragraph::new(widgets::safe_lines(lines)).wrap(ratatui::widgets::Wrap { trim: true }),
+                Paragraph::new(widgets::safe_lines(lines))
+                    .wrap(ratatui::widgets::Wrap { trim: true }),
                 inner,
             );
         }
@@ -962,7 +965,8 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
                 theme.text(),
             )));
             frame.render_widget(
-                Paragraph::new(widgets::safe_lines(lines)).wrap(ratatui::widgets::Wrap { trim: true }),
+                Paragraph::new(widgets::safe_lines(lines))
+                    .wrap(ratatui::widgets::Wrap { trim: true }),
                 inner,
             );
         }
@@ -978,7 +982,8 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
                 Line::from(Span::styled(t!("tui.nothing_recorded"), theme.muted())),
             ];
             frame.render_widget(
-                Paragraph::new(widgets::safe_lines(lines)).wrap(ratatui::widgets::Wrap { trim: true }),
+                Paragraph::new(widgets::safe_lines(lines))
+                    .wrap(ratatui::widgets::Wrap { trim: true }),
                 inner,
             );
         }

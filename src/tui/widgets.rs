@@ -207,7 +207,7 @@ pub fn popup(frame: &mut Frame, area: Rect, theme: &Theme, title: &str, lines: V
 
 /// A paragraph of wrapped text in a style.
 pub fn wrapped(text: String, style: Style) -> Paragraph<'static> {
-    Paragraph::new(visible(&text).into_owned())
+    Paragraph::new(shown(text))
         .style(style)
         .wrap(Wrap { trim: true })
 }
@@ -240,18 +240,27 @@ pub fn level_line(theme: &Theme, level: Level, text: String) -> Line<'static> {
     Line::from(vec![
         level_span(theme, level),
         Span::raw(" "),
-        Span::styled(visible(&text).into_owned(), theme.text()),
+        Span::styled(shown(text), theme.text()),
     ])
+}
+
+/// `text` through [`visible`], not copied when clean.
+fn shown(text: String) -> String {
+    if is_clean(&text) {
+        text
+    } else {
+        visible(&text).into_owned()
+    }
 }
 
 /// `lines` with every span's text shown through [`visible`]: screens pass
 /// their paragraphs through it.
-pub fn safe_lines<'a>(lines: Vec<Line<'a>>) -> Vec<Line<'a>> {
+pub fn safe_lines(lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
     lines.into_iter().map(safe_line).collect()
 }
 
 /// `line` with every span's text shown through [`visible`].
-pub fn safe_line<'a>(line: Line<'a>) -> Line<'a> {
+pub fn safe_line(line: Line<'_>) -> Line<'_> {
     let Line {
         style,
         alignment,
