@@ -23,7 +23,8 @@ pub fn is_unsafe(c: char) -> bool {
             | '\u{200e}' | '\u{200f}'       // LRM, RLM
             | '\u{2028}' | '\u{2029}'       // line and paragraph separators
             | '\u{202a}'..='\u{202e}'       // LRE, RLE, PDF, LRO, RLO
-            | '\u{2066}'..='\u{2069}' // LRI, RLI, FSI, PDI
+            | '\u{2066}'..='\u{2069}'       // LRI, RLI, FSI, PDI
+            | '\u{206a}'..='\u{206f}' // deprecated shaping and symmetric-swapping controls
         )
 }
 
@@ -109,6 +110,7 @@ mod tests {
         assert_eq!(visible("\x7f"), "\\x7f");
         assert_eq!(visible("abc\u{202e}fdp.exe"), "abc\\u{202e}fdp.exe");
         assert_eq!(visible("\u{2066}x\u{2069}"), "\\u{2066}x\\u{2069}");
+        assert_eq!(visible("a\u{206b}b"), "a\\u{206b}b");
         assert!(!is_clean("\x1b[2J"));
     }
 
