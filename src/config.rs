@@ -114,20 +114,28 @@ impl Default for CertificatePolicy {
 
 /// A configuration file that cannot be read.
 #[derive(Debug, thiserror::Error)]
-#[error("{}", crate::t!("config.unreadable", path = .path, reason = .source))]
+#[error("{}", crate::t!("config.unreadable", path = .path, reason = .reason))]
 pub struct ConfigError {
     /// Which file.
     pub path: String,
-    /// Why.
-    #[source]
-    pub source: confy::ConfyError,
+    /// Why, in words.
+    pub reason: String,
 }
 
 /// Loads the configuration at `path`; a missing file gives the defaults
-/// (and is written, so the user can see what can be set).
+/// (and is written by confy, so the user can see what can be set). An
+/// existing one is read with [`read_limited`](crate::domain::fsutil::read_limited):
+/// a FIFO or a device there is refused, not waited on.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    confy::load_path(path).map_err(|source| ConfigError {
+    use crate::domain::fsutil::{MAX_CONFIG_FILE, describe_io, read_limited};
+    let error = |reason: String| ConfigError {
         path: path.display().to_string(),
-        source,
-    })
+        reason,
+    };
+    if std::fs::symlink_metadata(path).is_err() {
+        return confy::load_path(path).map_err(|e| error(e.to_string()));
+    }
+    let bytes = read_limited(path, MAX_CONFIG_FILE).map_err(|e| error(describe_io(&e)))?;
+    let text = String::from_utf8(bytes).map_err(|e| error(e.to_string()))?;
+    toml::from_str(&text).map_err(|e| error(e.message().to_string()))
 }

@@ -48,7 +48,10 @@ pub fn set(lang: Lang) {
 }
 
 /// The translated text of `key` (with `%{name}` placeholders filled), as a
-/// `String`.
+/// `String`. Every parameter is shown through
+/// [`crate::domain::text::visible`]: parameters are where outside text (names,
+/// subjects, paths, URLs, server messages) enters a sentence, so no message
+/// can carry an escape sequence to the terminal, whoever prints it.
 #[macro_export]
 macro_rules! t {
     ($key:expr) => {{
@@ -56,9 +59,10 @@ macro_rules! t {
         let text: String = rust_i18n::t!(key).into_owned();
         text
     }};
-    ($key:expr, $($rest:tt)*) => {{
+    ($key:expr, $($name:ident = $value:expr),+ $(,)?) => {{
         let key: &str = &$key;
-        let text: String = rust_i18n::t!(key, $($rest)*).into_owned();
+        let text: String =
+            rust_i18n::t!(key, $($name = $crate::domain::text::Shown(&($value))),+).into_owned();
         text
     }};
 }

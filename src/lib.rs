@@ -1,6 +1,10 @@
 //! certsafe: verified backups of health-PKI identities (IGC-Santé), restore
 //! on a new machine, and CRL checks, from a terminal UI or the command line.
 
+// Text reaches the terminal only through cli::print_text / print_prompt /
+// print_json, which make control characters visible.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
 rust_i18n::i18n!("src/locales", fallback = "en");
 
 pub mod cli;

@@ -10,6 +10,7 @@ use super::password::{self, Source};
 use super::{Context, Failure, PasswordArgs, print_json, warn};
 use crate::domain::identity::{self, Identity};
 use crate::domain::store::{Account, identity_from_files, label_from_name};
+use crate::domain::text::{Shown, visible};
 use crate::domain::time::{now, rfc3339};
 use crate::t;
 
@@ -128,10 +129,10 @@ fn list(ctx: &Context, json: bool) -> Result<u8, Failure> {
         return Ok(0);
     }
     if accounts.is_empty() {
-        eprintln!("{}", t!("cli.no_account_yet"));
+        errln!("{}", t!("cli.no_account_yet"));
         return Ok(0);
     }
-    println!(
+    outln!(
         "{}  {}  {}  {}",
         pad(&t!("show.head_id"), 12),
         pad(&t!("show.head_label"), 30),
@@ -142,7 +143,7 @@ fn list(ctx: &Context, json: bool) -> Result<u8, Failure> {
     for a in &accounts {
         let info = a.info()?;
         let state = a.backup_state(now, ctx.config.backup.max_age_days);
-        println!(
+        outln!(
             "{}  {}  {}  {}",
             pad(&a.meta.id, 12),
             pad(&truncate(&a.meta.label, 30), 30),
@@ -154,18 +155,22 @@ fn list(ctx: &Context, json: bool) -> Result<u8, Failure> {
 }
 
 /// Pads to `width` characters (not bytes: labels are often accented).
+/// `s` padded to `width` columns, its control characters made visible first
+/// (table cells hold names and subjects from outside).
 pub fn pad(s: &str, width: usize) -> String {
+    let s = visible(s);
     let n = s.chars().count();
     if n >= width {
-        s.to_string()
+        s.into_owned()
     } else {
         format!("{s}{}", " ".repeat(width - n))
     }
 }
 
 fn truncate(s: &str, n: usize) -> String {
+    let s = visible(s);
     if s.chars().count() <= n {
-        s.to_string()
+        s.into_owned()
     } else {
         let mut t: String = s.chars().take(n - 1).collect();
         t.push('…');
@@ -173,9 +178,10 @@ fn truncate(s: &str, n: usize) -> String {
     }
 }
 
-/// Prints `Label        value` with the label translated and padded.
+/// Prints `Label        value` with the label translated and padded, the
+/// value's control characters made visible.
 pub fn field(key: &str, value: impl std::fmt::Display) {
-    println!("{} {value}", pad(&t!(key), 13));
+    outln!("{} {}", pad(&t!(key), 13), Shown(&value));
 }
 
 fn show(ctx: &Context, id: &str, json: bool) -> Result<u8, Failure> {
@@ -213,7 +219,11 @@ fn show(ctx: &Context, id: &str, json: bool) -> Result<u8, Failure> {
     field("show.fingerprint", get("fingerprint"));
     field("show.chain", t!("show.certificates", count = chain.len()));
     for c in &chain {
-        println!("{} {}", pad("", 13), c["subject"].as_str().unwrap_or("-"));
+        outln!(
+            "{} {}",
+            pad("", 13),
+            visible(c["subject"].as_str().unwrap_or("-"))
+        );
     }
     field(
         "show.backup",
@@ -230,7 +240,7 @@ fn rename(ctx: &Context, id: &str, label: &str, json: bool) -> Result<u8, Failur
     if json {
         print_json(&account_json(ctx, &account)?);
     } else {
-        println!("{}", account.meta.id);
+        outln!("{}", account.meta.id);
     }
     Ok(0)
 }
@@ -253,7 +263,7 @@ fn remove(ctx: &Context, id: &str, yes: bool) -> Result<u8, Failure> {
     let account = match store.get(id) {
         Ok(a) => a,
         Err(crate::domain::store::StoreError::UnknownAccount { .. }) if is_whole_id(id) => {
-            eprintln!("{}", t!("cli.already_removed", id = id));
+            errln!("{}", t!("cli.already_removed", id = id));
             return Ok(0);
         }
         Err(e) => return Err(e.into()),
@@ -265,14 +275,11 @@ fn remove(ctx: &Context, id: &str, yes: bool) -> Result<u8, Failure> {
                 id = account.meta.id
             )));
         }
-        eprint!(
-            "{}",
-            t!(
-                "cli.remove_confirm",
-                id = account.meta.id,
-                label = account.meta.label
-            )
-        );
+        super::print_prompt(&t!(
+            "cli.remove_confirm",
+            id = account.meta.id,
+            label = account.meta.label
+        ));
         let mut answer = String::new();
         std::io::stdin()
             .read_line(&mut answer)
@@ -282,15 +289,15 @@ fn remove(ctx: &Context, id: &str, yes: bool) -> Result<u8, Failure> {
         }
     }
     if store.remove(&account)? {
-        eprintln!("{}", t!("cli.removed", id = account.meta.id));
+        errln!("{}", t!("cli.removed", id = account.meta.id));
     } else {
-        eprintln!("{}", t!("cli.already_removed", id = account.meta.id));
+        errln!("{}", t!("cli.already_removed", id = account.meta.id));
     }
     Ok(0)
 }
 
 fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
-    crate::domain::fsutil::read_limited(path, 1 << 20).map_err(|e| {
+    crate::domain::fsutil::read_limited(path, crate::domain::fsutil::MAX_CERT_FILE).map_err(|e| {
         Failure::op(t!(
             "cli.read_input",
             path = path.display(),
@@ -379,7 +386,7 @@ fn finish_import(
     if args.json {
         print_json(&account_json(ctx, &account)?);
     } else {
-        println!("{}", account.meta.id);
+        outln!("{}", account.meta.id);
     }
     Ok(0)
 }

@@ -14,6 +14,7 @@ use crate::domain::crl::{
     self, Accepted, CrlError, CrlProgress, Env, Holder, Outcome, UpdateOptions,
 };
 use crate::domain::status::Level;
+use crate::domain::text::visible;
 use crate::domain::time::{now, parse_duration, rfc3339};
 use crate::domain::trust::read_cert_file;
 use crate::t;
@@ -118,7 +119,7 @@ fn update(env: &Env, force: bool, jitter: Option<&str>, json: bool) -> Result<u8
         let wait = random_below(j.as_secs());
         if wait > 0 {
             if terminal && !json {
-                eprintln!("{}", t!("crlcli.jitter_wait", seconds = wait));
+                errln!("{}", t!("crlcli.jitter_wait", seconds = wait));
             }
             std::thread::sleep(std::time::Duration::from_secs(wait));
         }
@@ -139,7 +140,7 @@ fn update(env: &Env, force: bool, jitter: Option<&str>, json: bool) -> Result<u8
             }
             CrlProgress::Planned { .. } => {}
             CrlProgress::Started { url, .. } => {
-                let _ = write!(err, "\r\x1b[K  ↓ {url}");
+                let _ = write!(err, "\r\x1b[K  ↓ {}", visible(&url));
             }
             CrlProgress::Received {
                 url, bytes, total, ..
@@ -155,7 +156,7 @@ fn update(env: &Env, force: bool, jitter: Option<&str>, json: bool) -> Result<u8
                     }
                     _ => human_size(bytes),
                 };
-                let _ = write!(err, "\r\x1b[K  ↓ {url}  {size}");
+                let _ = write!(err, "\r\x1b[K  ↓ {}  {size}", visible(&url));
             }
             CrlProgress::Finished(_) => {
                 let _ = write!(err, "\r\x1b[K");
@@ -170,10 +171,14 @@ fn update(env: &Env, force: bool, jitter: Option<&str>, json: bool) -> Result<u8
     if json {
         print_json(&serde_json::to_value(&report).unwrap_or_default());
     } else if report.crls.is_empty() {
-        eprintln!("{}", t!("crlcli.nothing_to_update"));
+        errln!("{}", t!("crlcli.nothing_to_update"));
     } else {
         for r in &report.crls {
-            let mut line = format!("{}  {}", pad(&outcome_words(r.outcome), 22), r.issuer);
+            let mut line = format!(
+                "{}  {}",
+                pad(&outcome_words(r.outcome), 22),
+                visible(&r.issuer)
+            );
             if let (Some(n), Some(next)) = (r.entries, r.next_update) {
                 line.push_str(" — ");
                 line.push_str(&t!(
@@ -182,9 +187,9 @@ fn update(env: &Env, force: bool, jitter: Option<&str>, json: bool) -> Result<u8
                     date = rfc3339(next)
                 ));
             }
-            println!("{line}");
+            outln!("{line}");
             if let Some(m) = &r.message {
-                println!("    {m}");
+                outln!("    {}", visible(m));
             }
         }
     }
@@ -211,7 +216,7 @@ fn import(env: &Env, files: &[PathBuf], json: bool) -> u8 {
                     "entries": m.entries, "crl_number": m.crl_number,
                 }));
                 if !json {
-                    println!(
+                    outln!(
                         "{}",
                         t!(
                             &format!("crlcli.import_{action}"),
@@ -225,7 +230,7 @@ fn import(env: &Env, files: &[PathBuf], json: bool) -> u8 {
             Err(e) => {
                 failed = true;
                 items.push(json!({"file": f, "action": "rejected", "error": e.to_string()}));
-                eprintln!("certsafe: {}: {e}", t!("cli.error"));
+                errln!("certsafe: {}: {e}", t!("cli.error"));
             }
         }
     }
@@ -277,17 +282,21 @@ fn status(env: &Env, json: bool) -> Result<u8, Failure> {
         return Ok(level.exit_code());
     }
     if cas.is_empty() {
-        println!("{}", t!("status.no_ca"));
-        println!("    → {}", t!("status.no_ca_fix"));
+        outln!("{}", t!("status.no_ca"));
+        outln!("    → {}", t!("status.no_ca_fix"));
     }
     for e in &crls {
         let key = format!("state.{}", e.state.word());
-        println!("{}  {}", pad(&t!(&key).to_uppercase(), 14), e.issuer);
+        outln!(
+            "{}  {}",
+            pad(&t!(&key).to_uppercase(), 14),
+            visible(&e.issuer)
+        );
         if let Some(u) = &e.url {
-            println!("    {} {u}", pad(&t!("crlcli.url"), 14));
+            outln!("    {} {}", pad(&t!("crlcli.url"), 14), visible(u));
         }
         if let (Some(tu), Some(nu)) = (e.this_update, e.next_update) {
-            println!(
+            outln!(
                 "    {} {}",
                 pad(&t!("crlcli.dates"), 14),
                 t!(
@@ -296,26 +305,26 @@ fn status(env: &Env, json: bool) -> Result<u8, Failure> {
                     next_update = rfc3339(nu)
                 )
             );
-            println!(
+            outln!(
                 "    {} {}",
                 pad(&t!("crlcli.entries"), 14),
                 e.entries.unwrap_or(0)
             );
         }
         for u in e.urls.iter().filter(|u| !u.fetched) {
-            println!(
+            outln!(
                 "    {} {} — {}",
                 pad(&t!("crlcli.url"), 14),
-                u.url,
-                u.note.clone().unwrap_or_default()
+                visible(&u.url),
+                visible(u.note.as_deref().unwrap_or_default())
             );
         }
         if let Some(r) = &e.reason {
-            println!("    {r}");
+            outln!("    {}", visible(r));
         }
     }
     if !certs.is_empty() {
-        println!();
+        outln!();
     }
     for (c, _) in &certs {
         print_cert_line(c);
@@ -325,9 +334,13 @@ fn status(env: &Env, json: bool) -> Result<u8, Failure> {
 
 fn print_cert_line(c: &crate::domain::crl::check::CertStatus) {
     let key = format!("state.{}", c.state.word());
-    println!("{}  {}", pad(&t!(&key).to_uppercase(), 14), c.subject);
+    outln!(
+        "{}  {}",
+        pad(&t!(&key).to_uppercase(), 14),
+        visible(&c.subject)
+    );
     if c.state == CertState::Revoked {
-        println!(
+        outln!(
             "    {}",
             t!(
                 "crlcli.revoked_line",
@@ -337,7 +350,7 @@ fn print_cert_line(c: &crate::domain::crl::check::CertStatus) {
         );
     }
     if let Some(d) = &c.detail {
-        println!("    {d}");
+        outln!("    {}", visible(d));
     }
 }
 
@@ -368,7 +381,7 @@ fn check_inner(ctx: &Context, args: &CheckArgs) -> Result<u8, Failure> {
         let certs = match read_cert_file(f) {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("certsafe: {}: {e}", t!("cli.error"));
+                errln!("certsafe: {}: {e}", t!("cli.error"));
                 level = level.worst(Level::Unknown);
                 continue;
             }

@@ -91,10 +91,10 @@ pub fn drives(args: &DrivesArgs) -> u8 {
         return 0;
     }
     if list.is_empty() {
-        eprintln!("{}", t!("drives.none"));
+        errln!("{}", t!("drives.none"));
         return 0;
     }
-    println!(
+    outln!(
         "{}  {}  {}  {}  {}",
         pad(&t!("show.head_mount"), 28),
         pad(&t!("show.head_label").to_string(), 14),
@@ -110,7 +110,7 @@ pub fn drives(args: &DrivesArgs) -> u8 {
         if d.read_only {
             notes.push(t!("drives.read_only"));
         }
-        println!(
+        outln!(
             "{}  {}  {}  {:>10}  {}",
             pad(&d.mount_point.display().to_string(), 28),
             pad(&d.display_name(), 14),
@@ -150,7 +150,7 @@ pub fn backup(ctx: &Context, args: &BackupArgs) -> Result<u8, Failure> {
     let interactive = !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut progress = |step: Step| {
         if interactive {
-            eprintln!("  ✓ {}", backup::step_words(step));
+            errln!("  ✓ {}", backup::step_words(step));
         }
     };
     let request = backup::Request {
@@ -176,9 +176,9 @@ pub fn backup(ctx: &Context, args: &BackupArgs) -> Result<u8, Failure> {
             "account": account.meta.id,
         }));
     } else {
-        println!("{}", outcome.path.display());
+        outln!("{}", outcome.path.display());
         if dest.drive.as_ref().is_some_and(|d| d.removable) {
-            eprintln!("{}", t!("backup.done_eject"));
+            errln!("{}", t!("backup.done_eject"));
         }
     }
     Ok(0)
@@ -200,7 +200,7 @@ pub fn open_with_retry(path: &std::path::Path, source: &Source) -> Result<p12::O
         match p12::open(&bytes, &pw) {
             Ok(opened) => return Ok(opened),
             Err(P12Error::WrongPassword) if source.can_retry() && tries < password::TRIES => {
-                eprintln!("certsafe: {}", t!("password.wrong_retry"));
+                errln!("certsafe: {}", t!("password.wrong_retry"));
             }
             Err(source) => {
                 return Err(RestoreError::Open {
@@ -339,9 +339,9 @@ pub fn restore(ctx: &Context, args: &RestoreArgs) -> Result<u8, Failure> {
     if args.json {
         print_json(&serde_json::to_value(&restored).unwrap_or_default());
     } else {
-        println!("{}", restored.id);
+        outln!("{}", restored.id);
         let key = format!("restore.{}", restored.action);
-        eprintln!("{}", t!(&key, label = restored.label, id = restored.id));
+        errln!("{}", t!(&key, label = restored.label, id = restored.id));
     }
     Ok(0)
 }

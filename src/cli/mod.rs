@@ -1,5 +1,22 @@
 //! The headless twin of the TUI: one function per subcommand, `--json` for
 //! scripts, exit codes as PRODUCT.md sets them.
+//!
+//! Text output goes through [`outln!`] and [`errln!`] (clippy's
+//! `print_stdout`/`print_stderr`, denied in lib.rs, refuse `println!` and
+//! friends): whatever a print site interpolates, no control character
+//! reaches the terminal.
+
+/// Like `println!`, with every control character but the line breaks made
+/// visible ([`crate::domain::text::visible_lines`]).
+macro_rules! outln {
+    () => { $crate::cli::print_text(false, "") };
+    ($($arg:tt)*) => { $crate::cli::print_text(false, &format!($($arg)*)) };
+}
+
+/// Like `eprintln!`, made safe as [`outln!`] is.
+macro_rules! errln {
+    ($($arg:tt)*) => { $crate::cli::print_text(true, &format!($($arg)*)) };
+}
 
 mod account;
 mod crl;
@@ -178,17 +195,111 @@ fn store_wait_notice() {
     warn(crate::t!("store.waiting"));
 }
 
-/// Prints a warning on stderr.
-pub fn warn(message: impl std::fmt::Display) {
-    eprintln!("certsafe: {}: {message}", crate::t!("cli.warning"));
+/// Prints `text` and a line break on stdout (or stderr), every control
+/// character but the line breaks made visible. Broken pipes are ignored.
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+pub fn print_text(stderr: bool, text: &str) {
+    let text = crate::domain::text::visible_lines(text);
+    if stderr {
+        eprintln!("{text}");
+    } else {
+        println!("{text}");
+    }
 }
 
-/// Prints JSON on stdout.
+/// Prints a question on stderr, without a line break, made safe as
+/// [`print_text`] makes text.
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+pub fn print_prompt(text: &str) {
+    use std::io::Write;
+    eprint!("{}", crate::domain::text::visible_lines(text));
+    let _ = std::io::stderr().flush();
+}
+
+/// Prints a warning on stderr.
+pub fn warn(message: impl std::fmt::Display) {
+    errln!("certsafe: {}: {message}", crate::t!("cli.warning"));
+}
+
+/// Prints JSON on stdout. Strings stay exact; the characters a terminal
+/// would act on that JSON may carry raw (DEL, C1 controls, bidirectional
+/// marks) are written as `\uXXXX` escapes, which parse back to the same text.
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 pub fn print_json(value: &serde_json::Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_default()
-    );
+    println!("{}", json_text(value));
+}
+
+/// `value` as pretty JSON with every terminal-unsafe character escaped.
+pub fn json_text(value: &serde_json::Value) -> String {
+    use serde::Serialize;
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, SafeJson::default());
+    if value.serialize(&mut ser).is_err() {
+        return String::new();
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// `serde_json`'s pretty formatter, escaping [`crate::domain::text::is_unsafe`]
+/// characters inside strings as well (`serde_json` escapes only C0 controls).
+#[derive(Default)]
+struct SafeJson(serde_json::ser::PrettyFormatter<'static>);
+
+impl serde_json::ser::Formatter for SafeJson {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut rest = fragment;
+        while let Some((i, c)) = rest
+            .char_indices()
+            .find(|&(_, c)| crate::domain::text::is_unsafe(c))
+        {
+            writer.write_all(&rest.as_bytes()[..i])?;
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                write!(writer, "\\u{u:04x}")?;
+            }
+            rest = &rest[i + c.len_utf8()..];
+        }
+        writer.write_all(rest.as_bytes())
+    }
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
 }
 
 /// Runs the program with `args`; returns the exit code.
@@ -218,7 +329,7 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
-            eprintln!("certsafe: {}: {}", crate::t!("cli.error"), f.message);
+            errln!("certsafe: {}: {}", crate::t!("cli.error"), f.message);
             if json {
                 // Scripts that parse stdout get an object, not nothing.
                 print_json(

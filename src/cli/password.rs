@@ -7,7 +7,7 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 use super::{Failure, PasswordArgs};
-use crate::domain::fsutil::describe_io;
+use crate::domain::fsutil::{MAX_PASSWORD_FILE, describe_io, read_limited};
 use crate::domain::secret::{
     Password, PasswordError, check_new_password, strength, strength_words,
 };
@@ -84,15 +84,15 @@ pub fn read(source: &Source, label: &str) -> Result<Password, Failure> {
 
 fn read_file(path: &Path) -> Result<Zeroizing<String>, Failure> {
     let shown = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|e| {
+    let bytes = Zeroizing::new(read_limited(path, MAX_PASSWORD_FILE).map_err(|e| {
         Failure::op(t!(
             "password.file_error",
             path = shown,
             reason = describe_io(&e)
         ))
-    })?;
+    })?);
     first_line(
-        std::io::BufReader::new(file),
+        bytes.as_slice(),
         &t!("password.password_file", path = shown),
     )
 }
@@ -101,7 +101,7 @@ fn read_file(path: &Path) -> Result<Zeroizing<String>, Failure> {
 /// file; checks strength against the holder's words; warns for non-ASCII.
 pub fn read_new(source: &Source, known_words: &[&str]) -> Result<Password, Failure> {
     let (first, second) = if *source == Source::Prompt {
-        eprintln!("{}", t!("password.choose"));
+        errln!("{}", t!("password.choose"));
         let mut tries = 0;
         loop {
             tries += 1;
@@ -116,10 +116,10 @@ pub fn read_new(source: &Source, known_words: &[&str]) -> Result<Password, Failu
                 if tries >= TRIES {
                     return Err(Failure::op(msg));
                 }
-                eprintln!("certsafe: {msg}");
+                errln!("certsafe: {msg}");
                 continue;
             }
-            eprintln!(
+            errln!(
                 "{}",
                 t!("password.strength_is", strength = strength_words(s.score))
             );
@@ -130,7 +130,7 @@ pub fn read_new(source: &Source, known_words: &[&str]) -> Result<Password, Failu
             if tries >= TRIES {
                 return Err(Failure::op(PasswordError::Mismatch));
             }
-            eprintln!("certsafe: {}", PasswordError::Mismatch);
+            errln!("certsafe: {}", PasswordError::Mismatch);
         }
     } else {
         let p = read(source, "")?;

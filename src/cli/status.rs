@@ -126,7 +126,7 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
 fn emit(args: &StatusArgs, out: &str) -> Result<(), Failure> {
     match &args.output {
         None => {
-            print!("{out}");
+            super::print_text(false, out.strip_suffix('\n').unwrap_or(out));
             Ok(())
         }
         Some(path) => crate::domain::fsutil::write_atomic_mode(path, out.as_bytes(), 0o644)
@@ -192,8 +192,10 @@ fn nagios(status: &Status) -> String {
     )
 }
 
-/// A Prometheus label value: `\`, `"` and newlines escaped.
+/// A Prometheus label value: control characters made visible, then `\`,
+/// `"` and newlines escaped.
 fn label(s: &str) -> String {
+    let s = visible(s);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -312,7 +314,8 @@ mod tests {
     #[test]
     fn label_values_are_escaped() {
         assert_eq!(label(r#"a\b"c"#), r#"a\\b\"c"#);
-        assert_eq!(label("x\ny"), "x\\ny");
+        assert_eq!(label("x\ny"), "x\\\\ny");
+        assert_eq!(label("a\x1b[2J"), "a\\\\x1b[2J");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use super::account::pad;
 use super::{Context, Failure, print_json};
 use crate::domain::certext::{self, KU_CRL_SIGN};
 use crate::domain::crl::{self, Env};
+use crate::domain::text::visible;
 use crate::domain::time::{now, rfc3339};
 use crate::domain::trust::{Imported, read_cert_file};
 use crate::t;
@@ -78,12 +79,12 @@ fn report_imports(list: &[Imported], json: bool) {
     }
     for i in list {
         let key = format!("trustcli.{}", i.action);
-        eprintln!("{}", t!(&key, subject = i.subject));
+        errln!("{}", t!(&key, subject = i.subject));
         if let Some(note) = &i.note {
-            eprintln!("    {note}");
+            errln!("    {}", visible(note));
         }
         if i.action != "skipped" {
-            println!("{}", i.fingerprint);
+            outln!("{}", i.fingerprint);
         }
     }
 }
@@ -121,9 +122,9 @@ pub fn run_ca(ctx: &Context, cmd: CaCommand) -> Result<u8, Failure> {
                     .collect();
                 print_json(&serde_json::Value::Array(items));
             } else if cas.is_empty() {
-                eprintln!("{}", t!("trustcli.no_ca"));
+                errln!("{}", t!("trustcli.no_ca"));
             } else {
-                println!(
+                outln!(
                     "{}  {}",
                     pad(&t!("show.fingerprint").to_uppercase(), 64),
                     t!("trustcli.head_subject")
@@ -134,14 +135,14 @@ pub fn run_ca(ctx: &Context, cmd: CaCommand) -> Result<u8, Failure> {
                     } else {
                         String::new()
                     };
-                    println!("{}  {}{root}", c.fingerprint, c.subject);
+                    outln!("{}  {}{root}", c.fingerprint, visible(&c.subject));
                 }
             }
             Ok(0)
         }
         CaCommand::Remove { fingerprint } => {
             let ca = store.remove(&fingerprint)?;
-            eprintln!("{}", t!("trustcli.ca_removed", subject = ca.subject));
+            errln!("{}", t!("trustcli.ca_removed", subject = ca.subject));
             Ok(0)
         }
     }
@@ -175,9 +176,9 @@ pub fn run_correspondent(ctx: &Context, cmd: CorrespondentCommand) -> Result<u8,
                     .collect();
                 print_json(&serde_json::Value::Array(items));
             } else if list.is_empty() {
-                eprintln!("{}", t!("trustcli.no_correspondent"));
+                errln!("{}", t!("trustcli.no_correspondent"));
             } else {
-                println!(
+                outln!(
                     "{}  {}  {}",
                     pad(&t!("show.fingerprint").to_uppercase(), 16),
                     pad(&t!("crlcli.head_state"), 14),
@@ -185,11 +186,11 @@ pub fn run_correspondent(ctx: &Context, cmd: CorrespondentCommand) -> Result<u8,
                 );
                 for c in &list {
                     let key = format!("state.{}", c.status.state.word());
-                    println!(
+                    outln!(
                         "{}  {}  {}",
                         &c.status.fingerprint[..16],
                         pad(&t!(&key), 14),
-                        c.status.subject
+                        visible(&c.status.subject)
                     );
                 }
             }
@@ -197,7 +198,7 @@ pub fn run_correspondent(ctx: &Context, cmd: CorrespondentCommand) -> Result<u8,
         }
         CorrespondentCommand::Remove { id } => {
             let c = store.remove(&id)?;
-            eprintln!(
+            errln!(
                 "{}",
                 t!("trustcli.correspondent_removed", subject = c.info.subject)
             );

@@ -52,24 +52,73 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
-/// Reads at most `max` bytes of a regular file: a FIFO or a device (which
-/// claim a size of 0) cannot make certsafe read forever.
-pub fn read_limited(path: &Path, max: u64) -> io::Result<Vec<u8>> {
-    use std::io::Read;
-    let file = File::open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            crate::t!("io.not_a_file"),
-        ));
+/// Largest certificate or private-key file read (PEM, DER, PKCS#7).
+pub const MAX_CERT_FILE: u64 = 1 << 20;
+/// Largest S/MIME message (`.eml`) read for the certificates it carries.
+pub const MAX_MESSAGE_FILE: u64 = 32 << 20;
+/// Largest configuration or theme file read.
+pub const MAX_CONFIG_FILE: u64 = 256 << 10;
+/// Largest password file read (the password is its first line).
+pub const MAX_PASSWORD_FILE: u64 = 4 << 10;
+
+/// Why [`read_limited`] refused a file without reading it. It travels inside
+/// the `io::Error` (kind `InvalidInput` or `FileTooLarge`), whose text is
+/// this one.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadRefused {
+    /// A FIFO, a device, a socket or a folder.
+    #[error("{}", crate::t!("io.not_a_file"))]
+    NotRegular,
+    /// Larger than the bound for this kind of file.
+    #[error("{}", crate::t!("io.too_large_max", max = super::drives::human_bytes(*.max)))]
+    TooLarge {
+        /// The bound, in bytes.
+        max: u64,
+    },
+}
+
+impl ReadRefused {
+    /// The refusal inside `e`, if `e` is one.
+    pub fn of(e: &io::Error) -> Option<&Self> {
+        e.get_ref().and_then(|inner| inner.downcast_ref::<Self>())
     }
-    let mut out = Vec::new();
+
+    fn into_io(self) -> io::Error {
+        let kind = match self {
+            Self::NotRegular => io::ErrorKind::InvalidInput,
+            Self::TooLarge { .. } => io::ErrorKind::FileTooLarge,
+        };
+        io::Error::new(kind, self)
+    }
+}
+
+/// The one way certsafe reads a file it is given (certificates, keys,
+/// PKCS#12, CRLs, configuration, themes, password files, messages): opened
+/// without blocking and without taking a controlling terminal, checked on
+/// the open descriptor to be a regular file of at most `max` bytes before
+/// a byte is read, then read with that bound (a file growing meanwhile is
+/// refused). A FIFO, a device (`/dev/zero`, a tty) or a folder is refused
+/// at once, never waited on.
+pub fn read_limited(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use rustix::fs::{Mode, OFlags};
+    use std::io::Read;
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let file = File::from(fd);
+    let meta = file.metadata()?; // fstat on the opened descriptor
+    if !meta.is_file() {
+        return Err(ReadRefused::NotRegular.into_io());
+    }
+    if meta.len() > max {
+        return Err(ReadRefused::TooLarge { max }.into_io());
+    }
+    let mut out = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
     file.take(max.saturating_add(1)).read_to_end(&mut out)?;
     if out.len() as u64 > max {
-        return Err(io::Error::new(
-            io::ErrorKind::FileTooLarge,
-            crate::t!("io.too_large"),
-        ));
+        return Err(ReadRefused::TooLarge { max }.into_io());
     }
     Ok(out)
 }
@@ -92,5 +141,47 @@ pub fn describe_io(e: &io::Error) -> String {
         (K::InvalidInput | K::FileTooLarge, _) => e.to_string(),
         (_, Some(20)) => crate::t!("io.not_a_directory"),
         _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(path: &Path, max: u64) -> String {
+        let e = read_limited(path, max).unwrap_err();
+        match ReadRefused::of(&e) {
+            Some(ReadRefused::NotRegular) => "not_regular".into(),
+            Some(ReadRefused::TooLarge { max }) => format!("too_large {max}"),
+            None => format!("io {:?}", e.kind()),
+        }
+    }
+
+    #[test]
+    fn only_regular_files_of_bounded_size_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let start = std::time::Instant::now();
+        assert_eq!(refusal(&fifo, 1024), "not_regular");
+        assert_eq!(refusal(Path::new("/dev/zero"), 1024), "not_regular");
+        assert_eq!(refusal(dir.path(), 1024), "not_regular");
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+
+        let file = dir.path().join("f");
+        fs::write(&file, [7u8; 100]).unwrap();
+        assert_eq!(read_limited(&file, 100).unwrap(), vec![7u8; 100]);
+        assert_eq!(refusal(&file, 99), "too_large 99");
+        assert_eq!(
+            refusal(&dir.path().join("missing"), 10),
+            format!("io {:?}", io::ErrorKind::NotFound)
+        );
     }
 }

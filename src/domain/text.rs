@@ -11,7 +11,7 @@
 //! escapes control characters itself and must stay exact.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 
 /// Whether `c` must not reach a terminal as it is: C0 and C1 controls, DEL,
 /// bidirectional formatting characters and the Unicode line separators.
@@ -23,7 +23,8 @@ pub fn is_unsafe(c: char) -> bool {
             | '\u{200e}' | '\u{200f}'       // LRM, RLM
             | '\u{2028}' | '\u{2029}'       // line and paragraph separators
             | '\u{202a}'..='\u{202e}'       // LRE, RLE, PDF, LRO, RLO
-            | '\u{2066}'..='\u{2069}' // LRI, RLI, FSI, PDI
+            | '\u{2066}'..='\u{2069}'       // LRI, RLI, FSI, PDI
+            | '\u{206a}'..='\u{206f}' // deprecated shaping and symmetric-swapping controls
         )
 }
 
@@ -55,9 +56,33 @@ pub fn visible(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `s` as lines a terminal shows safely: like [`visible`], but the line
+/// breaks stay line breaks. The CLI passes all its text output through it,
+/// after [`visible`] has already been applied to the outside values, so a
+/// print site that forgot still cannot emit an escape sequence.
+pub fn visible_lines(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| c != '\n' && is_unsafe(c)) {
+        return Cow::Borrowed(s);
+    }
+    let parts: Vec<Cow<'_, str>> = s.split('\n').map(visible).collect();
+    Cow::Owned(parts.join("\n"))
+}
+
 /// Whether `s` can be shown as it is (nothing for [`visible`] to change).
 pub fn is_clean(s: &str) -> bool {
     !s.chars().any(is_unsafe)
+}
+
+/// A value displayed through [`visible`]: `Shown(&subject).to_string()` is the
+/// subject with its controls made visible. The `t!` macro wraps every
+/// parameter in it.
+pub struct Shown<'a, T: ?Sized>(pub &'a T);
+
+impl<T: fmt::Display + ?Sized> fmt::Display for Shown<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.0.to_string();
+        f.write_str(&visible(&text))
+    }
 }
 
 #[cfg(test)]
@@ -85,7 +110,27 @@ mod tests {
         assert_eq!(visible("\x7f"), "\\x7f");
         assert_eq!(visible("abc\u{202e}fdp.exe"), "abc\\u{202e}fdp.exe");
         assert_eq!(visible("\u{2066}x\u{2069}"), "\\u{2066}x\\u{2069}");
+        assert_eq!(visible("a\u{206b}b"), "a\\u{206b}b");
         assert!(!is_clean("\x1b[2J"));
+    }
+
+    #[test]
+    fn shown_values_and_translated_parameters_are_visible() {
+        assert_eq!(Shown(&"a\x1b[2Jb").to_string(), "a\\x1b[2Jb");
+        assert_eq!(Shown(&42).to_string(), "42");
+        let label = "x\x1b]0;pwned\x07\u{202e}";
+        let text = crate::t!("cli.removed", id = label);
+        assert!(is_clean(&text), "{text:?}");
+        assert!(text.contains("x\\x1b]0;pwned\\x07\\u{202e}"), "{text:?}");
+    }
+
+    #[test]
+    fn visible_lines_keeps_line_breaks_only() {
+        assert!(matches!(visible_lines("a\nb"), Cow::Borrowed("a\nb")));
+        assert_eq!(
+            visible_lines("a\x1b[2J\nb\rc\u{9b}"),
+            "a\\x1b[2J\nb\\rc\\u{9b}"
+        );
     }
 
     #[test]

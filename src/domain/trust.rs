@@ -130,14 +130,15 @@ fn pkcs7_certs(p7: &Pkcs7) -> Vec<X509> {
 /// (`.eml`) whose signature carries certificates.
 pub fn read_cert_file(path: &Path) -> Result<Vec<X509>, TrustError> {
     let shown = path.display().to_string();
-    let meta = fs::metadata(path).map_err(|e| TrustError::Read {
-        path: shown.clone(),
-        reason: describe_io(&e),
-    })?;
-    if meta.is_dir() || meta.len() > 64 << 20 {
-        return Err(TrustError::NoCertificate { path: shown });
-    }
-    let bytes = super::fsutil::read_limited(path, 64 << 20).map_err(|e| TrustError::Read {
+    let is_message = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("eml"));
+    let max = if is_message {
+        super::fsutil::MAX_MESSAGE_FILE
+    } else {
+        super::fsutil::MAX_CERT_FILE
+    };
+    let bytes = super::fsutil::read_limited(path, max).map_err(|e| TrustError::Read {
         path: shown.clone(),
         reason: describe_io(&e),
     })?;

@@ -681,7 +681,7 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
                 Line::default(),
             ];
             lines.extend(list_lines(theme, &items, *selected));
-            frame.render_widget(Paragraph::new(lines), inner);
+            frame.render_widget(Paragraph::new(widgets::safe_lines(lines)), inner);
         }
         Step::Drive {
             drives,
@@ -736,7 +736,8 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
             }
             lines.extend(list_lines(theme, &items, *selected));
             frame.render_widget(
-                Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }),
+                Paragraph::new(widgets::safe_lines(lines))
+                    .wrap(ratatui::widgets::Wrap { trim: false }),
                 list,
             );
             if let Some(e) = error {
@@ -801,7 +802,7 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
                 theme.text(),
             ))];
             lines.extend(opts);
-            frame.render_widget(Paragraph::new(lines), prof);
+            frame.render_widget(Paragraph::new(widgets::safe_lines(lines)), prof);
             frame.render_widget(
                 wrapped(
                     t!(&format!("tui.profile_{}_detail", profile.name())),
@@ -866,7 +867,8 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
                 ]));
             }
             frame.render_widget(
-                Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
+                Paragraph::new(widgets::safe_lines(lines))
+                    .wrap(ratatui::widgets::Wrap { trim: true }),
                 foot,
             );
         }
@@ -907,7 +909,8 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
                 theme.text(),
             )));
             frame.render_widget(
-                Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
+                Paragraph::new(widgets::safe_lines(lines))
+                    .wrap(ratatui::widgets::Wrap { trim: true }),
                 inner,
             );
         }
@@ -929,7 +932,7 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
                     Span::styled(format!(" {}", step_words(*s)), theme.text()),
                 ]));
             }
-            frame.render_widget(Paragraph::new(lines), inner);
+            frame.render_widget(Paragraph::new(widgets::safe_lines(lines)), inner);
         }
         Step::Done {
             result: Ok(outcome),
@@ -962,7 +965,8 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
                 theme.text(),
             )));
             frame.render_widget(
-                Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
+                Paragraph::new(widgets::safe_lines(lines))
+                    .wrap(ratatui::widgets::Wrap { trim: true }),
                 inner,
             );
         }
@@ -978,7 +982,8 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
                 Line::from(Span::styled(t!("tui.nothing_recorded"), theme.muted())),
             ];
             frame.render_widget(
-                Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
+                Paragraph::new(widgets::safe_lines(lines))
+                    .wrap(ratatui::widgets::Wrap { trim: true }),
                 inner,
             );
         }
@@ -1025,5 +1030,5 @@ fn meter_par(theme: &Theme, s: Option<&Strength>) -> Paragraph<'static> {
     if !s.acceptable() {
         lines.push(Line::from(Span::styled(s.advice(), theme.muted())));
     }
-    Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true })
+    Paragraph::new(widgets::safe_lines(lines)).wrap(ratatui::widgets::Wrap { trim: true })
 }

@@ -316,7 +316,7 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, s: &CrlScreen, now: 
     }
     let scroll = u16::try_from(s.scroll.min(lines.len().saturating_sub(1))).unwrap_or(0);
     frame.render_widget(
-        Paragraph::new(lines)
+        Paragraph::new(widgets::safe_lines(lines))
             .wrap(Wrap { trim: false })
             .scroll((scroll, 0))
             .block(block(theme, &t!("tui.pane_crl"))),
@@ -357,7 +357,7 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, s: &CrlScreen, now: 
         ]));
     }
     frame.render_widget(
-        Paragraph::new(corr)
+        Paragraph::new(widgets::safe_lines(corr))
             .wrap(Wrap { trim: false })
             .block(block(theme, &t!("tui.correspondents"))),
         bottom,

@@ -94,7 +94,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     for (i, a) in data.accounts.iter().enumerate().skip(first).take(8) {
         let level = state_level(a.state);
         let marker = if i == app.selected { "> " } else { "  " };
-        let label: String = a.label.chars().take(label_width).collect();
+        let label: String = crate::domain::text::visible(&a.label)
+            .chars()
+            .take(label_width)
+            .collect();
         let pad = label_width.saturating_sub(label.chars().count());
         let expires = crate::domain::time::date(a.not_after);
         let base = if i == app.selected {
@@ -115,7 +118,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ]));
     }
     frame.render_widget(
-        Paragraph::new(lines)
+        Paragraph::new(widgets::safe_lines(lines))
             .wrap(Wrap { trim: false })
             .block(block(theme, &t!("tui.accounts"))),
         accounts_area,
@@ -227,7 +230,7 @@ fn pane(
         lines.push(Line::from(Span::styled(advice, theme.accent())));
     }
     frame.render_widget(
-        Paragraph::new(lines)
+        Paragraph::new(widgets::safe_lines(lines))
             .wrap(Wrap { trim: true })
             .block(block(theme, title)),
         area,

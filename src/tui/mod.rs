@@ -73,7 +73,8 @@ pub fn view(frame: &mut Frame, app: &App) {
     };
     match &app.notice {
         Some(n) => frame.render_widget(
-            ratatui::widgets::Paragraph::new(format!(" {n}")).style(theme.accent()),
+            ratatui::widgets::Paragraph::new(format!(" {}", crate::domain::text::visible(n)))
+                .style(theme.accent()),
             hints_area,
         ),
         None => widgets::hints(frame, hints_area, theme, &keys),
@@ -107,6 +108,7 @@ pub fn view(frame: &mut Frame, app: &App) {
         }
         None => {}
     }
+    widgets::scrub(frame.buffer_mut());
 }
 
 fn spawn(env: &Env, tx: &mpsc::Sender<Msg>, effect: Effect) {

@@ -544,7 +544,10 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
                 )));
             }
             lines.extend(list_lines(theme, &items, *selected));
-            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+            frame.render_widget(
+                Paragraph::new(widgets::safe_lines(lines)).wrap(Wrap { trim: false }),
+                inner,
+            );
         }
         Step::Folder { input, error } => {
             let [head, field, foot] = Layout::vertical([
@@ -602,7 +605,10 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
                     lines.extend(list_lines(theme, &items, *selected));
                 }
             }
-            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+            frame.render_widget(
+                Paragraph::new(widgets::safe_lines(lines)).wrap(Wrap { trim: false }),
+                inner,
+            );
         }
         Step::Password {
             file,
@@ -638,7 +644,10 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
                     )));
                 }
             }
-            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), foot);
+            frame.render_widget(
+                Paragraph::new(widgets::safe_lines(lines)).wrap(Wrap { trim: true }),
+                foot,
+            );
         }
         Step::Contents { info, .. } | Step::Target { info, .. } => {
             let mut lines = vec![
@@ -723,7 +732,10 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
                     theme.text(),
                 )));
             }
-            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+            frame.render_widget(
+                Paragraph::new(widgets::safe_lines(lines)).wrap(Wrap { trim: false }),
+                inner,
+            );
         }
         Step::Working => {
             frame.render_widget(
@@ -758,7 +770,10 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
                 t!("tui.restore_next"),
                 theme.text(),
             )));
-            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
+            frame.render_widget(
+                Paragraph::new(widgets::safe_lines(lines)).wrap(Wrap { trim: true }),
+                inner,
+            );
         }
         Step::Done { result: Err(e) } => {
             let lines = vec![
@@ -766,7 +781,10 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
                 Line::default(),
                 Line::from(Span::styled(e.clone(), theme.text())),
             ];
-            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
+            frame.render_widget(
+                Paragraph::new(widgets::safe_lines(lines)).wrap(Wrap { trim: true }),
+                inner,
+            );
         }
     }
 }

@@ -89,6 +89,24 @@ fn color(s: &str) -> Option<Color> {
     Color::from_str(&s.replace('_', "")).ok()
 }
 
+/// The user theme file at `path`, if there is one: read with
+/// [`read_limited`](crate::domain::fsutil::read_limited), so a FIFO or a
+/// device there is refused at once.
+fn read_theme_file(path: &Path, name: &str) -> Result<Option<String>, ThemeError> {
+    use crate::domain::fsutil::{MAX_CONFIG_FILE, describe_io, read_limited};
+    let invalid = |reason: String| ThemeError::Invalid {
+        name: name.to_string(),
+        reason,
+    };
+    match read_limited(path, MAX_CONFIG_FILE) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|e| invalid(e.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(invalid(describe_io(&e))),
+    }
+}
+
 impl Theme {
     fn apply(mut self, file: &ThemeFile, name: &str) -> Result<Self, ThemeError> {
         let invalid = |v: &str| ThemeError::Invalid {
@@ -174,16 +192,19 @@ impl Theme {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
             let path = dir.join(format!("{name}.toml"));
-            if safe {
-                if let Ok(text) = std::fs::read_to_string(&path) {
-                    let file = Self::parse(&text, name)?;
-                    // A user theme may start from a built-in one of the same name.
-                    let start = match BUILT_IN.iter().find(|(n, _)| *n == name) {
-                        Some((n, t)) => base.clone().apply(&Self::parse(t, n)?, n)?,
-                        None => base,
-                    };
-                    return start.apply(&file, name);
-                }
+            let found = if safe {
+                read_theme_file(&path, name)?
+            } else {
+                None
+            };
+            if let Some(text) = found {
+                let file = Self::parse(&text, name)?;
+                // A user theme may start from a built-in one of the same name.
+                let start = match BUILT_IN.iter().find(|(n, _)| *n == name) {
+                    Some((n, t)) => base.clone().apply(&Self::parse(t, n)?, n)?,
+                    None => base,
+                };
+                return start.apply(&file, name);
             }
         }
         match BUILT_IN.iter().find(|(n, _)| *n == name) {
@@ -351,6 +372,26 @@ mod tests {
                 .name,
             "high-contrast"
         );
+    }
+
+    #[test]
+    fn a_fifo_or_a_folder_as_theme_file_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            dir.path().join("pipe.toml"),
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        std::fs::create_dir(dir.path().join("folder.toml")).unwrap();
+        let start = std::time::Instant::now();
+        for name in ["pipe", "folder"] {
+            let err = Theme::load(name, Some(dir.path())).unwrap_err();
+            assert!(matches!(err, ThemeError::Invalid { .. }), "{name}: {err:?}");
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

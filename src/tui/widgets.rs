@@ -1,4 +1,10 @@
 //! Small drawing helpers shared by the screens.
+//!
+//! The helpers that take text (`plain`, `title`, `list_lines`, `kv`,
+//! `level_line`, `wrapped`, `popup`, `block`) show it through
+//! [`visible`]: names, subjects, file names and URLs reach the screen with
+//! their control characters written out. [`scrub`], run by `view` on the
+//! finished frame, is the backstop for a screen that builds its own spans.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -9,6 +15,7 @@ use tui_input::Input;
 
 use super::theme::Theme;
 use crate::domain::status::Level;
+use crate::domain::text::{is_clean, is_unsafe, visible};
 
 /// Spinner frames (ASCII, so `TERM=vt100` and `linux` consoles draw them).
 pub const SPINNER: [&str; 4] = ["|", "/", "-", "\\"];
@@ -44,10 +51,12 @@ pub const ASCII_BORDER: ratatui::symbols::border::Set = ratatui::symbols::border
     horizontal_bottom: "-",
 };
 
-/// Replaces the few non-ASCII signs the interface draws itself.
+/// Replaces the few non-ASCII signs the interface draws itself (control
+/// characters made visible first).
 pub fn plain(theme: &Theme, text: &str) -> String {
+    let text = visible(text);
     if !theme.ascii {
-        return text.to_string();
+        return text.into_owned();
     }
     text.replace('—', "-")
         .replace('·', "|")
@@ -100,7 +109,7 @@ pub fn block<'a>(theme: &Theme, title: &str) -> Block<'a> {
         .border_type(BorderType::Plain)
         .border_set(set)
         .border_style(theme.border())
-        .title(Span::styled(format!(" {title} "), theme.title()))
+        .title(Span::styled(format!(" {} ", visible(title)), theme.title()))
         .style(theme.text())
 }
 
@@ -120,6 +129,7 @@ pub fn list_lines(theme: &Theme, items: &[String], selected: usize) -> Vec<Line<
         .iter()
         .enumerate()
         .map(|(i, text)| {
+            let text = visible(text);
             if i == selected {
                 Line::from(Span::styled(format!("> {text}"), theme.selected()))
             } else {
@@ -186,6 +196,7 @@ pub fn popup(frame: &mut Frame, area: Rect, theme: &Theme, title: &str, lines: V
     let rows: usize = lines.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
     let height = u16::try_from(rows + 2).unwrap_or(20);
     let rect = popup_area(area, 64, height.max(5));
+    let lines = safe_lines(lines);
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)
@@ -197,7 +208,9 @@ pub fn popup(frame: &mut Frame, area: Rect, theme: &Theme, title: &str, lines: V
 
 /// A paragraph of wrapped text in a style.
 pub fn wrapped(text: String, style: Style) -> Paragraph<'static> {
-    Paragraph::new(text).style(style).wrap(Wrap { trim: true })
+    Paragraph::new(shown(text))
+        .style(style)
+        .wrap(Wrap { trim: true })
 }
 
 /// Help lines from key hints (wizards), with Ctrl+C, which always quits.
@@ -219,7 +232,7 @@ pub fn help_lines(hints: Vec<(&str, String)>) -> Vec<String> {
 pub fn kv(theme: &Theme, key: &str, value: &str) -> Line<'static> {
     Line::from(vec![
         Span::styled(format!("{key:<13} "), theme.muted()),
-        Span::styled(value.to_string(), theme.text()),
+        Span::styled(visible(value).into_owned(), theme.text()),
     ])
 }
 
@@ -228,6 +241,54 @@ pub fn level_line(theme: &Theme, level: Level, text: String) -> Line<'static> {
     Line::from(vec![
         level_span(theme, level),
         Span::raw(" "),
-        Span::styled(text, theme.text()),
+        Span::styled(shown(text), theme.text()),
     ])
+}
+
+/// `text` through [`visible`], not copied when clean.
+fn shown(text: String) -> String {
+    if is_clean(&text) {
+        text
+    } else {
+        visible(&text).into_owned()
+    }
+}
+
+/// `lines` with every span's text shown through [`visible`]: screens pass
+/// their paragraphs through it.
+pub fn safe_lines(lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
+    lines.into_iter().map(safe_line).collect()
+}
+
+/// `line` with every span's text shown through [`visible`].
+pub fn safe_line(line: Line<'_>) -> Line<'_> {
+    let Line {
+        style,
+        alignment,
+        spans,
+    } = line;
+    let spans = spans
+        .into_iter()
+        .map(|s| {
+            if is_clean(&s.content) {
+                s
+            } else {
+                Span::styled(visible(&s.content).into_owned(), s.style)
+            }
+        })
+        .collect::<Vec<_>>();
+    let mut out = Line::from(spans).style(style);
+    out.alignment = alignment;
+    out
+}
+
+/// The backstop run on every finished frame: a cell that would still send
+/// a control or bidirectional character to the terminal (from a span a
+/// screen built without the helpers above) shows `?` instead.
+pub fn scrub(buf: &mut ratatui::buffer::Buffer) {
+    for cell in &mut buf.content {
+        if cell.symbol().chars().any(is_unsafe) {
+            cell.set_symbol("?");
+        }
+    }
 }
