@@ -275,7 +275,18 @@ fn tui_shows_hostile_labels_drive_names_and_file_names_as_text() {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let stem = "testsign.test.asipsante.fr.8f613149";
     let w = World::empty();
-    w.add(stem, EVIL, Some(10), false);
+    // The store refuses such a label today; one written by an older version
+    // (or by hand) must still be shown safely: put it in account.json.
+    let id = w.add(stem, "placeholder", Some(10), false);
+    let meta = w
+        .home
+        .path()
+        .join("data/accounts")
+        .join(&id)
+        .join("account.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
+    v["label"] = EVIL.into();
+    std::fs::write(&meta, serde_json::to_vec(&v).unwrap()).unwrap();
     let stick = w.home.path().join("STICK");
     std::fs::create_dir(&stick).unwrap();
     let pw = Password::new(STRONG.into()).unwrap();

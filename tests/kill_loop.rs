@@ -149,6 +149,34 @@ fn killed_imports_and_removes_leave_a_consistent_store() {
         assert!(!after.contains(id), "{id} still listed");
         assert!(now.len() >= after.len());
     }
+    // Under load a remove can outrun its kill: import and remove more until
+    // enough removes were killed (bounded).
+    let mut extra = 0;
+    while kills - import_kills < 6 && extra < 40 {
+        extra += 1;
+        let leaf = pki.leaf(&format!("Dr Extra {extra}"), Alg::Ec);
+        let out = import_cmd(home.path(), files.path(), &pki, &leaf, 1000 + extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if run_and_kill(one(&id), "", delay(&mut rng, full / 2)).is_none() {
+            kills += 1;
+        }
+        assert_consistent(home.path());
+        let out = one(&id).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!assert_consistent(home.path()).contains(&id));
+    }
     assert!(assert_consistent(home.path()).is_empty());
     eprintln!(
         "import/remove: {import_kills} imports and {} removes killed before they ended (remove ~{full:?})",
