@@ -42,23 +42,32 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// Reads at most `max` bytes of a regular file: a FIFO or a device (which
-/// claim a size of 0) cannot make certsafe read forever.
+/// claim a size of 0) cannot make certsafe wait or read forever. The file is
+/// opened with `O_NONBLOCK` (opening a FIFO with no writer does not wait),
+/// checked to be a regular file and no larger than `max` before a byte is
+/// read, and the read itself stops after `max` bytes.
 pub fn read_limited(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     use std::io::Read;
-    let file = File::open(path)?;
-    if !file.metadata()?.is_file() {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(i32::try_from(rustix::fs::OFlags::NONBLOCK.bits()).unwrap_or(0))
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             crate::t!("io.not_a_file"),
         ));
     }
-    let mut out = Vec::new();
+    let too_large = || io::Error::new(io::ErrorKind::FileTooLarge, crate::t!("io.too_large"));
+    if meta.len() > max {
+        return Err(too_large());
+    }
+    let mut out = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
     file.take(max.saturating_add(1)).read_to_end(&mut out)?;
     if out.len() as u64 > max {
-        return Err(io::Error::new(
-            io::ErrorKind::FileTooLarge,
-            crate::t!("io.too_large"),
-        ));
+        return Err(too_large());
     }
     Ok(out)
 }

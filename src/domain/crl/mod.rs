@@ -694,6 +694,7 @@ pub fn accept(
         flags: (u8::from(parsed.only_user) * index::FLAG_ONLY_USER)
             | (u8::from(parsed.only_ca) * index::FLAG_ONLY_CA)
             | (u8::from(!parsed.idp_urls.is_empty()) * index::FLAG_PARTITIONED),
+        scope: parsed.idp_urls.clone(),
     };
     let index_bytes = index::build(&header, &mut entries, key).map_err(|e| {
         AcceptError::Cache(CrlError::Io {
@@ -721,6 +722,36 @@ pub fn accept(
     Ok(Accepted::Updated(meta))
 }
 
+/// Verifies a CA's cached `crl.der` again under every rule and rebuilds its
+/// index (hold the cache lock): for an index that was refused (damaged,
+/// edited, of an older format). Nothing in the cache is trusted for this:
+/// the CRL must still parse, be signed by the imported CA, and so on.
+pub fn reverify(
+    env: &Env,
+    cas: &[TrustedCa],
+    key: &[u8],
+    fp: &str,
+    now: OffsetDateTime,
+) -> Result<Accepted, AcceptError> {
+    let cache = env.cache();
+    let path = cache.crl_path(fp);
+    let bytes = super::fsutil::read_limited(&path, env.policy.max_bytes).map_err(|source| {
+        AcceptError::Cache(CrlError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    })?;
+    let source = cache
+        .meta(fp)
+        .map_or_else(|| "cache".to_string(), |m| m.source);
+    let accepted = accept(env, cas, key, &bytes, &source, now)?;
+    if accepted.meta().ca_fingerprint == fp {
+        Ok(accepted)
+    } else {
+        Err(AcceptError::Rejected(Rejection::NotACrl, Some(fp.into())))
+    }
+}
+
 /// `crl import FILE`: a CRL brought on a stick, under the same rules as a
 /// download. Returns the facts of the cached CRL.
 pub fn import_file(
@@ -729,23 +760,25 @@ pub fn import_file(
     now: OffsetDateTime,
 ) -> Result<Accepted, CrlError> {
     let shown = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|source| CrlError::Io {
-        path: shown.clone(),
-        source,
-    })?;
-    if meta.len() > env.policy.max_bytes {
-        return Err(CrlError::Rejected {
-            path: shown,
-            reason: Rejection::Malformed {
-                detail: crate::t!("crl.file_too_large", max = env.policy.max_bytes),
-            },
-        });
-    }
-    let bytes =
-        super::fsutil::read_limited(path, env.policy.max_bytes).map_err(|source| CrlError::Io {
-            path: shown.clone(),
-            source,
-        })?;
+    // Non-blocking open, regular files only, size capped before a byte is
+    // read: a FIFO or /dev/zero is refused at once.
+    let bytes = match super::fsutil::read_limited(path, env.policy.max_bytes) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+            return Err(CrlError::Rejected {
+                path: shown,
+                reason: Rejection::Malformed {
+                    detail: crate::t!("crl.file_too_large", max = env.policy.max_bytes),
+                },
+            });
+        }
+        Err(source) => {
+            return Err(CrlError::Io {
+                path: shown,
+                source,
+            });
+        }
+    };
     let cas = env.ca_store().list()?;
     let cache = env.cache();
     let _lock = cache.lock(std::time::Duration::from_secs(600), &mut || {})?;
