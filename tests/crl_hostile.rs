@@ -597,10 +597,14 @@ fn a_second_address_is_tried_after_an_invalid_crl() {
         &w.inter,
         &common::key(Alg::Ec), // same name, another key
     );
+    // The root is trusted too: its CRL is valid, but not the intermediate's.
+    w.trust(&[&w.root]);
+    let roots = crl(&CrlSpec::fresh(1), &w.root, &w.root_key);
     let invalid_bodies = [
         b"<html>maintenance</html>".to_vec(),
         forged,
         revoking[..revoking.len() / 2].to_vec(),
+        roots,
     ];
     for (i, body) in invalid_bodies.into_iter().enumerate() {
         {
@@ -623,14 +627,14 @@ fn a_second_address_is_tried_after_an_invalid_crl() {
     let targets: Vec<String> = server.seen().into_iter().map(|s| s.target).collect();
     assert_eq!(
         targets.iter().filter(|t| t.as_str() == "/first.crl").count(),
-        3
+        4
     );
     assert_eq!(
         targets
             .iter()
             .filter(|t| t.as_str() == "/second.crl")
             .count(),
-        3
+        4
     );
 }
 

@@ -67,6 +67,12 @@ pub enum Rejection {
         /// The CRL's issuer.
         issuer: String,
     },
+    /// A valid CRL, but of another CA than the one whose address served it.
+    #[error("{}", crate::t!("crl.other_issuer", issuer = .issuer))]
+    OtherIssuer {
+        /// The CA that signed it.
+        issuer: String,
+    },
     /// No imported CA of that name signed it.
     #[error("{}", crate::t!("crl.bad_signature", issuer = .issuer))]
     BadSignature {
@@ -622,6 +628,21 @@ pub fn accept(
     source: &str,
     now: OffsetDateTime,
 ) -> Result<Accepted, AcceptError> {
+    accept_for(env, cas, key, bytes, source, now, None)
+}
+
+/// [`accept`], for an address of the CA `expected` (a fingerprint): a CRL
+/// of any other CA is refused there, before anything is stored, so the
+/// CA's other addresses are tried.
+pub fn accept_for(
+    env: &Env,
+    cas: &[TrustedCa],
+    key: &[u8],
+    bytes: &[u8],
+    source: &str,
+    now: OffsetDateTime,
+    expected: Option<&str>,
+) -> Result<Accepted, AcceptError> {
     let rej = |r| AcceptError::Rejected(r, None);
     let der = parse::decode(bytes).map_err(rej)?;
     let sha = hash(MessageDigest::sha256(), &der).map_err(|e| {
@@ -635,6 +656,7 @@ pub fn accept(
     for fp in cache.cached() {
         if let Some(meta) = cache.meta(&fp) {
             if meta.sha256 == sha_hex
+                && expected.is_none_or(|e| e == fp)
                 && cas.iter().any(|c| c.fingerprint == fp)
                 && index::Index::load(&cache.index_path(&fp), key)
                     .is_ok_and(|i| hex::encode(i.header.crl_sha256) == sha_hex)
@@ -651,6 +673,14 @@ pub fn accept(
         .map(|c| c.fingerprint.clone());
     let ca = parse::find_signer(&parsed, cas, now_unix)
         .map_err(|r| AcceptError::Rejected(r, claimed.clone()))?;
+    if let Some(e) = expected.filter(|e| *e != ca.fingerprint) {
+        return Err(AcceptError::Rejected(
+            Rejection::OtherIssuer {
+                issuer: ca.subject.clone(),
+            },
+            Some(e.to_string()),
+        ));
+    }
     let with_ca = |r| AcceptError::Rejected(r, Some(ca.fingerprint.clone()));
     let cached = cache.meta(&ca.fingerprint);
     if let Some(c) = &cached {
@@ -744,12 +774,7 @@ pub fn reverify(
     let source = cache
         .meta(fp)
         .map_or_else(|| "cache".to_string(), |m| m.source);
-    let accepted = accept(env, cas, key, &bytes, &source, now)?;
-    if accepted.meta().ca_fingerprint == fp {
-        Ok(accepted)
-    } else {
-        Err(AcceptError::Rejected(Rejection::NotACrl, Some(fp.into())))
-    }
+    accept_for(env, cas, key, &bytes, &source, now, Some(fp))
 }
 
 /// `crl import FILE`: a CRL brought on a stick, under the same rules as a

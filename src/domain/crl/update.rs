@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use super::cache::{Attempt, CaState, State, UrlState, index_key};
 use super::fetch::{Fetcher, Request, Response};
 use super::index::Index;
-use super::{AcceptError, Accepted, CrlError, Env, Slot, UrlKind, accept, reverify, slots};
+use super::{AcceptError, Accepted, CrlError, Env, Slot, UrlKind, accept_for, reverify, slots};
 use crate::domain::trust::TrustedCa;
 
 /// How to update.
@@ -437,7 +437,8 @@ fn run_job(
             }) => {
                 let accepted = {
                     let _guard = commit.lock();
-                    accept(env, cas, key, &bytes, &req.url, now)
+                    let expected = slot.ca.as_ref().map(|c| c.fingerprint.as_str());
+                    accept_for(env, cas, key, &bytes, &req.url, now, expected)
                 };
                 drop(bytes);
                 match accepted {
