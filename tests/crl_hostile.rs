@@ -261,6 +261,31 @@ fn editing_meta_json_never_widens_a_partitioned_crl() {
     assert_eq!(w.check(&outside).state, CertState::Unknown);
 }
 
+#[test]
+fn editing_meta_json_never_makes_an_expired_crl_fresh() {
+    let w = world();
+    let leaf = w.leaf("Dr Expired", Alg::Ec, &[]);
+    w.correspondent(&leaf);
+    let mut spec = CrlSpec::fresh(1);
+    spec.this_update = now() - 10 * 86_400;
+    spec.next_update = Some(now() - 86_400);
+    w.import(&crl(&spec, &w.inter, &w.inter_key)).unwrap();
+    assert_eq!(w.crl_of(&w.inter).state, CrlState::Expired);
+    assert_eq!(w.check(&leaf).state, CertState::Unknown);
+    let meta_path = ca_dir(&w, &w.inter).join("meta.json");
+    let mut meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    meta["next_update"] = "2099-01-01T00:00:00Z".into();
+    std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
+    let e = w.crl_of(&w.inter);
+    assert_eq!(e.state, CrlState::Expired, "{e:?}");
+    assert!(e.next_update.unwrap().unix_timestamp() < now());
+    assert_eq!(w.check(&leaf).state, CertState::Unknown);
+    // Without its index, the cached CRL vouches for nothing.
+    std::fs::remove_file(ca_dir(&w, &w.inter).join("index.bin")).unwrap();
+    assert_eq!(w.crl_of(&w.inter).state, CrlState::Missing);
+}
+
 /// A fetcher that never reaches anything.
 struct Offline;
 

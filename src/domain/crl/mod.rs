@@ -520,15 +520,36 @@ pub fn state_of(
     }
 }
 
+/// The facts of a cached CRL as its authenticated index vouches for them:
+/// the dates and the count a state depends on come from the index (under
+/// its HMAC), not from `meta.json`, which anyone able to write the cache
+/// could edit. None when the index is missing, damaged or not the CA's.
+fn vouched(cache: &Cache, key: Option<&[u8]>, fp: &str, mut meta: Meta) -> Option<Meta> {
+    let idx = index::Index::load(&cache.index_path(fp), key?).ok()?;
+    if hex::encode(idx.header.ca_sha256) != fp {
+        return None;
+    }
+    meta.this_update = parse::unix(idx.header.this_update);
+    meta.next_update = parse::unix(idx.header.next_update);
+    meta.idp_urls.clone_from(&idx.header.scope);
+    Some(meta)
+}
+
 /// Every watched CRL with its state, dates and source.
 pub fn list(env: &Env, now: OffsetDateTime) -> Result<Vec<CrlEntry>, CrlError> {
     let cas = env.ca_store().list()?;
     let cache = env.cache();
     let state = cache.state();
+    let key = cache::existing_index_key(&env.home.index_key_file());
     let mut out = Vec::new();
     for slot in slots(env, &cas)? {
         let fp = slot.ca.as_ref().map(|c| c.fingerprint.clone());
-        let meta = fp.as_deref().and_then(|f| cache.meta(f));
+        let raw_meta = fp.as_deref().and_then(|f| cache.meta(f));
+        let meta = match (&fp, raw_meta) {
+            (Some(f), Some(m)) => vouched(&cache, key.as_deref(), f, m),
+            _ => None,
+        };
+        let unvouched = fp.as_deref().is_some_and(|f| meta.is_none() && cache.meta(f).is_some());
         let ca_state = match &fp {
             Some(f) => state.cas.get(f).cloned(),
             None => slot.urls.first().and_then(|u| {
@@ -547,6 +568,8 @@ pub fn list(env: &Env, now: OffsetDateTime) -> Result<Vec<CrlEntry>, CrlError> {
         if slot.ca.is_none() && slot.key.starts_with("issuer:") {
             st = CrlState::Missing;
             reason = Some(crate::t!("crl.ca_not_imported", issuer = slot.issuer));
+        } else if st == CrlState::Missing && unvouched && reason.is_none() {
+            reason = Some(crate::t!("check.index_damaged", issuer = slot.issuer));
         } else if st == CrlState::Missing && reason.is_none() {
             reason = Some(if slot.urls.iter().any(|u| UrlKind::of(u).fetched()) {
                 crate::t!("crl.never_fetched")

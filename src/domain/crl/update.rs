@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::cache::{Attempt, CaState, State, UrlState, index_key};
 use super::fetch::{Fetcher, Request, Response};
-use super::index::Index;
+use super::index::{Header, Index};
 use super::{AcceptError, Accepted, CrlError, Env, Slot, UrlKind, accept_for, reverify, slots};
 use crate::domain::trust::TrustedCa;
 
@@ -175,26 +175,35 @@ fn is_due(env: &Env, key: &[u8], slot: &Slot, state: &State, now: OffsetDateTime
     let Some(ca) = &slot.ca else {
         return true;
     };
-    let Some(meta) = env.cache().meta(&ca.fingerprint) else {
-        return true;
-    };
-    // No usable index (damaged, edited, older format): fetch again.
-    if !has_index(env, key, &ca.fingerprint) {
+    if env.cache().meta(&ca.fingerprint).is_none() {
         return true;
     }
+    // No usable index (damaged, edited, older format): fetch again. The
+    // dates come from the index (authenticated), not from meta.json.
+    let Some(header) = index_header(env, key, &ca.fingerprint) else {
+        return true;
+    };
+    let next_update = super::parse::unix(header.next_update);
     let ca_state = state.cas.get(&ca.fingerprint).cloned().unwrap_or_default();
     if ca_state.last.as_ref().is_some_and(Attempt::failed) {
         return true;
     }
     let warning = time::Duration::hours(i64::from(env.policy.warning_hours));
     let refresh = time::Duration::hours(i64::from(env.policy.refresh_hours));
-    meta.next_update - now <= warning || ca_state.confirmed_at.is_none_or(|c| now - c >= refresh)
+    next_update - now <= warning || ca_state.confirmed_at.is_none_or(|c| now - c >= refresh)
+}
+
+/// The header of the CA's authenticated index of its own CRL, if any.
+fn index_header(env: &Env, key: &[u8], fp: &str) -> Option<Header> {
+    Index::load(&env.cache().index_path(fp), key)
+        .ok()
+        .filter(|i| hex::encode(i.header.ca_sha256) == fp)
+        .map(|i| i.header)
 }
 
 /// Whether the CA has an authenticated index of its own CRL.
 fn has_index(env: &Env, key: &[u8], fp: &str) -> bool {
-    Index::load(&env.cache().index_path(fp), key)
-        .is_ok_and(|i| hex::encode(i.header.ca_sha256) == fp)
+    index_header(env, key, fp).is_some()
 }
 
 fn report(slot: &Slot, outcome: Outcome, message: Option<String>) -> SlotReport {
