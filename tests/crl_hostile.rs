@@ -9,6 +9,7 @@
 mod common;
 
 use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier, Mutex, mpsc};
 use std::time::{Duration, Instant};
@@ -107,17 +108,17 @@ fn a_crl_entry_with_a_padded_serial_is_refused_as_openssl_refuses_it() {
             matches!(w.rejection(&bytes), Rejection::Malformed { .. }),
             "{padded:02x?}"
         );
-        assert_eq!(
-            w.crl_of(&w.inter).state,
-            CrlState::Invalid,
-            "{padded:02x?}"
-        );
+        assert_eq!(w.crl_of(&w.inter).state, CrlState::Invalid, "{padded:02x?}");
         assert_eq!(w.check(&leaf).state, CertState::Unknown, "{padded:02x?}");
     }
 }
 
 /// `cert`'s DER with its serial INTEGER replaced by `content`, signed again.
-fn with_serial_content(cert: &X509, content: &[u8], key: &openssl::pkey::PKey<openssl::pkey::Private>) -> Vec<u8> {
+fn with_serial_content(
+    cert: &X509,
+    content: &[u8],
+    key: &openssl::pkey::PKey<openssl::pkey::Private>,
+) -> Vec<u8> {
     let whole = cert.to_der().unwrap();
     let outer = ber::read_one(&whole).unwrap();
     let tbs = outer.iter().next().unwrap().unwrap();
@@ -151,12 +152,17 @@ fn a_certificate_with_a_padded_serial_is_refused() {
     let minimal = with_serial_content(&leaf, &[0x05], &w.inter_key);
     assert!(X509::from_der(&minimal).is_ok());
     assert_eq!(
-        certsafe::domain::certext::facts_der(&minimal).unwrap().serial,
+        certsafe::domain::certext::facts_der(&minimal)
+            .unwrap()
+            .serial,
         [0x05]
     );
     for padded in [&[0x00, 0x05][..], &[0xff, 0xfb], &[]] {
         let bytes = with_serial_content(&leaf, padded, &w.inter_key);
-        assert!(X509::from_der(&bytes).is_err(), "OpenSSL took {padded:02x?}");
+        assert!(
+            X509::from_der(&bytes).is_err(),
+            "OpenSSL took {padded:02x?}"
+        );
         assert!(
             certsafe::domain::certext::facts_der(&bytes).is_err(),
             "{padded:02x?}"
@@ -389,7 +395,6 @@ fn threads_creating_the_index_key_at_once_share_one_key() {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "round {round}: {names:?}");
-        use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
@@ -405,7 +410,12 @@ fn processes_creating_the_index_key_at_once_end_with_one_key_and_valid_indexes()
     let mut pem = w.root.to_pem().unwrap();
     pem.extend(w.inter.to_pem().unwrap());
     std::fs::write(&cas, pem).unwrap();
-    let out = home.cmd().args(["ca", "import"]).arg(&cas).output().unwrap();
+    let out = home
+        .cmd()
+        .args(["ca", "import"])
+        .arg(&cas)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{out:?}");
     let leaf = w.leaf("Dr Race", Alg::Ec, &[]);
     let leaf_pem = home_files.path().join("leaf.pem");
@@ -530,7 +540,10 @@ fn not_modified_with_nothing_cached_is_a_failure() {
             content_type: "application/pkix-crl",
         },
     );
-    assert_eq!(report_of(&w, &http_update(&w, true)).outcome, Outcome::Updated);
+    assert_eq!(
+        report_of(&w, &http_update(&w, true)).outcome,
+        Outcome::Updated
+    );
     assert_eq!(w.check(&leaf).state, CertState::Good);
     let dir = ca_dir(&w, &w.inter);
     std::fs::remove_file(dir.join("index.bin")).unwrap();
@@ -563,7 +576,10 @@ fn a_cache_that_cannot_be_written_is_not_blamed_on_the_crl() {
         .lock()
         .unwrap()
         .insert("/inter.crl".into(), Reply::crl(inter_crl(&w, 1, vec![])));
-    assert_eq!(report_of(&w, &http_update(&w, false)).outcome, Outcome::Updated);
+    assert_eq!(
+        report_of(&w, &http_update(&w, false)).outcome,
+        Outcome::Updated
+    );
     // The index cannot be replaced (a folder is in the way: this holds for
     // root too, unlike a read-only mode).
     let dir = ca_dir(&w, &w.inter);
@@ -651,7 +667,10 @@ fn a_second_address_is_tried_after_an_invalid_crl() {
     // Both addresses were asked each time.
     let targets: Vec<String> = server.seen().into_iter().map(|s| s.target).collect();
     assert_eq!(
-        targets.iter().filter(|t| t.as_str() == "/first.crl").count(),
+        targets
+            .iter()
+            .filter(|t| t.as_str() == "/first.crl")
+            .count(),
         4
     );
     assert_eq!(

@@ -338,11 +338,11 @@ mod tests {
     fn a_serial_listed_twice_keeps_its_gravest_entry_in_either_order() {
         let s = [0x42u8];
         let cases: &[(u8, u8, u8)] = &[
-            (4, 1, 1),                   // superseded vs keyCompromise
-            (4, 2, 2),                   // superseded vs cACompromise
+            (4, 1, 1),                    // superseded vs keyCompromise
+            (4, 2, 2),                    // superseded vs cACompromise
             (REASON_HOLD_FOR_TEST, 4, 4), // a hold vs a definitive revocation
             (REASON_HOLD_FOR_TEST, NO_REASON, NO_REASON),
-            (0, 10, 10),                 // unspecified vs aACompromise
+            (0, 10, 10), // unspecified vs aACompromise
         ];
         for &(a, b, want) in cases {
             for order in [[a, b], [b, a]] {
@@ -381,10 +381,7 @@ mod tests {
         assert_eq!(idx.header, h);
         assert!(idx.lookup(&s).is_some());
         // Any edit of the scope breaks the HMAC.
-        let at = bytes
-            .windows(2)
-            .position(|w| w == b"p1")
-            .unwrap();
+        let at = bytes.windows(2).position(|w| w == b"p1").unwrap();
         let mut edited = bytes;
         edited[at + 1] = b'2';
         assert!(Index::from_bytes(edited, b"key").is_err());

@@ -549,7 +549,9 @@ pub fn list(env: &Env, now: OffsetDateTime) -> Result<Vec<CrlEntry>, CrlError> {
             (Some(f), Some(m)) => vouched(&cache, key.as_deref(), f, m),
             _ => None,
         };
-        let unvouched = fp.as_deref().is_some_and(|f| meta.is_none() && cache.meta(f).is_some());
+        let unvouched = fp
+            .as_deref()
+            .is_some_and(|f| meta.is_none() && cache.meta(f).is_some());
         let ca_state = match &fp {
             Some(f) => state.cas.get(f).cloned(),
             None => slot.urls.first().and_then(|u| {

@@ -47,11 +47,10 @@ pub const REASON_REMOVE: u8 = 8;
 pub fn severity(reason: u8) -> u8 {
     match reason {
         REASON_HOLD => 0,
-        NO_REASON | 0 => 1,                   // none given, unspecified
-        3 | 4 | 5 => 2,                       // affiliationChanged, superseded, cessationOfOperation
-        9 => 3,                               // privilegeWithdrawn
-        1 | 2 | 10 => 4,                      // keyCompromise, cACompromise, aACompromise
-        _ => 1,
+        3..=5 => 2,      // affiliationChanged, superseded, cessationOfOperation
+        9 => 3,          // privilegeWithdrawn
+        1 | 2 | 10 => 4, // keyCompromise, cACompromise, aACompromise
+        _ => 1,          // unspecified, or no reason given
     }
 }
 

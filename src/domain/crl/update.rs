@@ -241,7 +241,11 @@ pub fn update(
     let slots = slots(env, &cas)?;
     // A cached CRL whose index is refused (damaged, edited, older format) is
     // verified again from crl.der under every rule, and its index rebuilt.
-    for fp in slots.iter().filter_map(|s| s.ca.as_ref()).map(|c| &c.fingerprint) {
+    for fp in slots
+        .iter()
+        .filter_map(|s| s.ca.as_ref())
+        .map(|c| &c.fingerprint)
+    {
         if !has_index(env, &key, fp) {
             let _ = reverify(env, &cas, &key, fp, now);
         }
