@@ -724,6 +724,39 @@ fn crl_import_of_a_fifo_or_a_device_fails_at_once() {
             "{path:?}: {result:?}"
         );
     }
+    // FIFOs in the cache itself (the lock, the index): no wait either.
+    let cache = w.home.crl_cache_dir();
+    let good = dir.path().join("good.crl");
+    std::fs::write(&good, inter_crl(&w, 5, vec![])).unwrap();
+    std::fs::remove_file(cache.join(".lock")).unwrap();
+    let st = std::process::Command::new("mkfifo")
+        .arg(cache.join(".lock"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let env = w.env();
+    let g = good.clone();
+    let result = fast("the lock", move || {
+        crl::import_file(&env, &g, now_dt()).map(|_| ())
+    });
+    assert!(matches!(result, Err(CrlError::Io { .. })), "{result:?}");
+    std::fs::remove_file(cache.join(".lock")).unwrap();
+    w.import(&std::fs::read(&good).unwrap()).unwrap();
+    let leaf = w.leaf("Dr Fifo", Alg::Ec, &[]);
+    let idx = ca_dir(&w, &w.inter).join("index.bin");
+    std::fs::remove_file(&idx).unwrap();
+    let st = std::process::Command::new("mkfifo")
+        .arg(&idx)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let env = w.env();
+    let state = fast("check with a FIFO index", move || {
+        let mut c = crl::check::Checker::new(&env, now_dt()).unwrap();
+        c.check(&leaf).state
+    });
+    assert_eq!(state, CertState::Unknown);
+
     // A file over the cap is refused before it is read.
     let mut w2 = world();
     w2.config.crl.max_bytes = 1024;

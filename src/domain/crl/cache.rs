@@ -213,13 +213,21 @@ impl Cache {
         use rustix::fs::{FlockOperation, flock};
         create_private_dir(&self.dir).map_err(io(&self.dir))?;
         let path = self.dir.join(".lock");
+        // Non-blocking: a FIFO put in its place cannot make the open wait.
         let file = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .mode(0o600)
+            .custom_flags(i32::try_from(rustix::fs::OFlags::NONBLOCK.bits()).unwrap_or(0))
             .open(&path)
             .map_err(io(&path))?;
+        if !file.metadata().map_err(io(&path))?.is_file() {
+            return Err(io(&path)(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                crate::t!("io.not_a_file"),
+            )));
+        }
         let start = Instant::now();
         let mut told = false;
         loop {
@@ -259,9 +267,9 @@ fn damaged_key(path: &Path) -> CrlError {
 /// Reads (or creates, 0600) the per-home secret that authenticates indexes.
 ///
 /// Race-free: a new key is written whole to a private temporary file in the
-/// same folder, synced, then hard-linked to its name. The link either
-/// creates the name with a complete key or fails because another process
-/// linked its own first, and then that key is read and used. No reader can
+/// same folder, synced, then moved to its name only if the name is free.
+/// That either creates the name with a complete key or fails because
+/// another process put its own there first, and then that key is used. No reader can
 /// see a partial key, and two processes never end with different keys.
 pub fn index_key(path: &Path) -> Result<Vec<u8>, CrlError> {
     match read_key(path) {
@@ -289,16 +297,17 @@ pub fn index_key(path: &Path) -> Result<Vec<u8>, CrlError> {
         tmp.write_all(&key).map_err(io(path))?;
         tmp.as_file().sync_all().map_err(io(path))?;
     }
-    let linked = fs::hard_link(tmp.path(), path);
-    drop(tmp); // removes the temporary name
-    match linked {
-        Ok(()) => {
+    // Renamed into place only if the name is free (renameat2 NOREPLACE, or
+    // link + unlink where that is missing): never over another key.
+    match tmp.persist_noclobber(path) {
+        Ok(_) => {
             sync_dir(dir).map_err(io(dir))?;
             Ok(key)
         }
         // Another process linked its key first: use theirs (complete, since
         // it was written before being linked).
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+            drop(e.file); // removes the temporary file
             key.fill(0);
             match read_key(path) {
                 Ok(k) if k.len() == KEY_LEN => Ok(k),
@@ -306,7 +315,7 @@ pub fn index_key(path: &Path) -> Result<Vec<u8>, CrlError> {
                 Err(e) => Err(io(path)(e)),
             }
         }
-        Err(e) => Err(io(path)(e)),
+        Err(e) => Err(io(path)(e.error)),
     }
 }
 
