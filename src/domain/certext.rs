@@ -55,7 +55,8 @@ pub fn read_extensions<'a>(seq: &Node<'a>) -> Result<Vec<Extension<'a>>, ber::Be
 /// The parts of a certificate the CRL code needs, from its DER.
 #[derive(Debug, Clone, Default)]
 pub struct CertFacts {
-    /// The serial number's INTEGER content, leading zero octets removed.
+    /// The serial number's INTEGER content octets, exactly as encoded
+    /// (minimal two's complement, sign kept; see [`serial_key`]).
     pub serial: Vec<u8>,
     /// Key usage bits when the extension is present (bit 0 = digitalSignature).
     pub key_usage: Option<u16>,
@@ -116,7 +117,12 @@ pub fn facts_der(der: &[u8]) -> Result<CertFacts, ber::BerError> {
             what: "no serial number",
         });
     }
-    out.serial = serial_key(first.content).to_vec();
+    out.serial = serial_key(first.content)
+        .ok_or(ber::BerError {
+            offset: 0,
+            what: "serial number not minimally encoded",
+        })?
+        .to_vec();
     for field in fields {
         let field = field?;
         if field.tag != tag::CONTEXT_3 {
@@ -161,14 +167,19 @@ fn bit_string_bits(value: &[u8]) -> u16 {
     bits
 }
 
-/// A serial number as compared everywhere: the INTEGER's content octets
-/// with leading zero octets removed (at least one octet kept).
-pub fn serial_key(content: &[u8]) -> &[u8] {
-    let first = content
-        .iter()
-        .position(|b| *b != 0)
-        .unwrap_or(content.len().saturating_sub(1));
-    &content[first..]
+/// A serial number as compared everywhere: the INTEGER's content octets,
+/// exactly. DER encodes an INTEGER in the fewest two's-complement octets, so
+/// equal octets mean equal values and the sign is kept (255 is `00 FF`,
+/// −1 is `FF`). A non-minimal encoding (`00 05`, `FF 80`, or nothing) is
+/// refused with None, as OpenSSL refuses it: stripping or padding octets
+/// would make two different numbers compare equal.
+pub fn serial_key(content: &[u8]) -> Option<&[u8]> {
+    match content {
+        [] => None,
+        [0x00, next, ..] if next & 0x80 == 0 => None,
+        [0xff, next, ..] if next & 0x80 != 0 => None,
+        _ => Some(content),
+    }
 }
 
 /// The URIs of a certificate's CRL Distribution Points, in order.
@@ -293,10 +304,21 @@ mod tests {
     }
 
     #[test]
-    fn serial_keys() {
-        assert_eq!(serial_key(&[0, 0x80, 1]), &[0x80, 1]);
-        assert_eq!(serial_key(&[0]), &[0]);
-        assert_eq!(serial_key(&[0, 0]), &[0]);
-        assert_eq!(serial_key(&[5]), &[5]);
+    fn serial_keys_keep_the_sign_and_refuse_padding() {
+        // Minimal encodings are kept as they are, sign included.
+        assert_eq!(serial_key(&[0, 0xff]), Some(&[0, 0xff][..]));
+        assert_eq!(serial_key(&[0xff]), Some(&[0xff][..]));
+        assert_ne!(serial_key(&[0, 0xff]), serial_key(&[0xff]));
+        assert_eq!(serial_key(&[0, 0x80, 1]), Some(&[0, 0x80, 1][..]));
+        assert_eq!(serial_key(&[0]), Some(&[0][..]));
+        assert_eq!(serial_key(&[5]), Some(&[5][..]));
+        assert_eq!(serial_key(&[0xff, 0x7f]), Some(&[0xff, 0x7f][..]));
+        // Padding and emptiness are refused.
+        assert_eq!(serial_key(&[]), None);
+        assert_eq!(serial_key(&[0, 0]), None);
+        assert_eq!(serial_key(&[0, 5]), None);
+        assert_eq!(serial_key(&[0, 0, 0xff]), None);
+        assert_eq!(serial_key(&[0xff, 0xff]), None);
+        assert_eq!(serial_key(&[0xff, 0x80]), None);
     }
 }

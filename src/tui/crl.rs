@@ -208,7 +208,7 @@ fn outcome_level(o: FetchOutcome) -> Level {
         | FetchOutcome::NotModified
         | FetchOutcome::NotDue => Level::Ok,
         FetchOutcome::Unreachable | FetchOutcome::NotFetched => Level::Warning,
-        FetchOutcome::Invalid => Level::Critical,
+        FetchOutcome::Invalid | FetchOutcome::CacheError => Level::Critical,
         FetchOutcome::NoCa => Level::Unknown,
     }
 }

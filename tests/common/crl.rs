@@ -55,6 +55,8 @@ pub struct CertSpec<'a> {
     pub days_after: i64,
     /// CRL distribution points.
     pub cdp: Vec<String>,
+    /// A chosen serial number (None: 120 random bits).
+    pub serial: Option<i64>,
 }
 
 impl<'a> CertSpec<'a> {
@@ -73,6 +75,7 @@ impl<'a> CertSpec<'a> {
             days_before: 1,
             days_after: 365,
             cdp: Vec::new(),
+            serial: None,
         }
     }
 
@@ -91,6 +94,7 @@ impl<'a> CertSpec<'a> {
             days_before: 1,
             days_after: 3650,
             cdp: Vec::new(),
+            serial: None,
         }
     }
 
@@ -106,8 +110,12 @@ pub fn build_cert(spec: &CertSpec<'_>) -> X509 {
     let mut b = X509Builder::new().unwrap();
     b.set_version(2).unwrap();
     let mut bn = openssl::bn::BigNum::new().unwrap();
-    bn.rand(120, openssl::bn::MsbOption::MAYBE_ZERO, false)
-        .unwrap();
+    if let Some(n) = spec.serial {
+        bn = openssl::bn::BigNum::from_dec_str(&n.to_string()).unwrap();
+    } else {
+        bn.rand(120, openssl::bn::MsbOption::MAYBE_ZERO, false)
+            .unwrap();
+    }
     b.set_serial_number(&bn.to_asn1_integer().unwrap()).unwrap();
     let mut nb = X509NameBuilder::new().unwrap();
     nb.append_entry_by_nid(Nid::COUNTRYNAME, "FR").unwrap();
@@ -412,6 +420,14 @@ impl World {
     pub fn leaf(&self, cn: &str, alg: super::Alg, cdp: &[&str]) -> X509 {
         let key = super::key(alg);
         build_cert(&CertSpec::leaf(cn, &key, (&self.inter, &self.inter_key)).with_cdp(cdp))
+    }
+
+    /// A leaf of the intermediate with a chosen serial number.
+    pub fn leaf_with_serial(&self, cn: &str, alg: super::Alg, serial: i64, cdp: &[&str]) -> X509 {
+        let key = super::key(alg);
+        let mut spec = CertSpec::leaf(cn, &key, (&self.inter, &self.inter_key)).with_cdp(cdp);
+        spec.serial = Some(serial);
+        build_cert(&spec)
     }
 
     /// Adds a correspondent.

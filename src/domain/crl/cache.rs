@@ -12,9 +12,14 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::CrlError;
-use crate::domain::fsutil::{create_private_dir, write_atomic};
+use crate::domain::fsutil::{create_private_dir, read_limited, sync_dir, write_atomic};
 
-/// Facts of an accepted CRL (`meta.json`).
+/// Largest `meta.json` or `state.json` read.
+const MAX_JSON: u64 = 16 * 1024 * 1024;
+
+/// Facts of an accepted CRL (`meta.json`): a description for people and
+/// `crl status`. No verdict depends on it (the index carries those facts
+/// under its HMAC).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Meta {
     /// Fingerprint of the CA that signed it.
@@ -52,7 +57,8 @@ pub struct Attempt {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
-    /// `updated`, `unchanged`, `not_modified`, `imported`, `invalid`, `unreachable`.
+    /// `updated`, `unchanged`, `not_modified`, `imported`, `invalid`,
+    /// `unreachable`, `cache_error`.
     pub outcome: String,
     /// The reason, for `invalid` and `unreachable`.
     pub message: Option<String>,
@@ -63,7 +69,10 @@ pub struct Attempt {
 impl Attempt {
     /// Whether it failed.
     pub fn failed(&self) -> bool {
-        self.outcome == "invalid" || self.outcome == "unreachable"
+        matches!(
+            self.outcome.as_str(),
+            "invalid" | "unreachable" | "cache_error"
+        )
     }
 }
 
@@ -143,7 +152,7 @@ impl Cache {
 
     /// The facts of a CA's cached CRL, if any (a damaged file counts as none).
     pub fn meta(&self, fp: &str) -> Option<Meta> {
-        let bytes = fs::read(self.ca_dir(fp).join("meta.json")).ok()?;
+        let bytes = read_limited(&self.ca_dir(fp).join("meta.json"), MAX_JSON).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 
@@ -164,7 +173,7 @@ impl Cache {
 
     /// The remembered state (empty when missing or damaged).
     pub fn state(&self) -> State {
-        fs::read(self.dir.join("state.json"))
+        read_limited(&self.dir.join("state.json"), MAX_JSON)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default()
@@ -204,13 +213,21 @@ impl Cache {
         use rustix::fs::{FlockOperation, flock};
         create_private_dir(&self.dir).map_err(io(&self.dir))?;
         let path = self.dir.join(".lock");
+        // Non-blocking: a FIFO put in its place cannot make the open wait.
         let file = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .mode(0o600)
+            .custom_flags(i32::try_from(rustix::fs::OFlags::NONBLOCK.bits()).unwrap_or(0))
             .open(&path)
             .map_err(io(&path))?;
+        if !file.metadata().map_err(io(&path))?.is_file() {
+            return Err(io(&path)(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                crate::t!("io.not_a_file"),
+            )));
+        }
         let start = Instant::now();
         let mut told = false;
         loop {
@@ -234,48 +251,75 @@ impl Cache {
     }
 }
 
+const KEY_LEN: usize = 32;
+
+fn read_key(path: &Path) -> std::io::Result<Vec<u8>> {
+    read_limited(path, 4096)
+}
+
+fn damaged_key(path: &Path) -> CrlError {
+    CrlError::Io {
+        path: path.display().to_string(),
+        source: std::io::Error::other("the key file is damaged"),
+    }
+}
+
 /// Reads (or creates, 0600) the per-home secret that authenticates indexes.
+///
+/// Race-free: a new key is written whole to a private temporary file in the
+/// same folder, synced, then moved to its name only if the name is free.
+/// That either creates the name with a complete key or fails because
+/// another process put its own there first, and then that key is used. No reader can
+/// see a partial key, and two processes never end with different keys.
 pub fn index_key(path: &Path) -> Result<Vec<u8>, CrlError> {
-    match fs::read(path) {
-        Ok(k) if k.len() == 32 => return Ok(k),
-        Ok(_) | Err(_) if path.exists() => {
-            return Err(CrlError::Io {
-                path: path.display().to_string(),
-                source: std::io::Error::other("the key file is damaged"),
-            });
-        }
-        _ => {}
+    match read_key(path) {
+        Ok(k) if k.len() == KEY_LEN => return Ok(k),
+        Ok(_) => return Err(damaged_key(path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(path)(e)),
     }
-    if let Some(dir) = path.parent() {
-        create_private_dir(dir).map_err(io(dir))?;
-    }
-    let mut key = vec![0u8; 32];
+    let dir = path
+        .parent()
+        .ok_or_else(|| io(path)(std::io::Error::other("no parent folder")))?;
+    create_private_dir(dir).map_err(io(dir))?;
+    let mut key = vec![0u8; KEY_LEN];
     openssl::rand::rand_bytes(&mut key).map_err(|e| CrlError::Io {
         path: path.display().to_string(),
         source: std::io::Error::other(e.to_string()),
     })?;
-    match fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".certsafe-key-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io(dir))?;
     {
-        Ok(mut f) => {
-            use std::io::Write;
-            f.write_all(&key).map_err(io(path))?;
-            f.sync_all().map_err(io(path))?;
+        use std::io::Write;
+        tmp.write_all(&key).map_err(io(path))?;
+        tmp.as_file().sync_all().map_err(io(path))?;
+    }
+    // Renamed into place only if the name is free (renameat2 NOREPLACE, or
+    // link + unlink where that is missing): never over another key.
+    match tmp.persist_noclobber(path) {
+        Ok(_) => {
+            sync_dir(dir).map_err(io(dir))?;
             Ok(key)
         }
-        // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            std::thread::sleep(Duration::from_millis(50));
-            fs::read(path).map_err(io(path))
+        // Another process linked its key first: use theirs (complete, since
+        // it was written before being linked).
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+            drop(e.file); // removes the temporary file
+            key.fill(0);
+            match read_key(path) {
+                Ok(k) if k.len() == KEY_LEN => Ok(k),
+                Ok(_) => Err(damaged_key(path)),
+                Err(e) => Err(io(path)(e)),
+            }
         }
-        Err(e) => Err(io(path)(e)),
+        Err(e) => Err(io(path)(e.error)),
     }
 }
 
 /// Reads the per-home index key without creating it.
 pub fn existing_index_key(path: &Path) -> Option<Vec<u8>> {
-    fs::read(path).ok().filter(|k| k.len() == 32)
+    read_key(path).ok().filter(|k| k.len() == KEY_LEN)
 }

@@ -330,9 +330,11 @@ impl Checker {
             );
         }
         if idx.header.flags & super::index::FLAG_PARTITIONED != 0 {
-            // A partitioned CRL says nothing about certificates outside its part.
-            let parts = self.cache.meta(&fp).map(|m| m.idp_urls).unwrap_or_default();
-            if !facts.crl_urls.iter().any(|u| parts.contains(u)) {
+            // A partitioned CRL says nothing about certificates outside its
+            // part. The part's URIs come from the authenticated index, never
+            // from meta.json.
+            let parts = &idx.header.scope;
+            if parts.is_empty() || !facts.crl_urls.iter().any(|u| parts.contains(u)) {
                 return Own::plain(
                     CertState::Unknown,
                     Some(crate::t!("check.out_of_scope", issuer = subject)),

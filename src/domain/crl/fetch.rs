@@ -190,15 +190,18 @@ impl HttpFetcher {
             .ok()
             .and_then(|u| u.to_file_path().ok())
             .ok_or_else(|| err("not a local path".into()))?;
-        let meta =
-            std::fs::metadata(&path).map_err(|e| err(super::super::fsutil::describe_io(&e)))?;
-        if meta.len() > self.limits.max_bytes {
-            return Err(FetchError::TooLarge {
-                url: url.to_string(),
-                max: self.limits.max_bytes,
-            });
-        }
-        let bytes = std::fs::read(&path).map_err(|e| err(super::super::fsutil::describe_io(&e)))?;
+        // Non-blocking open, regular files only, size capped before a byte
+        // is read: a `file://` URL naming a FIFO or /dev/zero fails at once.
+        let bytes = match super::super::fsutil::read_limited(&path, self.limits.max_bytes) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+                return Err(FetchError::TooLarge {
+                    url: url.to_string(),
+                    max: self.limits.max_bytes,
+                });
+            }
+            Err(e) => return Err(err(super::super::fsutil::describe_io(&e))),
+        };
         Ok(Response::Body {
             bytes,
             etag: None,
@@ -260,7 +263,9 @@ impl Fetcher for HttpFetcher {
         }
         let mut response = builder.send().map_err(|e| classify(url, &e))?;
         let status = response.status().as_u16();
-        if status == 304 {
+        // A 304 answers a conditional request only: unasked, it confirms
+        // nothing.
+        if status == 304 && (req.etag.is_some() || req.last_modified.is_some()) {
             return Ok(Response::NotModified);
         }
         if status != 200 {

@@ -4,16 +4,20 @@
 //! Layout (little-endian), see docs/formats.md:
 //!
 //! ```text
-//! magic "CSCRLIX1" | crl_sha256[32] | ca_sha256[32] | this_update i64 |
-//! next_update i64 | count u64 | width u8 | flags u8 | reserved[6] |
+//! magic "CSCRLIX2" | crl_sha256[32] | ca_sha256[32] | this_update i64 |
+//! next_update i64 | count u64 | width u8 | flags u8 | scope_len u32 |
+//! reserved[2] | scope[scope_len] (per IDP URI: len u16, bytes) |
 //! count × record(len u8, serial[width], revoked_at i64, reason u8) |
 //! HMAC-SHA256[32] over everything before it
 //! ```
 //!
-//! Records are sorted by (length, serial bytes), so a lookup is a binary
-//! search. The HMAC key is a per-home secret (`DATA/crl-index.key`): a
-//! truncated, edited or foreign index is refused, and the CRL is then
-//! treated as missing until the next update rebuilds it.
+//! Serials are the exact INTEGER content octets (sign kept). Records are
+//! sorted by (length, serial bytes), so a lookup is a binary search; a
+//! serial listed twice keeps its gravest entry. Everything a verdict
+//! depends on (dates, scope flags, the partition's URIs) is in the index,
+//! under the HMAC: `meta.json` only describes. The HMAC key is a per-home
+//! secret (`DATA/crl-index.key`): a truncated, edited, foreign or
+//! older-format index is refused, and the cached CRL is verified again.
 
 use std::cmp::Ordering;
 use std::path::Path;
@@ -22,10 +26,12 @@ use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
 use openssl::sign::Signer;
 
-use super::parse::{Entry, NO_REASON};
+use super::parse::{Entry, NO_REASON, severity};
 
-const MAGIC: &[u8; 8] = b"CSCRLIX1";
-const HEADER: usize = 8 + 32 + 32 + 8 + 8 + 8 + 1 + 1 + 6;
+const MAGIC: &[u8; 8] = b"CSCRLIX2";
+const HEADER: usize = 8 + 32 + 32 + 8 + 8 + 8 + 1 + 1 + 4 + 2;
+/// Largest index file read (a million 20-octet serials take about 30 MB).
+pub const MAX_INDEX_BYTES: u64 = 1 << 30;
 const MAC: usize = 32;
 
 /// Flag: the CRL covers only end-entity certificates.
@@ -33,7 +39,7 @@ pub const FLAG_ONLY_USER: u8 = 1;
 /// Flag: the CRL covers only CA certificates.
 pub const FLAG_ONLY_CA: u8 = 2;
 /// The CRL covers only certificates naming one of its IDP distribution
-/// points (listed in the cache's `meta.json`).
+/// points ([`Header::scope`]).
 pub const FLAG_PARTITIONED: u8 = 4;
 
 /// What the index says about the CRL it was built from.
@@ -47,8 +53,11 @@ pub struct Header {
     pub this_update: i64,
     /// `nextUpdate`, Unix seconds.
     pub next_update: i64,
-    /// Scope flags ([`FLAG_ONLY_USER`], [`FLAG_ONLY_CA`]).
+    /// Scope flags ([`FLAG_ONLY_USER`], [`FLAG_ONLY_CA`], [`FLAG_PARTITIONED`]).
     pub flags: u8,
+    /// The issuing distribution point URIs of a partitioned CRL (empty:
+    /// the CRL covers every certificate of its issuer).
+    pub scope: Vec<String>,
 }
 
 /// Why an index cannot be used.
@@ -85,18 +94,32 @@ fn cmp_serial(a: &[u8], b: &[u8]) -> Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
-/// Builds the index file's bytes from the entries (sorted here; duplicate
-/// serials keep their first entry).
+/// Builds the index file's bytes from the entries (sorted here; a serial
+/// listed more than once keeps its gravest entry, see [`severity`]).
 pub fn build(
     header: &Header,
     entries: &mut Vec<Entry<'_>>,
     key: &[u8],
 ) -> Result<Vec<u8>, openssl::error::ErrorStack> {
-    entries.sort_unstable_by(|a, b| cmp_serial(a.serial, b.serial));
-    entries.dedup_by(|a, b| a.serial == b.serial);
+    // Gravest first within a serial, then the earliest date: the outcome
+    // does not depend on the order of the CRL's entries.
+    entries.sort_unstable_by(|a, b| {
+        cmp_serial(a.serial, b.serial)
+            .then_with(|| severity(b.reason).cmp(&severity(a.reason)))
+            .then_with(|| a.revoked_at.cmp(&b.revoked_at))
+            .then_with(|| a.reason.cmp(&b.reason))
+    });
+    entries.dedup_by(|later, first| later.serial == first.serial);
+    let mut scope = Vec::new();
+    for uri in &header.scope {
+        let bytes = uri.as_bytes();
+        let bytes = &bytes[..bytes.len().min(usize::from(u16::MAX))];
+        scope.extend_from_slice(&u16::try_from(bytes.len()).unwrap_or(u16::MAX).to_le_bytes());
+        scope.extend_from_slice(bytes);
+    }
     let width = entries.iter().map(|e| e.serial.len()).max().unwrap_or(1);
     let rec = 1 + width + 8 + 1;
-    let mut out = Vec::with_capacity(HEADER + entries.len() * rec + MAC);
+    let mut out = Vec::with_capacity(HEADER + scope.len() + entries.len() * rec + MAC);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&header.crl_sha256);
     out.extend_from_slice(&header.ca_sha256);
@@ -105,7 +128,9 @@ pub fn build(
     out.extend_from_slice(&(entries.len() as u64).to_le_bytes());
     out.push(u8::try_from(width).unwrap_or(u8::MAX));
     out.push(header.flags);
-    out.extend_from_slice(&[0u8; 6]);
+    out.extend_from_slice(&u32::try_from(scope.len()).unwrap_or(u32::MAX).to_le_bytes());
+    out.extend_from_slice(&[0u8; 2]);
+    out.extend_from_slice(&scope);
     for e in entries.iter() {
         out.push(u8::try_from(e.serial.len()).unwrap_or(u8::MAX));
         out.extend_from_slice(e.serial);
@@ -118,6 +143,22 @@ pub fn build(
     Ok(out)
 }
 
+fn read_scope(mut raw: &[u8]) -> Result<Vec<String>, IndexError> {
+    let mut out = Vec::new();
+    while !raw.is_empty() {
+        if raw.len() < 2 {
+            return Err(IndexError::Damaged("bad scope"));
+        }
+        let len = usize::from(u16::from_le_bytes([raw[0], raw[1]]));
+        let uri = raw
+            .get(2..2 + len)
+            .ok_or(IndexError::Damaged("bad scope"))?;
+        out.push(String::from_utf8_lossy(uri).into_owned());
+        raw = &raw[2 + len..];
+    }
+    Ok(out)
+}
+
 fn array<const N: usize>(b: &[u8]) -> [u8; N] {
     let mut a = [0u8; N];
     a.copy_from_slice(&b[..N]);
@@ -127,7 +168,7 @@ fn array<const N: usize>(b: &[u8]) -> [u8; N] {
 impl Index {
     /// Reads and authenticates the index at `path`.
     pub fn load(path: &Path, key: &[u8]) -> Result<Self, IndexError> {
-        let bytes = match std::fs::read(path) {
+        let bytes = match crate::domain::fsutil::read_limited(path, MAX_INDEX_BYTES) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(IndexError::Missing),
             Err(_) => return Err(IndexError::Damaged("unreadable")),
@@ -147,22 +188,29 @@ impl Index {
             return Err(IndexError::Damaged("authentication failed"));
         }
         let h = &bytes[..HEADER];
+        let scope_len = usize::try_from(u32::from_le_bytes(array(&h[98..102])))
+            .map_err(|_| IndexError::Damaged("bad scope"))?;
+        let records_at = HEADER
+            .checked_add(scope_len)
+            .filter(|&end| end <= body_len)
+            .ok_or(IndexError::Damaged("bad scope"))?;
         let header = Header {
             crl_sha256: array(&h[8..40]),
             ca_sha256: array(&h[40..72]),
             this_update: i64::from_le_bytes(array(&h[72..80])),
             next_update: i64::from_le_bytes(array(&h[80..88])),
             flags: h[97],
+            scope: read_scope(&bytes[HEADER..records_at])?,
         };
         let count = usize::try_from(u64::from_le_bytes(array(&h[88..96])))
             .map_err(|_| IndexError::Damaged("bad count"))?;
         let width = usize::from(h[96]);
         let rec = 1 + width + 8 + 1;
-        if width == 0 || count.checked_mul(rec) != Some(body_len - HEADER) {
+        if width == 0 || count.checked_mul(rec) != Some(body_len - records_at) {
             return Err(IndexError::Damaged("bad size"));
         }
         bytes.truncate(body_len);
-        bytes.drain(..HEADER);
+        bytes.drain(..records_at);
         Ok(Self {
             header,
             width,
@@ -212,6 +260,8 @@ impl Index {
 mod tests {
     use super::*;
 
+    const REASON_HOLD_FOR_TEST: u8 = super::super::parse::REASON_HOLD;
+
     fn header() -> Header {
         Header {
             crl_sha256: [1; 32],
@@ -219,6 +269,7 @@ mod tests {
             this_update: 1_700_000_000,
             next_update: 1_700_600_000,
             flags: 0,
+            scope: Vec::new(),
         }
     }
 
@@ -226,8 +277,14 @@ mod tests {
     fn lookup_finds_every_serial_and_nothing_else() {
         let serials: Vec<Vec<u8>> = (1u32..2000)
             .map(|i| {
+                // Minimal two's complement of a positive number.
                 let b = (i * 7919).to_be_bytes();
-                super::super::super::certext::serial_key(&b).to_vec()
+                let first = b.iter().position(|x| *x != 0).unwrap_or(3);
+                let mut v = b[first..].to_vec();
+                if v[0] & 0x80 != 0 {
+                    v.insert(0, 0);
+                }
+                v
             })
             .collect();
         let mut entries: Vec<Entry<'_>> = serials
@@ -267,5 +324,66 @@ mod tests {
         let short = bytes[..bytes.len() - 1].to_vec();
         assert!(Index::from_bytes(short, b"key").is_err());
         assert!(Index::from_bytes(bytes, b"key").is_ok());
+    }
+
+    fn one(serial: &[u8], at: i64, reason: u8) -> Entry<'_> {
+        Entry {
+            serial,
+            revoked_at: at,
+            reason,
+        }
+    }
+
+    #[test]
+    fn a_serial_listed_twice_keeps_its_gravest_entry_in_either_order() {
+        let s = [0x42u8];
+        let cases: &[(u8, u8, u8)] = &[
+            (4, 1, 1),                    // superseded vs keyCompromise
+            (4, 2, 2),                    // superseded vs cACompromise
+            (REASON_HOLD_FOR_TEST, 4, 4), // a hold vs a definitive revocation
+            (REASON_HOLD_FOR_TEST, NO_REASON, NO_REASON),
+            (0, 10, 10), // unspecified vs aACompromise
+        ];
+        for &(a, b, want) in cases {
+            for order in [[a, b], [b, a]] {
+                let mut entries = vec![one(&s, 100, order[0]), one(&s, 200, order[1])];
+                let bytes = build(&header(), &mut entries, b"key").unwrap();
+                let idx = Index::from_bytes(bytes, b"key").unwrap();
+                assert_eq!(idx.len(), 1);
+                let (_, reason) = idx.lookup(&s).unwrap();
+                assert_eq!(
+                    reason,
+                    (want != NO_REASON).then_some(want),
+                    "{a} and {b}, in the order {order:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_negative_serial_is_not_its_positive_twin() {
+        let minus_one = [0xffu8];
+        let mut entries = vec![one(&minus_one, 1, 1)];
+        let bytes = build(&header(), &mut entries, b"key").unwrap();
+        let idx = Index::from_bytes(bytes, b"key").unwrap();
+        assert!(idx.lookup(&[0x00, 0xff]).is_none());
+        assert!(idx.lookup(&[0xff]).is_some());
+    }
+
+    #[test]
+    fn the_partition_scope_is_authenticated() {
+        let mut h = header();
+        h.flags = FLAG_PARTITIONED;
+        h.scope = vec!["http://a.example/p1.crl".into(), "-".into()];
+        let s = [7u8];
+        let bytes = build(&h, &mut vec![one(&s, 1, 1)], b"key").unwrap();
+        let idx = Index::from_bytes(bytes.clone(), b"key").unwrap();
+        assert_eq!(idx.header, h);
+        assert!(idx.lookup(&s).is_some());
+        // Any edit of the scope breaks the HMAC.
+        let at = bytes.windows(2).position(|w| w == b"p1").unwrap();
+        let mut edited = bytes;
+        edited[at + 1] = b'2';
+        assert!(Index::from_bytes(edited, b"key").is_err());
     }
 }

@@ -67,6 +67,12 @@ pub enum Rejection {
         /// The CRL's issuer.
         issuer: String,
     },
+    /// A valid CRL, but of another CA than the one whose address served it.
+    #[error("{}", crate::t!("crl.other_issuer", issuer = .issuer))]
+    OtherIssuer {
+        /// The CA that signed it.
+        issuer: String,
+    },
     /// No imported CA of that name signed it.
     #[error("{}", crate::t!("crl.bad_signature", issuer = .issuer))]
     BadSignature {
@@ -514,15 +520,38 @@ pub fn state_of(
     }
 }
 
+/// The facts of a cached CRL as its authenticated index vouches for them:
+/// the dates and the count a state depends on come from the index (under
+/// its HMAC), not from `meta.json`, which anyone able to write the cache
+/// could edit. None when the index is missing, damaged or not the CA's.
+fn vouched(cache: &Cache, key: Option<&[u8]>, fp: &str, mut meta: Meta) -> Option<Meta> {
+    let idx = index::Index::load(&cache.index_path(fp), key?).ok()?;
+    if hex::encode(idx.header.ca_sha256) != fp {
+        return None;
+    }
+    meta.this_update = parse::unix(idx.header.this_update);
+    meta.next_update = parse::unix(idx.header.next_update);
+    meta.idp_urls.clone_from(&idx.header.scope);
+    Some(meta)
+}
+
 /// Every watched CRL with its state, dates and source.
 pub fn list(env: &Env, now: OffsetDateTime) -> Result<Vec<CrlEntry>, CrlError> {
     let cas = env.ca_store().list()?;
     let cache = env.cache();
     let state = cache.state();
+    let key = cache::existing_index_key(&env.home.index_key_file());
     let mut out = Vec::new();
     for slot in slots(env, &cas)? {
         let fp = slot.ca.as_ref().map(|c| c.fingerprint.clone());
-        let meta = fp.as_deref().and_then(|f| cache.meta(f));
+        let raw_meta = fp.as_deref().and_then(|f| cache.meta(f));
+        let meta = match (&fp, raw_meta) {
+            (Some(f), Some(m)) => vouched(&cache, key.as_deref(), f, m),
+            _ => None,
+        };
+        let unvouched = fp
+            .as_deref()
+            .is_some_and(|f| meta.is_none() && cache.meta(f).is_some());
         let ca_state = match &fp {
             Some(f) => state.cas.get(f).cloned(),
             None => slot.urls.first().and_then(|u| {
@@ -541,6 +570,8 @@ pub fn list(env: &Env, now: OffsetDateTime) -> Result<Vec<CrlEntry>, CrlError> {
         if slot.ca.is_none() && slot.key.starts_with("issuer:") {
             st = CrlState::Missing;
             reason = Some(crate::t!("crl.ca_not_imported", issuer = slot.issuer));
+        } else if st == CrlState::Missing && unvouched && reason.is_none() {
+            reason = Some(crate::t!("check.index_damaged", issuer = slot.issuer));
         } else if st == CrlState::Missing && reason.is_none() {
             reason = Some(if slot.urls.iter().any(|u| UrlKind::of(u).fetched()) {
                 crate::t!("crl.never_fetched")
@@ -622,6 +653,21 @@ pub fn accept(
     source: &str,
     now: OffsetDateTime,
 ) -> Result<Accepted, AcceptError> {
+    accept_for(env, cas, key, bytes, source, now, None)
+}
+
+/// [`accept`], for an address of the CA `expected` (a fingerprint): a CRL
+/// of any other CA is refused there, before anything is stored, so the
+/// CA's other addresses are tried.
+pub fn accept_for(
+    env: &Env,
+    cas: &[TrustedCa],
+    key: &[u8],
+    bytes: &[u8],
+    source: &str,
+    now: OffsetDateTime,
+    expected: Option<&str>,
+) -> Result<Accepted, AcceptError> {
     let rej = |r| AcceptError::Rejected(r, None);
     let der = parse::decode(bytes).map_err(rej)?;
     let sha = hash(MessageDigest::sha256(), &der).map_err(|e| {
@@ -635,6 +681,7 @@ pub fn accept(
     for fp in cache.cached() {
         if let Some(meta) = cache.meta(&fp) {
             if meta.sha256 == sha_hex
+                && expected.is_none_or(|e| e == fp)
                 && cas.iter().any(|c| c.fingerprint == fp)
                 && index::Index::load(&cache.index_path(&fp), key)
                     .is_ok_and(|i| hex::encode(i.header.crl_sha256) == sha_hex)
@@ -651,6 +698,14 @@ pub fn accept(
         .map(|c| c.fingerprint.clone());
     let ca = parse::find_signer(&parsed, cas, now_unix)
         .map_err(|r| AcceptError::Rejected(r, claimed.clone()))?;
+    if let Some(e) = expected.filter(|e| *e != ca.fingerprint) {
+        return Err(AcceptError::Rejected(
+            Rejection::OtherIssuer {
+                issuer: ca.subject.clone(),
+            },
+            Some(e.to_string()),
+        ));
+    }
     let with_ca = |r| AcceptError::Rejected(r, Some(ca.fingerprint.clone()));
     let cached = cache.meta(&ca.fingerprint);
     if let Some(c) = &cached {
@@ -694,6 +749,7 @@ pub fn accept(
         flags: (u8::from(parsed.only_user) * index::FLAG_ONLY_USER)
             | (u8::from(parsed.only_ca) * index::FLAG_ONLY_CA)
             | (u8::from(!parsed.idp_urls.is_empty()) * index::FLAG_PARTITIONED),
+        scope: parsed.idp_urls.clone(),
     };
     let index_bytes = index::build(&header, &mut entries, key).map_err(|e| {
         AcceptError::Cache(CrlError::Io {
@@ -721,6 +777,31 @@ pub fn accept(
     Ok(Accepted::Updated(meta))
 }
 
+/// Verifies a CA's cached `crl.der` again under every rule and rebuilds its
+/// index (hold the cache lock): for an index that was refused (damaged,
+/// edited, of an older format). Nothing in the cache is trusted for this:
+/// the CRL must still parse, be signed by the imported CA, and so on.
+pub fn reverify(
+    env: &Env,
+    cas: &[TrustedCa],
+    key: &[u8],
+    fp: &str,
+    now: OffsetDateTime,
+) -> Result<Accepted, AcceptError> {
+    let cache = env.cache();
+    let path = cache.crl_path(fp);
+    let bytes = super::fsutil::read_limited(&path, env.policy.max_bytes).map_err(|source| {
+        AcceptError::Cache(CrlError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    })?;
+    let source = cache
+        .meta(fp)
+        .map_or_else(|| "cache".to_string(), |m| m.source);
+    accept_for(env, cas, key, &bytes, &source, now, Some(fp))
+}
+
 /// `crl import FILE`: a CRL brought on a stick, under the same rules as a
 /// download. Returns the facts of the cached CRL.
 pub fn import_file(
@@ -729,23 +810,25 @@ pub fn import_file(
     now: OffsetDateTime,
 ) -> Result<Accepted, CrlError> {
     let shown = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|source| CrlError::Io {
-        path: shown.clone(),
-        source,
-    })?;
-    if meta.len() > env.policy.max_bytes {
-        return Err(CrlError::Rejected {
-            path: shown,
-            reason: Rejection::Malformed {
-                detail: crate::t!("crl.file_too_large", max = env.policy.max_bytes),
-            },
-        });
-    }
-    let bytes =
-        super::fsutil::read_limited(path, env.policy.max_bytes).map_err(|source| CrlError::Io {
-            path: shown.clone(),
-            source,
-        })?;
+    // Non-blocking open, regular files only, size capped before a byte is
+    // read: a FIFO or /dev/zero is refused at once.
+    let bytes = match super::fsutil::read_limited(path, env.policy.max_bytes) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+            return Err(CrlError::Rejected {
+                path: shown,
+                reason: Rejection::Malformed {
+                    detail: crate::t!("crl.file_too_large", max = env.policy.max_bytes),
+                },
+            });
+        }
+        Err(source) => {
+            return Err(CrlError::Io {
+                path: shown,
+                source,
+            });
+        }
+    };
     let cas = env.ca_store().list()?;
     let cache = env.cache();
     let _lock = cache.lock(std::time::Duration::from_secs(600), &mut || {})?;

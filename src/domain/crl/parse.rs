@@ -40,6 +40,20 @@ pub const REASON_HOLD: u8 = 6;
 /// `removeFromCRL` (delta CRLs only).
 pub const REASON_REMOVE: u8 = 8;
 
+/// How grave a reason code is, for a serial listed more than once: the
+/// gravest entry is the one that counts. A hold (temporary) is below every
+/// definitive revocation; a compromise (key, CA, AA) is above every other
+/// reason, since it says signatures made with the key may be forged.
+pub fn severity(reason: u8) -> u8 {
+    match reason {
+        REASON_HOLD => 0,
+        3..=5 => 2,      // affiliationChanged, superseded, cessationOfOperation
+        9 => 3,          // privilegeWithdrawn
+        1 | 2 | 10 => 4, // keyCompromise, cACompromise, aACompromise
+        _ => 1,          // unspecified, or no reason given
+    }
+}
+
 /// The parts of a CRL, borrowed from its DER.
 #[derive(Debug, Clone)]
 pub struct Parsed<'a> {
@@ -72,7 +86,7 @@ pub struct Parsed<'a> {
 /// One revoked certificate, borrowed from the CRL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry<'a> {
-    /// Serial key (see [`certext::serial_key`]).
+    /// The serial's exact INTEGER content (see [`certext::serial_key`]).
     pub serial: &'a [u8],
     /// Revocation date, Unix seconds.
     pub revoked_at: i64,
@@ -257,10 +271,17 @@ fn read_crl_extensions<'a>(seq: &Node<'a>, parsed: &mut Parsed<'a>) -> Result<()
         match oid {
             OID_CRL_NUMBER => {
                 let n = ber::read_one(value).map_err(|e| malformed(&e))?;
-                if n.tag != tag::INTEGER || n.content.first().is_some_and(|b| b & 0x80 != 0) {
+                let minimal = serial_key(n.content).ok_or_else(|| bad("bad CRL number"))?;
+                if n.tag != tag::INTEGER || minimal[0] & 0x80 != 0 {
                     return Err(bad("bad CRL number"));
                 }
-                parsed.number = Some(serial_key(n.content).to_vec());
+                // Stored without its sign octet (a number, never negative).
+                let digits = if minimal.len() > 1 && minimal[0] == 0 {
+                    &minimal[1..]
+                } else {
+                    minimal
+                };
+                parsed.number = Some(digits.to_vec());
             }
             OID_DELTA => return Err(Rejection::Unsupported { what: "delta CRL" }),
             OID_IDP => read_idp(value, parsed)?,
@@ -353,10 +374,13 @@ pub fn for_each_entry<'a>(
             .next()
             .ok_or_else(|| bad("empty revoked entry"))?
             .map_err(|e| malformed(&e))?;
-        if serial.tag != tag::INTEGER || serial.content.is_empty() {
+        if serial.tag != tag::INTEGER {
             return Err(bad("bad serial number in a revoked entry"));
         }
-        let key = serial_key(serial.content);
+        // The exact INTEGER (sign kept); a padded one is refused, as OpenSSL
+        // refuses it, rather than guessed to equal some other number.
+        let key = serial_key(serial.content)
+            .ok_or_else(|| bad("serial number of a revoked entry not minimally encoded"))?;
         if key.len() > MAX_SERIAL {
             return Err(bad("serial number longer than 64 octets"));
         }

@@ -10,7 +10,8 @@ use time::OffsetDateTime;
 
 use super::cache::{Attempt, CaState, State, UrlState, index_key};
 use super::fetch::{Fetcher, Request, Response};
-use super::{AcceptError, Accepted, CrlError, Env, Slot, UrlKind, accept, slots};
+use super::index::{Header, Index};
+use super::{AcceptError, Accepted, CrlError, Env, Slot, UrlKind, accept_for, reverify, slots};
 use crate::domain::trust::TrustedCa;
 
 /// How to update.
@@ -51,6 +52,9 @@ pub enum Outcome {
     Invalid,
     /// The download failed; the cached copy stays.
     Unreachable,
+    /// The CRL was fine but the cache could not be written (disk full,
+    /// read-only): a local fault, not the CRL's.
+    CacheError,
     /// Only LDAP (or unknown) addresses: nothing fetched.
     NotFetched,
     /// The issuing CA is not imported: nothing can be verified.
@@ -67,6 +71,7 @@ impl Outcome {
             Self::NotDue => "not_due",
             Self::Invalid => "invalid",
             Self::Unreachable => "unreachable",
+            Self::CacheError => "cache_error",
             Self::NotFetched => "not_fetched",
             Self::NoCa => "no_ca",
         }
@@ -74,7 +79,7 @@ impl Outcome {
 
     /// Whether this is a failure of `crl update`.
     pub fn failed(self) -> bool {
-        matches!(self, Self::Invalid | Self::Unreachable)
+        matches!(self, Self::Invalid | Self::Unreachable | Self::CacheError)
     }
 }
 
@@ -166,20 +171,39 @@ enum Msg {
     Done(Box<JobResult>),
 }
 
-fn is_due(env: &Env, slot: &Slot, state: &State, now: OffsetDateTime) -> bool {
+fn is_due(env: &Env, key: &[u8], slot: &Slot, state: &State, now: OffsetDateTime) -> bool {
     let Some(ca) = &slot.ca else {
         return true;
     };
-    let Some(meta) = env.cache().meta(&ca.fingerprint) else {
+    if env.cache().meta(&ca.fingerprint).is_none() {
+        return true;
+    }
+    // No usable index (damaged, edited, older format): fetch again. The
+    // dates come from the index (authenticated), not from meta.json.
+    let Some(header) = index_header(env, key, &ca.fingerprint) else {
         return true;
     };
+    let next_update = super::parse::unix(header.next_update);
     let ca_state = state.cas.get(&ca.fingerprint).cloned().unwrap_or_default();
     if ca_state.last.as_ref().is_some_and(Attempt::failed) {
         return true;
     }
     let warning = time::Duration::hours(i64::from(env.policy.warning_hours));
     let refresh = time::Duration::hours(i64::from(env.policy.refresh_hours));
-    meta.next_update - now <= warning || ca_state.confirmed_at.is_none_or(|c| now - c >= refresh)
+    next_update - now <= warning || ca_state.confirmed_at.is_none_or(|c| now - c >= refresh)
+}
+
+/// The header of the CA's authenticated index of its own CRL, if any.
+fn index_header(env: &Env, key: &[u8], fp: &str) -> Option<Header> {
+    Index::load(&env.cache().index_path(fp), key)
+        .ok()
+        .filter(|i| hex::encode(i.header.ca_sha256) == fp)
+        .map(|i| i.header)
+}
+
+/// Whether the CA has an authenticated index of its own CRL.
+fn has_index(env: &Env, key: &[u8], fp: &str) -> bool {
+    index_header(env, key, fp).is_some()
 }
 
 fn report(slot: &Slot, outcome: Outcome, message: Option<String>) -> SlotReport {
@@ -214,7 +238,19 @@ pub fn update(
     let now = options.now;
     let mut reports = Vec::new();
     let mut jobs = Vec::new();
-    for slot in slots(env, &cas)? {
+    let slots = slots(env, &cas)?;
+    // A cached CRL whose index is refused (damaged, edited, older format) is
+    // verified again from crl.der under every rule, and its index rebuilt.
+    for fp in slots
+        .iter()
+        .filter_map(|s| s.ca.as_ref())
+        .map(|c| &c.fingerprint)
+    {
+        if !has_index(env, &key, fp) {
+            let _ = reverify(env, &cas, &key, fp, now);
+        }
+    }
+    for slot in slots {
         if slot.key.starts_with("issuer:") {
             let r = report(
                 &slot,
@@ -240,7 +276,7 @@ pub fn update(
             reports.push(r);
             continue;
         }
-        if !options.force && !is_due(env, &slot, &state, now) {
+        if !options.force && !is_due(env, &key, &slot, &state, now) {
             let mut r = report(&slot, Outcome::NotDue, None);
             if let Some(m) = slot.ca.as_ref().and_then(|c| cache.meta(&c.fingerprint)) {
                 r.entries = Some(m.entries);
@@ -393,8 +429,19 @@ fn run_job(
         let mut r = report(slot, Outcome::Unreachable, None);
         r.url = Some(req.url.clone());
         match answer {
-            Ok(Response::NotModified) => {
+            Ok(Response::NotModified)
+                if slot
+                    .ca
+                    .as_ref()
+                    .is_some_and(|c| has_index(env, key, &c.fingerprint)) =>
+            {
                 r.outcome = Outcome::NotModified;
+            }
+            Ok(Response::NotModified) => {
+                // "Not modified" with nothing cached confirms nothing.
+                r.message = Some(crate::t!("crl.not_modified_uncached", url = req.url));
+                url_state.etag = None;
+                url_state.last_modified = None;
             }
             Ok(Response::Body {
                 bytes,
@@ -403,7 +450,8 @@ fn run_job(
             }) => {
                 let accepted = {
                     let _guard = commit.lock();
-                    accept(env, cas, key, &bytes, &req.url, now)
+                    let expected = slot.ca.as_ref().map(|c| c.fingerprint.as_str());
+                    accept_for(env, cas, key, &bytes, &req.url, now, expected)
                 };
                 drop(bytes);
                 match accepted {
@@ -429,8 +477,21 @@ fn run_job(
                         url_state.last_modified = None;
                     }
                     Err(AcceptError::Cache(e)) => {
-                        r.outcome = Outcome::Invalid;
+                        // Not the CRL's fault, and no other address would
+                        // fare better: stop here.
+                        r.outcome = Outcome::CacheError;
                         r.message = Some(e.to_string());
+                        url_state.last = Some(Attempt {
+                            at: now,
+                            outcome: r.outcome.word().into(),
+                            message: r.message.clone(),
+                            url: Some(req.url.clone()),
+                        });
+                        url_updates.push((req.url.clone(), url_state));
+                        return JobResult {
+                            report: r,
+                            url_updates,
+                        };
                     }
                 }
             }
