@@ -253,7 +253,17 @@ fn the_interface_starts_and_quits_with_every_term() {
         t.wait_for("Accounts and alerts", Duration::from_secs(10));
         t.keys(&["?"]);
         t.wait_for("Keys", Duration::from_secs(5));
-        t.keys(&["Escape", "q"]);
+        // Escape then q sent together read as Alt+q: wait for the help to close.
+        t.keys(&["Escape"]);
+        let start = Instant::now();
+        while t.screen().contains("Keys") {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "{term}: help stays"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        t.keys(&["q"]);
         let screen = t.wait_for("EXITED=0", Duration::from_secs(5));
         // The alternate screen is gone: the shell's output is what remains.
         assert!(
@@ -511,8 +521,11 @@ fn the_quit_box_keeps_the_wizard_on_esc_and_enter_and_nothing_reaches_the_shell(
         "{screen}"
     );
     // Only the yes key leaves.
-    t.keys(&["Escape", "Escape", "Escape"]);
-    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..3 {
+        // One at a time: Escape followed at once by a key reads as Alt+key.
+        t.keys(&["Escape"]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
     if t.screen().contains("step ") {
         t.keys(&["q"]);
         t.wait_for("y leave", Duration::from_secs(5));
