@@ -566,3 +566,67 @@ fn crl_update_from_the_command_line() {
     drop(pki.root_key);
     drop(pki.leaf_key);
 }
+
+/// A CRL failure is stored as a code: whoever reads it gets it in their own
+/// language, whatever the language of the run that fetched it.
+#[test]
+fn failure_reasons_are_told_in_the_readers_language() {
+    // Port 1 on the loopback: connection refused.
+    let url = "http://127.0.0.1:1/inter.crl";
+    let pki = Pki::new(&[url]);
+    let home = Home::new();
+    assert_eq!(
+        run_paths(&home, &["ca", "import"], &[&pki.cas()])
+            .status
+            .code(),
+        Some(0)
+    );
+    let out = run_paths(&home, &["correspondent", "import"], &[&pki.leaf_pem()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let reason = |lang: &str| -> String {
+        let v = json(&run(&home, &["--lang", lang, "crl", "status", "--json"]));
+        let crls = v["crls"].as_array().unwrap();
+        let e = crls
+            .iter()
+            .find(|c| c["url"] == url)
+            .expect("the CRL listed");
+        assert_eq!(e["state"], "unreachable", "{e}");
+        e["reason"].as_str().unwrap().to_string()
+    };
+    let alert = |lang: &str| -> String {
+        let v = json(&run(&home, &["--lang", lang, "status", "--json"]));
+        v["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["code"] == "crl_unreachable")
+            .expect("an unreachable alert")["message"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let _ = run(&home, &["--lang", "en", "crl", "update"]);
+    let (fr_after_en, en_after_en) = (reason("fr"), reason("en"));
+    let (fr_alert_after_en, en_alert_after_en) = (alert("fr"), alert("en"));
+    let _ = run(&home, &["--lang", "fr", "crl", "update", "--force"]);
+    assert_eq!(
+        reason("fr"),
+        fr_after_en,
+        "the fetching run's language leaks"
+    );
+    assert_eq!(
+        reason("en"),
+        en_after_en,
+        "the fetching run's language leaks"
+    );
+    assert_eq!(alert("fr"), fr_alert_after_en);
+    assert_eq!(alert("en"), en_alert_after_en);
+    assert_ne!(fr_after_en, en_after_en, "one reason, two languages");
+    // Nothing translated is stored: state.json holds the code.
+    let state = std::fs::read_to_string(home.path().join("cache/crl/state.json")).unwrap();
+    assert!(
+        state.contains("\"kind\":\"fetch\"") || state.contains("\"kind\": \"fetch\""),
+        "{state}"
+    );
+    assert!(!state.contains(&en_after_en) && !state.contains(&fr_after_en));
+}

@@ -188,7 +188,7 @@ fn update(env: &Env, force: bool, jitter: Option<&str>, json: bool) -> Result<u8
                 ));
             }
             outln!("{line}");
-            if let Some(m) = &r.message {
+            if let Some(m) = &r.reason() {
                 outln!("    {}", visible(m));
             }
         }

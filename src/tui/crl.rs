@@ -260,7 +260,7 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, s: &CrlScreen, now: 
             Some(r) => {
                 let key = format!("crlcli.outcome_{}", r.outcome.word());
                 let mut text = format!("{name}: {}", t!(&key));
-                if let Some(m) = &r.message {
+                if let Some(m) = &r.reason() {
                     text = format!("{text} ({m})");
                 }
                 lines.push(level_line(theme, outcome_level(r.outcome), text));

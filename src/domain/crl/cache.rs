@@ -51,6 +51,80 @@ pub struct Meta {
     pub idp_urls: Vec<String>,
 }
 
+/// Why a fetch, an import or an update step did not give a usable CRL, as
+/// data (a code and its parameters): stored in `state.json` and put into
+/// words only when shown, in the reader's language.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum Cause {
+    /// The CRL was refused by an acceptance rule.
+    Rejected(super::Rejection),
+    /// The download failed.
+    Fetch(super::fetch::FetchError),
+    /// A server answered "not modified" while nothing valid is cached.
+    NotModifiedUncached {
+        /// The address.
+        url: String,
+    },
+    /// The cache could not be written (not the CRL's fault).
+    Cache {
+        /// The folder or file.
+        path: String,
+        /// The system's error number, when there is one.
+        os_error: Option<i32>,
+    },
+    /// The CA that issued the certificates is not imported.
+    CaNotImported {
+        /// The CA's name.
+        issuer: String,
+    },
+    /// Only LDAP addresses, which are not fetched.
+    LdapNotFetched,
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Rejected(r) => r.fmt(f),
+            Self::Fetch(e) => e.fmt(f),
+            Self::NotModifiedUncached { url } => {
+                f.write_str(&crate::t!("crl.not_modified_uncached", url = url))
+            }
+            Self::Cache { path, os_error } => {
+                let e = os_error.map_or_else(
+                    || std::io::Error::other("?"),
+                    std::io::Error::from_raw_os_error,
+                );
+                f.write_str(&crate::t!(
+                    "crl.io",
+                    path = path,
+                    reason = crate::domain::fsutil::describe_io(&e)
+                ))
+            }
+            Self::CaNotImported { issuer } => {
+                f.write_str(&crate::t!("crl.ca_not_imported", issuer = issuer))
+            }
+            Self::LdapNotFetched => f.write_str(&crate::t!("crl.ldap_not_fetched")),
+        }
+    }
+}
+
+impl Cause {
+    /// The cause of a failed cache write.
+    pub fn cache(e: &CrlError) -> Self {
+        match e {
+            CrlError::Io { path, source } => Self::Cache {
+                path: path.clone(),
+                os_error: source.raw_os_error(),
+            },
+            other => Self::Cache {
+                path: other.to_string(),
+                os_error: None,
+            },
+        }
+    }
+}
+
 /// One fetch or import, as remembered.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Attempt {
@@ -60,13 +134,26 @@ pub struct Attempt {
     /// `updated`, `unchanged`, `not_modified`, `imported`, `invalid`,
     /// `unreachable`, `cache_error`.
     pub outcome: String,
-    /// The reason, for `invalid` and `unreachable`.
-    pub message: Option<String>,
+    /// Why, for `invalid`, `unreachable` and `cache_error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
+    /// The words an older certsafe stored instead of a cause (read, never
+    /// written).
+    #[serde(default, rename = "message", skip_serializing)]
+    pub legacy_message: Option<String>,
     /// The URL or file.
     pub url: Option<String>,
 }
 
 impl Attempt {
+    /// Why it failed, in the reader's language.
+    pub fn reason(&self) -> Option<String> {
+        self.cause
+            .as_ref()
+            .map(ToString::to_string)
+            .or_else(|| self.legacy_message.clone())
+    }
+
     /// Whether it failed.
     pub fn failed(&self) -> bool {
         matches!(

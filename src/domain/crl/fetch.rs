@@ -35,7 +35,8 @@ pub enum Response {
 }
 
 /// Why a download failed (each maps to the `unreachable` state).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
 pub enum FetchError {
     /// The server did not answer in time.
     #[error("{}", crate::t!("fetch.timeout", url = .url))]

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 use openssl::hash::{MessageDigest, hash};
 use openssl::x509::X509;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use self::cache::{Attempt, CaState, Cache, Meta};
@@ -37,8 +37,42 @@ use crate::config::{Config, CrlPolicy};
 
 pub use self::update::{CrlProgress, Outcome, SlotReport, UpdateOptions, UpdateReport, update};
 
-/// Why a CRL was not accepted (the CRL is then `invalid`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A kind of CRL certsafe does not handle (shown in the reader's language).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnsupportedCrl {
+    /// A delta CRL given where a complete CRL is expected.
+    Delta,
+    /// A CRL split by reason codes (onlySomeReasons).
+    ByReasons,
+    /// An indirect CRL.
+    Indirect,
+    /// A CRL of attribute certificates.
+    AttributeCerts,
+    /// A CRL partitioned by a relative name.
+    RelativeName,
+    /// A signature algorithm certsafe does not verify.
+    SignatureAlgorithm,
+}
+
+impl std::fmt::Display for UnsupportedCrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let key = match self {
+            Self::Delta => "crl.kind_delta",
+            Self::ByReasons => "crl.kind_by_reasons",
+            Self::Indirect => "crl.kind_indirect",
+            Self::AttributeCerts => "crl.kind_attribute_certs",
+            Self::RelativeName => "crl.kind_relative_name",
+            Self::SignatureAlgorithm => "crl.kind_signature_algorithm",
+        };
+        f.write_str(&crate::t!(key))
+    }
+}
+
+/// Why a CRL was not accepted (the CRL is then `invalid`). Stored as data
+/// (`code` and parameters) and put into words when shown.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
 pub enum Rejection {
     /// Neither DER nor PEM of a CRL (an HTML page, for instance).
     #[error("{}", crate::t!("crl.not_a_crl"))]
@@ -53,7 +87,7 @@ pub enum Rejection {
     #[error("{}", crate::t!("crl.unsupported", what = .what))]
     Unsupported {
         /// What.
-        what: &'static str,
+        what: UnsupportedCrl,
     },
     /// An extension marked critical that certsafe does not know.
     #[error("{}", crate::t!("crl.unknown_critical", oid = .oid))]
@@ -566,7 +600,7 @@ pub fn list(env: &Env, now: OffsetDateTime) -> Result<Vec<CrlEntry>, CrlError> {
         let mut reason = last
             .as_ref()
             .filter(|l| l.failed())
-            .and_then(|l| l.message.clone());
+            .and_then(cache::Attempt::reason);
         if slot.ca.is_none() && slot.key.starts_with("issuer:") {
             st = CrlState::Missing;
             reason = Some(crate::t!("crl.ca_not_imported", issuer = slot.issuer));
@@ -838,9 +872,13 @@ pub fn import_file(
         .map_or_else(|| shown.clone(), |n| n.to_string_lossy().into_owned());
     let result = accept(env, &cas, &key, &bytes, &format!("import:{name}"), now);
     let mut state = cache.state();
-    let (outcome, ca, message) = match &result {
+    let (outcome, ca, cause) = match &result {
         Ok(a) => ("imported", Some(a.meta().ca_fingerprint.clone()), None),
-        Err(AcceptError::Rejected(r, ca)) => ("invalid", ca.clone(), Some(r.to_string())),
+        Err(AcceptError::Rejected(r, ca)) => (
+            "invalid",
+            ca.clone(),
+            Some(cache::Cause::Rejected(r.clone())),
+        ),
         Err(AcceptError::Cache(_)) => ("failed", None, None),
     };
     if let Some(fp) = ca {
@@ -849,7 +887,8 @@ pub fn import_file(
             entry.last = Some(Attempt {
                 at: now,
                 outcome: outcome.into(),
-                message,
+                cause,
+                legacy_message: None,
                 url: Some(shown.clone()),
             });
             cache.save_state(&state)?;

@@ -11,7 +11,7 @@ use openssl::pkey::{Id, PKey, Public};
 use openssl::sign::Verifier;
 use openssl::x509::X509Name;
 
-use super::Rejection;
+use super::{Rejection, UnsupportedCrl};
 use crate::domain::ber::{self, Node, tag};
 use crate::domain::certext::{self, KU_CRL_SIGN, serial_key, time_of};
 use crate::domain::trust::TrustedCa;
@@ -283,7 +283,11 @@ fn read_crl_extensions<'a>(seq: &Node<'a>, parsed: &mut Parsed<'a>) -> Result<()
                 };
                 parsed.number = Some(digits.to_vec());
             }
-            OID_DELTA => return Err(Rejection::Unsupported { what: "delta CRL" }),
+            OID_DELTA => {
+                return Err(Rejection::Unsupported {
+                    what: UnsupportedCrl::Delta,
+                });
+            }
             OID_IDP => read_idp(value, parsed)?,
             OID_AKI | OID_ISSUER_ALT_NAME | OID_FRESHEST | OID_EXPIRED_ON_CRL | OID_AIA => {}
             other if critical => {
@@ -311,17 +315,17 @@ fn read_idp(value: &[u8], parsed: &mut Parsed<'_>) -> Result<(), Rejection> {
             0x82 => parsed.only_ca = on,
             0xa3 | 0x83 => {
                 return Err(Rejection::Unsupported {
-                    what: "CRL split by reason codes",
+                    what: UnsupportedCrl::ByReasons,
                 });
             }
             0x84 if on => {
                 return Err(Rejection::Unsupported {
-                    what: "indirect CRL",
+                    what: UnsupportedCrl::Indirect,
                 });
             }
             0x85 if on => {
                 return Err(Rejection::Unsupported {
-                    what: "attribute-certificate CRL",
+                    what: UnsupportedCrl::AttributeCerts,
                 });
             }
             _ => {}
@@ -338,7 +342,7 @@ fn read_idp_names(dp: &Node<'_>, parsed: &mut Parsed<'_>) -> Result<(), Rejectio
         let name = name.map_err(|e| malformed(&e))?;
         if name.tag != 0xa0 {
             return Err(Rejection::Unsupported {
-                what: "CRL partitioned by a relative name",
+                what: UnsupportedCrl::RelativeName,
             });
         }
         for general in name.iter() {
@@ -409,7 +413,7 @@ pub fn for_each_entry<'a>(
                     OID_INVALIDITY_DATE => {}
                     OID_CERT_ISSUER => {
                         return Err(Rejection::Unsupported {
-                            what: "indirect CRL",
+                            what: UnsupportedCrl::Indirect,
                         });
                     }
                     other if critical => {
@@ -455,7 +459,7 @@ fn digest_of(oid: &str) -> Option<(Option<MessageDigest>, Id)> {
 /// Whether `parsed` carries a valid signature by `key`.
 pub fn signature_verifies(parsed: &Parsed<'_>, key: &PKey<Public>) -> Result<bool, Rejection> {
     let (digest, id) = digest_of(&parsed.sig_alg).ok_or(Rejection::Unsupported {
-        what: "signature algorithm",
+        what: UnsupportedCrl::SignatureAlgorithm,
     })?;
     if key.id() != id {
         return Ok(false);

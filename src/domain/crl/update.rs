@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::cache::{Attempt, CaState, State, UrlState, index_key};
+use super::cache::{Attempt, CaState, Cause, State, UrlState, index_key};
 use super::fetch::{Fetcher, Request, Response};
 use super::index::{Header, Index};
 use super::{AcceptError, Accepted, CrlError, Env, Slot, UrlKind, accept_for, reverify, slots};
@@ -96,13 +96,21 @@ pub struct SlotReport {
     pub url: Option<String>,
     /// What happened.
     pub outcome: Outcome,
-    /// Why (for failures, LDAP, no CA).
-    pub message: Option<String>,
+    /// Why (for failures, LDAP, no CA), as data; [`SlotReport::reason`]
+    /// puts it into words.
+    pub cause: Option<Cause>,
     /// Entries of the cached CRL after the update.
     pub entries: Option<u64>,
     /// nextUpdate of the cached CRL after the update.
     #[serde(with = "time::serde::rfc3339::option")]
     pub next_update: Option<OffsetDateTime>,
+}
+
+impl SlotReport {
+    /// Why, in the reader's language.
+    pub fn reason(&self) -> Option<String> {
+        self.cause.as_ref().map(ToString::to_string)
+    }
 }
 
 /// Progress of an update, for a progress bar or a TUI screen. Delivered on
@@ -206,14 +214,14 @@ fn has_index(env: &Env, key: &[u8], fp: &str) -> bool {
     index_header(env, key, fp).is_some()
 }
 
-fn report(slot: &Slot, outcome: Outcome, message: Option<String>) -> SlotReport {
+fn report(slot: &Slot, outcome: Outcome, cause: Option<Cause>) -> SlotReport {
     SlotReport {
         key: slot.key.clone(),
         issuer: slot.issuer.clone(),
         ca_fingerprint: slot.ca.as_ref().map(|c| c.fingerprint.clone()),
         url: None,
         outcome,
-        message,
+        cause,
         entries: None,
         next_update: None,
     }
@@ -255,7 +263,9 @@ pub fn update(
             let r = report(
                 &slot,
                 Outcome::NoCa,
-                Some(crate::t!("crl.ca_not_imported", issuer = slot.issuer)),
+                Some(Cause::CaNotImported {
+                    issuer: slot.issuer.clone(),
+                }),
             );
             progress(CrlProgress::Finished(r.clone()));
             reports.push(r);
@@ -270,7 +280,7 @@ pub fn update(
             let r = report(
                 &slot,
                 Outcome::NotFetched,
-                (!slot.urls.is_empty()).then(|| crate::t!("crl.ldap_not_fetched")),
+                (!slot.urls.is_empty()).then_some(Cause::LdapNotFetched),
             );
             progress(CrlProgress::Finished(r.clone()));
             reports.push(r);
@@ -370,7 +380,8 @@ fn record(state: &mut State, result: &JobResult, now: OffsetDateTime) {
     entry.last = Some(Attempt {
         at: now,
         outcome: r.outcome.word().into(),
-        message: r.message.clone(),
+        cause: r.cause.clone(),
+        legacy_message: None,
         url: r.url.clone(),
     });
     if matches!(
@@ -439,7 +450,9 @@ fn run_job(
             }
             Ok(Response::NotModified) => {
                 // "Not modified" with nothing cached confirms nothing.
-                r.message = Some(crate::t!("crl.not_modified_uncached", url = req.url));
+                r.cause = Some(Cause::NotModifiedUncached {
+                    url: req.url.clone(),
+                });
                 url_state.etag = None;
                 url_state.last_modified = None;
             }
@@ -468,7 +481,7 @@ fn run_job(
                     }
                     Err(AcceptError::Rejected(reason, ca)) => {
                         r.outcome = Outcome::Invalid;
-                        r.message = Some(reason.to_string());
+                        r.cause = Some(Cause::Rejected(reason));
                         if r.ca_fingerprint.is_none() {
                             r.ca_fingerprint = ca;
                         }
@@ -480,11 +493,12 @@ fn run_job(
                         // Not the CRL's fault, and no other address would
                         // fare better: stop here.
                         r.outcome = Outcome::CacheError;
-                        r.message = Some(e.to_string());
+                        r.cause = Some(Cause::cache(&e));
                         url_state.last = Some(Attempt {
                             at: now,
                             outcome: r.outcome.word().into(),
-                            message: r.message.clone(),
+                            cause: r.cause.clone(),
+                            legacy_message: None,
                             url: Some(req.url.clone()),
                         });
                         url_updates.push((req.url.clone(), url_state));
@@ -496,13 +510,14 @@ fn run_job(
                 }
             }
             Err(e) => {
-                r.message = Some(e.to_string());
+                r.cause = Some(Cause::Fetch(e));
             }
         }
         url_state.last = Some(Attempt {
             at: now,
             outcome: r.outcome.word().into(),
-            message: r.message.clone(),
+            cause: r.cause.clone(),
+            legacy_message: None,
             url: Some(req.url.clone()),
         });
         url_updates.push((req.url.clone(), url_state));
