@@ -125,7 +125,11 @@ fn hmac_digest(oid: &str) -> Option<MessageDigest> {
 
 /// Units per iteration per output block for an HMAC with `md`.
 fn hmac_weight(md: MessageDigest) -> u64 {
-    if md.size() == 32 || md.size() == 28 { 1 } else { 2 }
+    if md.size() == 32 || md.size() == 28 {
+        1
+    } else {
+        2
+    }
 }
 
 /// Price of the PKCS#12 KDF producing `len` bytes with `md`.
@@ -353,7 +357,10 @@ impl Scheme {
         let name = match self {
             Self::Pkcs12 { cipher, .. } | Self::Pbes2 { cipher, .. } => *cipher,
         };
-        if matches!(name, "RC4" | "RC4-40" | "RC2-CBC" | "RC2-40-CBC" | "DES-CBC") {
+        if matches!(
+            name,
+            "RC4" | "RC4-40" | "RC2-CBC" | "RC2-40-CBC" | "DES-CBC"
+        ) {
             super::load_legacy_provider();
         }
         Cipher::fetch(None, name, None).map_err(|_| P12Error::Unsupported {
@@ -378,12 +385,11 @@ impl Scheme {
             } => {
                 let (key, iv) = pkcs12_lengths(cipher);
                 let sha1 = MessageDigest::sha1();
-                pkcs12_kdf_cost(sha1, *iterations, key)
-                    .saturating_add(if iv > 0 {
-                        pkcs12_kdf_cost(sha1, *iterations, iv)
-                    } else {
-                        0
-                    })
+                pkcs12_kdf_cost(sha1, *iterations, key).saturating_add(if iv > 0 {
+                    pkcs12_kdf_cost(sha1, *iterations, iv)
+                } else {
+                    0
+                })
             }
             Self::Pbes2 {
                 cipher,
@@ -424,8 +430,8 @@ impl Scheme {
             } => {
                 let (k, i) = pkcs12_lengths(name);
                 let sha1 = MessageDigest::sha1();
-                let key = pkcs12_kdf(sha1, password, encoding, salt, 1, *iterations, k)
-                    .map_err(build)?;
+                let key =
+                    pkcs12_kdf(sha1, password, encoding, salt, 1, *iterations, k).map_err(build)?;
                 let iv = if i > 0 {
                     pkcs12_kdf(sha1, password, encoding, salt, 2, *iterations, i).map_err(build)?
                 } else {
@@ -460,8 +466,12 @@ impl Scheme {
             return Err(bad("IV length"));
         }
         let mut ctx = CipherCtx::new().map_err(build)?;
-        ctx.decrypt_init(Some(&cipher), Some(&key), (!iv.is_empty()).then_some(&iv[..]))
-            .map_err(build)?;
+        ctx.decrypt_init(
+            Some(&cipher),
+            Some(&key),
+            (!iv.is_empty()).then_some(&iv[..]),
+        )
+        .map_err(build)?;
         let mut out = Zeroizing::new(Vec::with_capacity(data.len() + 32));
         ctx.cipher_update_vec(data, &mut out).map_err(build)?;
         if ctx.cipher_final_vec(&mut out).is_err() {

@@ -332,9 +332,7 @@ fn read_bags(bytes: &[u8], bags: &mut Bags, depth: usize, open: bool) -> Result<
                 read_bags(&inner, bags, depth + 1, open)?;
             }
             OID_SHROUDED_KEY_BAG => {
-                let alg = value
-                    .child(0, "key encryption")
-                    .map_err(|e| ber_err(&e))?;
+                let alg = value.child(0, "key encryption").map_err(|e| ber_err(&e))?;
                 let scheme = Scheme::read(&alg)?;
                 if bags.first_key_encryption.is_none() {
                     bags.first_key_encryption = super::read_encryption(&alg).ok();
@@ -404,7 +402,11 @@ pub fn open_all(bytes: &[u8], password: &Password) -> Result<Contents, P12Error>
         .encrypted
         .first()
         .map(|(s, d)| (s, &d[..], false))
-        .or_else(|| bags.shrouded.first().map(|s| (&s.scheme, &s.data[..], true)));
+        .or_else(|| {
+            bags.shrouded
+                .first()
+                .map(|s| (&s.scheme, &s.data[..], true))
+        });
     let decrypts = |scheme: &Scheme,
                     data: &[u8],
                     key: bool,
@@ -413,7 +415,13 @@ pub fn open_all(bytes: &[u8], password: &Password) -> Result<Contents, P12Error>
      -> Result<bool, P12Error> {
         Ok(scheme
             .decrypt(data, password, enc, budget)?
-            .is_some_and(|p| if key { PKey::private_key_from_pkcs8(&p).is_ok() } else { parses(&p) }))
+            .is_some_and(|p| {
+                if key {
+                    PKey::private_key_from_pkcs8(&p).is_ok()
+                } else {
+                    parses(&p)
+                }
+            }))
     };
 
     let encoding = if let Some(mac) = &parsed.mac {
@@ -518,10 +526,9 @@ fn pair(bags: Bags, used_legacy: bool) -> Result<Contents, P12Error> {
     for ((key, _, key_name), leaf) in bags.keys.into_iter().zip(&leaves) {
         let Some(leaf) = *leaf else { continue };
         // Two keys for one certificate: the second is a duplicate.
-        if identities
-            .iter()
-            .any(|f: &Found| identity::fingerprint(&f.identity.cert) == identity::fingerprint(&bags.certs[leaf].0))
-        {
+        if identities.iter().any(|f: &Found| {
+            identity::fingerprint(&f.identity.cert) == identity::fingerprint(&bags.certs[leaf].0)
+        }) {
             continue;
         }
         let (cert, _, cert_name) = &bags.certs[leaf];
