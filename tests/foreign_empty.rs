@@ -14,6 +14,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use certsafe::domain::ber::{self, der, der_oid, der_uint, tag};
 use common::{Alg, Home, Leaf, Pki, STRONG, fp, require};
 use serde_json::Value;
 
@@ -255,7 +256,6 @@ fn two_identities(m: &Material) -> (PathBuf, Leaf) {
     }
     // Both files: PFX { 3, data { AuthSafe { parts... } } }: concatenate
     // the parts; localKeyIds differ (they are the certificates' hashes).
-    use certsafe::domain::ber::{self, der, der_oid, der_uint, tag};
     let parts = |path: &Path| -> Vec<u8> {
         let bytes = std::fs::read(path).unwrap();
         let pfx = ber::read_one(&bytes).unwrap();

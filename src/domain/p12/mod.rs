@@ -133,17 +133,19 @@ pub enum P12Error {
 }
 
 fn summary_lines(list: &[Summary]) -> String {
-    list.iter()
-        .map(|s| {
-            format!(
-                "\n  {}: {} — {} ({})",
-                s.index,
-                crate::domain::text::visible(s.friendly_name.as_deref().unwrap_or("-")),
-                crate::domain::text::visible(&s.subject),
-                s.fingerprint
-            )
-        })
-        .collect()
+    use std::fmt::Write;
+    let mut out = String::new();
+    for s in list {
+        let _ = write!(
+            out,
+            "\n  {}: {} — {} ({})",
+            s.index,
+            crate::domain::text::visible(s.friendly_name.as_deref().unwrap_or("-")),
+            crate::domain::text::visible(&s.subject),
+            s.fingerprint
+        );
+    }
+    out
 }
 
 impl P12Error {

@@ -101,10 +101,13 @@ struct Shrouded {
     name: Option<String>,
 }
 
+/// A bag's value with its localKeyId and friendlyName.
+type Tagged<T> = (T, Option<Vec<u8>>, Option<String>);
+
 #[derive(Default)]
 struct Bags {
-    certs: Vec<(X509, Option<Vec<u8>>, Option<String>)>,
-    keys: Vec<(PKey<Private>, Option<Vec<u8>>, Option<String>)>,
+    certs: Vec<Tagged<X509>>,
+    keys: Vec<Tagged<PKey<Private>>>,
     shrouded: Vec<Shrouded>,
     first_key_encryption: Option<Encryption>,
     count: usize,
@@ -298,7 +301,9 @@ fn attributes(node: Option<&Node<'_>>) -> (Option<Vec<u8>>, Option<String>) {
             .and_then(|v| v.first().copied());
         match (oid.as_str(), value) {
             (OID_FRIENDLY_NAME, Some(v)) => name = v.bmp_string(),
-            (OID_LOCAL_KEY_ID, Some(v)) => local_id = v.octets().ok().map(|o| o.into_owned()),
+            (OID_LOCAL_KEY_ID, Some(v)) => {
+                local_id = v.octets().ok().map(std::borrow::Cow::into_owned)
+            }
             _ => {}
         }
     }
@@ -441,20 +446,18 @@ pub fn open_all(bytes: &[u8], password: &Password) -> Result<Contents, P12Error>
                 break;
             }
         }
-        match found {
-            Some(enc) => enc,
-            None => {
-                let altered = match probe {
-                    Some((s, d, key)) => decrypts(s, d, key, candidates[0], &mut budget)?,
-                    None => false,
-                };
-                return Err(if altered {
-                    P12Error::Altered
-                } else {
-                    P12Error::WrongPassword
-                });
-            }
-        }
+        let Some(enc) = found else {
+            let altered = match probe {
+                Some((s, d, key)) => decrypts(s, d, key, candidates[0], &mut budget)?,
+                None => false,
+            };
+            return Err(if altered {
+                P12Error::Altered
+            } else {
+                P12Error::WrongPassword
+            });
+        };
+        enc
     } else if let Some((s, d, key)) = probe {
         let mut found = None;
         for &enc in candidates {
