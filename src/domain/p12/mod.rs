@@ -816,4 +816,18 @@ mod tests {
             }
         );
     }
+
+    #[test]
+    fn an_altered_file_is_told_from_a_wrong_password() {
+        let id = fixture();
+        let pw = Password::new("correct horse battery staple Brest 1987".into()).unwrap();
+        let mut der = build(&id, "x", &pw, Profile::Modern).unwrap();
+        // Flip a byte of the MAC value (followed by the salt, 10 bytes,
+        // and the count, 5 bytes).
+        let pos = der.len() - 1 - 4 - 10 - 2 - 5;
+        der[pos] ^= 1;
+        assert!(matches!(open(&der, &pw), Err(P12Error::Altered)));
+        let wrong = Password::new("not the password at all".into()).unwrap();
+        assert!(matches!(open(&der, &wrong), Err(P12Error::WrongPassword)));
+    }
 }

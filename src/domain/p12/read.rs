@@ -561,3 +561,137 @@ fn pair(bags: Bags, used_legacy: bool) -> Result<Contents, P12Error> {
         used_legacy,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ber::{der, der_oid, der_uint};
+
+    fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
+        der(tag::SEQUENCE, &parts.concat())
+    }
+
+    fn tagged(oid: &str, value: Vec<u8>, local_id: &[u8]) -> Vec<u8> {
+        let attr = seq(&[
+            der_oid(OID_LOCAL_KEY_ID),
+            der(tag::SET, &der(tag::OCTET_STRING, local_id)),
+        ]);
+        seq(&[
+            der_oid(oid),
+            der(tag::CONTEXT_0, &value),
+            der(tag::SET, &attr),
+        ])
+    }
+
+    fn identity(cn: &str) -> (PKey<Private>, X509) {
+        let key = PKey::from_ec_key(
+            openssl::ec::EcKey::generate(
+                &openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1)
+                    .unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let mut name = openssl::x509::X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", cn).unwrap();
+        let name = name.build();
+        let mut b = X509::builder().unwrap();
+        b.set_version(2).unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(30).unwrap())
+            .unwrap();
+        b.sign(&key, MessageDigest::sha256()).unwrap();
+        (key, b.build())
+    }
+
+    /// A file with plain key and certificate bags (as `openssl -keypbe
+    /// NONE -certpbe NONE`) and a SHA-256 MAC made with `encoding` of the
+    /// empty password.
+    fn plain_file(ids: &[(PKey<Private>, X509)], encoding: Encoding) -> Vec<u8> {
+        let mut bags = Vec::new();
+        for (i, (key, cert)) in ids.iter().enumerate() {
+            let local = [u8::try_from(i).unwrap() + 1; 4];
+            bags.push(tagged(
+                OID_KEY_BAG,
+                key.private_key_to_pkcs8().unwrap(),
+                &local,
+            ));
+            let cert_bag = seq(&[
+                der_oid(OID_X509_CERT),
+                der(
+                    tag::CONTEXT_0,
+                    &der(tag::OCTET_STRING, &cert.to_der().unwrap()),
+                ),
+            ]);
+            bags.push(tagged(OID_CERT_BAG, cert_bag, &local));
+        }
+        let part = seq(&[
+            der_oid(OID_DATA),
+            der(tag::CONTEXT_0, &der(tag::OCTET_STRING, &seq(&bags))),
+        ]);
+        let auth_safe = seq(&[part]);
+        let salt = [5u8; 8];
+        let md = MessageDigest::sha256();
+        let empty = Password::empty_for_reading();
+        let key = kdf::pkcs12_kdf(md, &empty, encoding, &salt, 3, 2048, 32).unwrap();
+        let mut signer = openssl::sign::Signer::new(md, &PKey::hmac(&key).unwrap()).unwrap();
+        signer.update(&auth_safe).unwrap();
+        let mac = signer.sign_to_vec().unwrap();
+        seq(&[
+            der_uint(3),
+            seq(&[
+                der_oid(OID_DATA),
+                der(tag::CONTEXT_0, &der(tag::OCTET_STRING, &auth_safe)),
+            ]),
+            seq(&[
+                seq(&[
+                    seq(&[der_oid("2.16.840.1.101.3.4.2.1"), vec![5, 0]]),
+                    der(tag::OCTET_STRING, &mac),
+                ]),
+                der(tag::OCTET_STRING, &salt),
+                der_uint(2048),
+            ]),
+        ])
+    }
+
+    #[test]
+    fn both_encodings_of_the_empty_password_open() {
+        let id = identity("Dr Vide");
+        let fp = crate::domain::identity::fingerprint(&id.1);
+        for encoding in [Encoding::Absent, Encoding::Bmp] {
+            let file = plain_file(std::slice::from_ref(&id), encoding);
+            let contents = open_all(&file, &Password::empty_for_reading()).unwrap();
+            assert_eq!(contents.identities.len(), 1);
+            assert_eq!(contents.identities[0].identity.fingerprint(), fp);
+            assert!(contents.identities[0].identity.key_matches());
+            let wrong = Password::new("not empty".into()).unwrap();
+            assert!(matches!(
+                open_all(&file, &wrong),
+                Err(P12Error::WrongPassword)
+            ));
+        }
+    }
+
+    #[test]
+    fn keys_pair_with_their_certificates() {
+        let a = identity("Dr Un");
+        let b = identity("Dr Deux");
+        let fps = [
+            crate::domain::identity::fingerprint(&a.1),
+            crate::domain::identity::fingerprint(&b.1),
+        ];
+        let file = plain_file(&[a, b], Encoding::Bmp);
+        let contents = open_all(&file, &Password::empty_for_reading()).unwrap();
+        let got: Vec<String> = contents
+            .identities
+            .iter()
+            .map(|f| f.identity.fingerprint())
+            .collect();
+        assert_eq!(got, fps);
+        assert!(contents.identities.iter().all(|f| f.identity.key_matches()));
+    }
+}
