@@ -271,18 +271,19 @@ fn two_identities_file(pw: &Password) -> Vec<u8> {
 }
 
 #[test]
-fn restore_wizard_refuses_a_file_with_two_identities() {
+fn restore_wizard_lets_the_user_choose_among_two_identities() {
     let source = World::calm();
     let stick = source.home.path().join("STICK");
     std::fs::create_dir(&stick).unwrap();
     let pw = Password::new(PASSWORD.into()).unwrap();
     let bytes = two_identities_file(&pw);
-    // The domain sees both.
+    // The domain refuses to pick one silently.
     let Err(p12::P12Error::SeveralIdentities { identities }) = p12::open(&bytes, &pw) else {
         panic!("two identities")
     };
     assert_eq!(identities.len(), 2);
     std::fs::write(stick.join("deux.p12"), &bytes).unwrap();
+    let second = identity("rpps.tra.henix_asipsante.fr.f50f8dcf");
 
     let w = World::empty();
     *w.drives.0.lock().unwrap() = vec![drive(&stick, "STICK")];
@@ -292,20 +293,31 @@ fn restore_wizard_refuses_a_file_with_two_identities() {
     w.key(&mut app, KeyCode::Enter); // the file
     w.type_text(&mut app, PASSWORD);
     w.key(&mut app, KeyCode::Enter);
+    {
+        let Screen::Restore(wz) = &app.screen else {
+            panic!()
+        };
+        let certsafe::tui::restore::Step::Choose { identities, .. } = &wz.step else {
+            panic!("the identity step")
+        };
+        assert_eq!(identities.len(), 2);
+        assert_eq!(identities[1].fingerprint, second.fingerprint());
+    }
+    assert!(w.store().list().unwrap().is_empty(), "nothing imported yet");
+    w.key(&mut app, KeyCode::Down);
+    w.key(&mut app, KeyCode::Enter); // contents of the second
+    w.key(&mut app, KeyCode::Enter); // target: new account
+    w.key(&mut app, KeyCode::Enter); // restore
     let Screen::Restore(wz) = &app.screen else {
         panic!()
     };
-    // Refused on the password step, not counted as a wrong password, and
-    // nothing imported.
-    let certsafe::tui::restore::Step::Password {
-        tries: 0,
-        error: Some(_),
-        ..
-    } = &wz.step
-    else {
-        panic!("still on the password step with an error")
+    let certsafe::tui::restore::Step::Done { result: Ok(r) } = &wz.step else {
+        panic!("restored")
     };
-    assert!(w.store().list().unwrap().is_empty());
+    let account = w.store().get(&r.id).unwrap();
+    assert_eq!(account.meta.fingerprint, second.fingerprint());
+    assert!(account.identity().unwrap().key.public_eq(&second.key));
+    assert_eq!(w.store().list().unwrap().len(), 1);
 }
 
 #[test]

@@ -287,11 +287,12 @@ pub fn build(
     for c in &identity.chain {
         chain.push(c.clone()).map_err(P12Error::Build)?;
     }
-    let (alg, md) = match profile {
-        Profile::Modern => (Nid::AES_256_CBC, MessageDigest::sha256()),
+    let (alg, md, md_oid) = match profile {
+        Profile::Modern => (Nid::AES_256_CBC, MessageDigest::sha256(), OID_SHA256),
         Profile::Compat => (
             Nid::PBE_WITHSHA1AND3_KEY_TRIPLEDES_CBC,
             MessageDigest::sha1(),
+            OID_SHA1,
         ),
     };
     let mut builder = Pkcs12::builder();
@@ -303,10 +304,76 @@ pub fn build(
         .key_algorithm(alg)
         .cert_algorithm(alg)
         .key_iter(ITERATIONS)
-        .mac_iter(ITERATIONS)
+        // rust-openssl's build2 computes the MAC twice (PKCS12_create with
+        // SHA-1, then PKCS12_set_mac with `mac_md`), each a full derivation:
+        // both are made with one iteration here and the real MAC is put in
+        // once below, so writing costs three derivations, not four.
+        .mac_iter(1)
         .mac_md(md);
     let p12 = builder.build2(password.expose()).map_err(P12Error::Build)?;
-    p12.to_der().map_err(P12Error::Build)
+    let der = p12.to_der().map_err(P12Error::Build)?;
+    with_mac(&der, password, md, md_oid)
+}
+
+/// `der` with its MacData replaced by one of [`ITERATIONS`] made with
+/// `password` (RFC 7292 B.2 KDF, id 3; a fresh 16-byte salt).
+fn with_mac(
+    der: &[u8],
+    password: &Password,
+    md: MessageDigest,
+    md_oid: &str,
+) -> Result<Vec<u8>, P12Error> {
+    let bad = |e: &ber::BerError| P12Error::Damaged {
+        detail: e.to_string(),
+    };
+    let pfx = ber::read_one(der).map_err(|e| bad(&e))?;
+    let mut rest = pfx.content;
+    let (_, version_len) = ber::read_first(rest).map_err(|e| bad(&e))?;
+    let version = &rest[..version_len];
+    rest = &rest[version_len..];
+    let (auth_safe, auth_len) = ber::read_first(rest).map_err(|e| bad(&e))?;
+    let auth_safe_tlv = &rest[..auth_len];
+    let content = read_data_content(&auth_safe).map_err(|e| bad(&e))?;
+    let mut salt = [0u8; 16];
+    openssl::rand::rand_bytes(&mut salt).map_err(P12Error::Build)?;
+    let key = kdf::pkcs12_kdf(
+        md,
+        password,
+        kdf::Encoding::Bmp,
+        &salt,
+        3,
+        u64::from(ITERATIONS),
+        md.size(),
+    )
+    .map_err(P12Error::Build)?;
+    let mac = openssl::pkey::PKey::hmac(&key)
+        .and_then(|k| {
+            let mut signer = openssl::sign::Signer::new(md, &k)?;
+            signer.update(&content)?;
+            signer.sign_to_vec()
+        })
+        .map_err(P12Error::Build)?;
+    let alg = ber::der(
+        tag::SEQUENCE,
+        &[ber::der_oid(md_oid), vec![0x05, 0x00]].concat(),
+    );
+    let digest_info = ber::der(
+        tag::SEQUENCE,
+        &[alg, ber::der(tag::OCTET_STRING, &mac)].concat(),
+    );
+    let mac_data = ber::der(
+        tag::SEQUENCE,
+        &[
+            digest_info,
+            ber::der(tag::OCTET_STRING, &salt),
+            ber::der_uint(u64::from(ITERATIONS)),
+        ]
+        .concat(),
+    );
+    Ok(ber::der(
+        tag::SEQUENCE,
+        &[version, auth_safe_tlv, &mac_data].concat(),
+    ))
 }
 
 /// Reads the structure of a PKCS#12 file, without the password.
@@ -822,9 +889,9 @@ mod tests {
         let id = fixture();
         let pw = Password::new("correct horse battery staple Brest 1987".into()).unwrap();
         let mut der = build(&id, "x", &pw, Profile::Modern).unwrap();
-        // Flip a byte of the MAC value (followed by the salt, 10 bytes,
-        // and the count, 5 bytes).
-        let pos = der.len() - 1 - 4 - 10 - 2 - 5;
+        // Flip the last byte of the MAC value, which the salt (16 bytes,
+        // 18 with its header) and the count (5 bytes) follow.
+        let pos = der.len() - 5 - 18 - 1;
         der[pos] ^= 1;
         assert!(matches!(open(&der, &pw), Err(P12Error::Altered)));
         let wrong = Password::new("not the password at all".into()).unwrap();
