@@ -485,11 +485,6 @@ impl RestoreWizard {
                 };
                 Outcome::None
             }
-            (Msg::Opened(Ok((opened, info))), Step::Choose { file, .. }) => {
-                let file = file.clone();
-                self.step = Step::Contents { file, opened, info };
-                Outcome::None
-            }
             (Msg::Opened(Err((e, _))), Step::Choose { file, .. }) => {
                 let file = file.clone();
                 self.step = Step::Password {
@@ -501,7 +496,10 @@ impl RestoreWizard {
                 };
                 Outcome::None
             }
-            (Msg::Opened(Ok((opened, info))), Step::Password { file, .. }) => {
+            (
+                Msg::Opened(Ok((opened, info))),
+                Step::Password { file, .. } | Step::Choose { file, .. },
+            ) => {
                 let file = file.clone();
                 self.step = Step::Contents { file, opened, info };
                 Outcome::None

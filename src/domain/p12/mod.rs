@@ -315,7 +315,7 @@ pub fn build(
     with_mac(&der, password, md, md_oid)
 }
 
-/// `der` with its MacData replaced by one of [`ITERATIONS`] made with
+/// `der` with its `MacData` replaced by one of [`ITERATIONS`] made with
 /// `password` (RFC 7292 B.2 KDF, id 3; a fresh 16-byte salt).
 fn with_mac(
     der: &[u8],

@@ -302,7 +302,7 @@ fn attributes(node: Option<&Node<'_>>) -> (Option<Vec<u8>>, Option<String>) {
         match (oid.as_str(), value) {
             (OID_FRIENDLY_NAME, Some(v)) => name = v.bmp_string(),
             (OID_LOCAL_KEY_ID, Some(v)) => {
-                local_id = v.octets().ok().map(std::borrow::Cow::into_owned)
+                local_id = v.octets().ok().map(std::borrow::Cow::into_owned);
             }
             _ => {}
         }
@@ -571,14 +571,14 @@ mod tests {
         der(tag::SEQUENCE, &parts.concat())
     }
 
-    fn tagged(oid: &str, value: Vec<u8>, local_id: &[u8]) -> Vec<u8> {
+    fn tagged(oid: &str, value: &[u8], local_id: &[u8]) -> Vec<u8> {
         let attr = seq(&[
             der_oid(OID_LOCAL_KEY_ID),
             der(tag::SET, &der(tag::OCTET_STRING, local_id)),
         ]);
         seq(&[
             der_oid(oid),
-            der(tag::CONTEXT_0, &value),
+            der(tag::CONTEXT_0, value),
             der(tag::SET, &attr),
         ])
     }
@@ -617,7 +617,7 @@ mod tests {
             let local = [u8::try_from(i).unwrap() + 1; 4];
             bags.push(tagged(
                 OID_KEY_BAG,
-                key.private_key_to_pkcs8().unwrap(),
+                &key.private_key_to_pkcs8().unwrap(),
                 &local,
             ));
             let cert_bag = seq(&[
@@ -627,7 +627,7 @@ mod tests {
                     &der(tag::OCTET_STRING, &cert.to_der().unwrap()),
                 ),
             ]);
-            bags.push(tagged(OID_CERT_BAG, cert_bag, &local));
+            bags.push(tagged(OID_CERT_BAG, &cert_bag, &local));
         }
         let part = seq(&[
             der_oid(OID_DATA),
