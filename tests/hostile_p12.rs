@@ -244,9 +244,9 @@ fn key_bag_with_2_31_iterations_inside_the_encrypted_part() {
 
 #[test]
 fn many_key_bags_each_under_the_limit_add_up() {
-    // 30 key bags of 1 M iterations: each alone is fine, together 30 M units.
+    // 15 key bags of 1 M iterations: each alone is fine, together 15 M units.
     let dir = tempfile::tempdir().unwrap();
-    let mut bags: Vec<Vec<u8>> = (0..30)
+    let mut bags: Vec<Vec<u8>> = (0..15)
         .map(|_| shrouded_bag(pbes2(pbkdf2(b"saltsalt", 1_000_000), &[1; 16])))
         .collect();
     bags.push(cert_bag(&leaf_der()));
@@ -331,6 +331,23 @@ fn a_truncated_file_is_damaged() {
             Some("p12_damaged"),
         );
     }
+}
+
+#[test]
+fn too_many_keys_or_certificates_are_refused() {
+    // Each key is paired with every certificate and each identity's chain
+    // ordered: their numbers are bounded so that work stays bounded too.
+    let dir = tempfile::tempdir().unwrap();
+    let key = common::key(Alg::Ec).private_key_to_pkcs8().unwrap();
+    let key_bag = seq(&[der_oid("1.2.840.113549.1.12.10.1.1"), explicit0(&key)]);
+    let cert = leaf_der();
+    let mut keys: Vec<Vec<u8>> = vec![key_bag; 40];
+    keys.push(cert_bag(&cert));
+    let file = pfx(&[data_part(&seq(&keys))], STRONG, 2048);
+    all_refuse(&write(dir.path(), "keys.p12", &file), Some("p12_damaged"));
+    let certs: Vec<Vec<u8>> = vec![cert_bag(&cert); 100];
+    let file = pfx(&[data_part(&seq(&certs))], STRONG, 2048);
+    all_refuse(&write(dir.path(), "certs.p12", &file), Some("p12_damaged"));
 }
 
 #[test]

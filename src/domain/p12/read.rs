@@ -25,6 +25,12 @@ use crate::domain::secret::Password;
 
 /// More bags than this is not a backup of a few identities.
 pub const MAX_BAGS: usize = 256;
+/// More keys than this is not a renewal history: each key is paired with
+/// every certificate and each identity's chain ordered (signature checks
+/// growing with the square of the certificates), so both are bounded.
+pub const MAX_KEYS: usize = 16;
+/// More certificates than this is not an identity with its chains.
+pub const MAX_CERTS: usize = 64;
 /// Safe contents nested deeper than this are refused.
 const MAX_NESTING: usize = 8;
 
@@ -346,6 +352,9 @@ fn read_bags(bytes: &[u8], bags: &mut Bags, depth: usize, open: bool) -> Result<
                     .child(1, "encrypted key")
                     .and_then(|n| n.octets().map(std::borrow::Cow::into_owned))
                     .map_err(|e| ber_err(&e))?;
+                if bags.shrouded.len() + bags.keys.len() >= MAX_KEYS {
+                    return Err(damaged("too many keys"));
+                }
                 bags.shrouded.push(Shrouded {
                     scheme,
                     data,
@@ -354,6 +363,9 @@ fn read_bags(bytes: &[u8], bags: &mut Bags, depth: usize, open: bool) -> Result<
                 });
             }
             OID_KEY_BAG if open => {
+                if bags.shrouded.len() + bags.keys.len() >= MAX_KEYS {
+                    return Err(damaged("too many keys"));
+                }
                 let der = ber::der(tag::SEQUENCE, value.content);
                 let key = PKey::private_key_from_pkcs8(&der)
                     .map_err(|_| damaged("unreadable private key"))?;
@@ -371,6 +383,9 @@ fn read_bags(bytes: &[u8], bags: &mut Bags, depth: usize, open: bool) -> Result<
                     .and_then(|n| n.octets().map(std::borrow::Cow::into_owned))
                     .map_err(|e| ber_err(&e))?;
                 let cert = X509::from_der(&der).map_err(|_| damaged("unreadable certificate"))?;
+                if bags.certs.len() >= MAX_CERTS {
+                    return Err(damaged("too many certificates"));
+                }
                 bags.certs.push((cert, local_id, name));
             }
             _ => {}
