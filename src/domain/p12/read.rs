@@ -122,8 +122,8 @@ struct Bags {
 /// The parts of a file, read without the password.
 pub struct Parsed {
     mac: Option<MacData>,
-    auth_safe: Vec<u8>,
-    plain: Vec<Vec<u8>>,
+    auth_safe: Zeroizing<Vec<u8>>,
+    plain: Vec<Zeroizing<Vec<u8>>>,
     encrypted: Vec<(Scheme, Vec<u8>)>,
 }
 
@@ -205,7 +205,9 @@ impl Parsed {
                 detail: content_type,
             });
         }
-        let auth_safe = super::read_data_content(&parts[1]).map_err(|e| ber_err(&e))?;
+        // Unencrypted key bags may sit in these copies: wiped on drop.
+        let auth_safe =
+            Zeroizing::new(super::read_data_content(&parts[1]).map_err(|e| ber_err(&e))?);
         let mac = parts.get(2).map(read_mac).transpose()?;
         let mut plain = Vec::new();
         let mut encrypted = Vec::new();
@@ -219,7 +221,9 @@ impl Parsed {
                     .unwrap_or_default();
                 match kind.as_str() {
                     OID_DATA => {
-                        plain.push(super::read_data_content(&ci).map_err(|e| ber_err(&e))?);
+                        plain.push(Zeroizing::new(
+                            super::read_data_content(&ci).map_err(|e| ber_err(&e))?,
+                        ));
                     }
                     OID_ENCRYPTED_DATA => {
                         let eci = ci
@@ -339,7 +343,7 @@ fn read_bags(bytes: &[u8], bags: &mut Bags, depth: usize, open: bool) -> Result<
         let Some(value) = value else { continue };
         match id.as_str() {
             OID_SAFE_CONTENTS_BAG => {
-                let inner = ber::der(tag::SEQUENCE, value.content);
+                let inner = Zeroizing::new(ber::der(tag::SEQUENCE, value.content));
                 read_bags(&inner, bags, depth + 1, open)?;
             }
             OID_SHROUDED_KEY_BAG => {
@@ -366,7 +370,7 @@ fn read_bags(bytes: &[u8], bags: &mut Bags, depth: usize, open: bool) -> Result<
                 if bags.shrouded.len() + bags.keys.len() >= MAX_KEYS {
                     return Err(damaged("too many keys"));
                 }
-                let der = ber::der(tag::SEQUENCE, value.content);
+                let der = Zeroizing::new(ber::der(tag::SEQUENCE, value.content));
                 let key = PKey::private_key_from_pkcs8(&der)
                     .map_err(|_| damaged("unreadable private key"))?;
                 bags.keys.push((key, local_id, name));
