@@ -228,6 +228,98 @@ fn restore_wizard_imports_into_an_empty_home_and_retries_the_password() {
     );
 }
 
+/// One file holding two identities: the parts of two backups joined, with
+/// no MAC (the joined parts would not match either MAC).
+fn two_identities_file(pw: &Password) -> Vec<u8> {
+    use certsafe::domain::ber::{self, der, der_oid, der_uint, tag};
+    let parts = |stem: &str, label: &str| -> Vec<u8> {
+        let bytes = p12::build(&identity(stem), label, pw, p12::Profile::Modern).unwrap();
+        let pfx = ber::read_one(&bytes).unwrap();
+        let octets = pfx
+            .child(1, "auth safe")
+            .and_then(|n| n.child(1, "explicit"))
+            .and_then(|n| n.child(0, "octets"))
+            .unwrap()
+            .octets()
+            .unwrap()
+            .into_owned();
+        ber::read_one(&octets).unwrap().content.to_vec()
+    };
+    let joined = der(
+        tag::SEQUENCE,
+        &[
+            parts("testsign.test.asipsante.fr.8f613149", "Dr Marie Durand"),
+            parts("rpps.tra.henix_asipsante.fr.f50f8dcf", "Dr Paul Martin"),
+        ]
+        .concat(),
+    );
+    der(
+        tag::SEQUENCE,
+        &[
+            der_uint(3),
+            der(
+                tag::SEQUENCE,
+                &[
+                    der_oid("1.2.840.113549.1.7.1"),
+                    der(tag::CONTEXT_0, &der(tag::OCTET_STRING, &joined)),
+                ]
+                .concat(),
+            ),
+        ]
+        .concat(),
+    )
+}
+
+#[test]
+fn restore_wizard_lets_the_user_choose_among_two_identities() {
+    let source = World::calm();
+    let stick = source.home.path().join("STICK");
+    std::fs::create_dir(&stick).unwrap();
+    let pw = Password::new(PASSWORD.into()).unwrap();
+    let bytes = two_identities_file(&pw);
+    // The domain refuses to pick one silently.
+    let Err(p12::P12Error::SeveralIdentities { identities }) = p12::open(&bytes, &pw) else {
+        panic!("two identities")
+    };
+    assert_eq!(identities.len(), 2);
+    std::fs::write(stick.join("deux.p12"), &bytes).unwrap();
+    let second = identity("rpps.tra.henix_asipsante.fr.f50f8dcf");
+
+    let w = World::empty();
+    *w.drives.0.lock().unwrap() = vec![drive(&stick, "STICK")];
+    let mut app = w.app();
+    w.key(&mut app, KeyCode::Char('r'));
+    w.key(&mut app, KeyCode::Enter); // the stick
+    w.key(&mut app, KeyCode::Enter); // the file
+    w.type_text(&mut app, PASSWORD);
+    w.key(&mut app, KeyCode::Enter);
+    {
+        let Screen::Restore(wz) = &app.screen else {
+            panic!()
+        };
+        let certsafe::tui::restore::Step::Choose { identities, .. } = &wz.step else {
+            panic!("the identity step")
+        };
+        assert_eq!(identities.len(), 2);
+        assert_eq!(identities[1].fingerprint, second.fingerprint());
+    }
+    assert!(w.store().list().unwrap().is_empty(), "nothing imported yet");
+    w.key(&mut app, KeyCode::Down);
+    w.key(&mut app, KeyCode::Enter); // contents of the second
+    w.key(&mut app, KeyCode::Enter); // target: new account
+    w.key(&mut app, KeyCode::Enter); // restore
+    let Screen::Restore(wz) = &app.screen else {
+        panic!()
+    };
+    let certsafe::tui::restore::Step::Done { result: Ok(r) } = &wz.step else {
+        panic!("restored")
+    };
+    let account = w.store().get(&r.id).unwrap();
+    assert_eq!(account.meta.fingerprint, second.fingerprint());
+    assert!(account.identity().unwrap().key.public_eq(&second.key));
+    assert_eq!(w.store().list().unwrap().len(), 1);
+}
+
 #[test]
 fn quitting_a_wizard_asks_first_and_release_events_are_ignored() {
     use ratatui::crossterm::event::{KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};

@@ -69,6 +69,9 @@ pub struct ImportArgs {
     /// Issuer certificates (repeatable; PEM bundles accepted).
     #[arg(long, value_name = "FILE")]
     pub chain: Vec<PathBuf>,
+    /// Which identity of the PKCS#12 file to import when it holds several (1, 2, ...).
+    #[arg(long, value_name = "N", requires = "p12")]
+    pub identity: Option<usize>,
     /// A name for the account (default: the file's friendlyName or the certificate's CN).
     #[arg(long)]
     pub label: Option<String>,
@@ -313,7 +316,7 @@ fn import(ctx: &Context, args: &ImportArgs) -> Result<u8, Failure> {
     }
     let source = Source::from_args(&args.password);
     let (identity, friendly_name) = if let Some(path) = &args.p12 {
-        let opened = super::files::open_with_retry(path, &source)?;
+        let opened = super::files::open_with_retry(path, &source, args.identity)?;
         if opened.layout.mac.is_none() {
             warn(t!("p12.no_mac"));
         }
@@ -323,6 +326,7 @@ fn import(ctx: &Context, args: &ImportArgs) -> Result<u8, Failure> {
             return Err(Failure {
                 message: t!("cli.give_source"),
                 code: super::EXIT_USAGE,
+                kind: None,
             });
         };
         let cert = read_input(cert_path)?;

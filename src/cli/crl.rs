@@ -108,6 +108,7 @@ fn update(env: &Env, force: bool, jitter: Option<&str>, json: bool) -> Result<u8
         Some(j) => Some(parse_duration(j).ok_or_else(|| Failure {
             message: t!("crlcli.bad_duration", value = j),
             code: super::EXIT_USAGE,
+            kind: None,
         })?),
         None if !terminal && !env.policy.jitter.trim().is_empty() => Some(
             parse_duration(&env.policy.jitter)
@@ -360,6 +361,7 @@ fn unknown_on_failure(f: Failure) -> Failure {
         Failure {
             message: f.message,
             code: Level::Unknown.exit_code(),
+            kind: f.kind,
         }
     } else {
         f

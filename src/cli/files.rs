@@ -55,6 +55,9 @@ pub struct VerifyArgs {
     /// Also check it holds this account's certificate and key.
     #[arg(long, value_name = "ID")]
     pub account: Option<String>,
+    /// Which identity to describe when the file holds several (1, 2, ...; default 1).
+    #[arg(long, value_name = "N")]
+    pub identity: Option<usize>,
     #[command(flatten)]
     pub password: PasswordArgs,
     /// Print JSON.
@@ -76,6 +79,9 @@ pub struct RestoreArgs {
     /// Allow replacing an account's key (the old identity is archived).
     #[arg(long)]
     pub replace: bool,
+    /// Which identity to restore when the file holds several (1, 2, ...; see `verify`).
+    #[arg(long, value_name = "N")]
+    pub identity: Option<usize>,
     #[command(flatten)]
     pub password: PasswordArgs,
     /// Print JSON.
@@ -184,31 +190,42 @@ pub fn backup(ctx: &Context, args: &BackupArgs) -> Result<u8, Failure> {
     Ok(0)
 }
 
-/// Opens a file, asking again on a terminal after a wrong password.
-pub fn open_with_retry(path: &std::path::Path, source: &Source) -> Result<p12::Opened, Failure> {
+/// A failure to open a file, with the machine code of its cause.
+fn open_failure(path: &str, source: P12Error) -> Failure {
+    let kind = source.code();
+    Failure::coded(
+        RestoreError::Open {
+            path: path.to_string(),
+            source,
+        },
+        kind,
+    )
+}
+
+/// Opens a file, asking again on a terminal after a wrong password, and
+/// takes identity `identity` (1-based; `None`: the file must hold one).
+pub fn open_with_retry(
+    path: &std::path::Path,
+    source: &Source,
+    identity: Option<usize>,
+) -> Result<p12::Opened, Failure> {
     let bytes = restore::read_file(path)?;
     let shown = path.display().to_string();
-    // Structure first: a file that is not PKCS#12 fails before any password is asked.
-    p12::inspect(&bytes).map_err(|source| RestoreError::Open {
-        path: shown.clone(),
-        source,
-    })?;
+    // Structure and priced work first: a file that is not PKCS#12, or asks
+    // for too much work, fails before any password is asked.
+    p12::inspect(&bytes)
+        .and_then(|_| p12::check(&bytes))
+        .map_err(|source| open_failure(&shown, source))?;
     let mut tries = 0;
     loop {
         tries += 1;
         let pw = password::read(source, &t!("password.prompt_open", path = shown))?;
-        match p12::open(&bytes, &pw) {
+        match p12::open_identity(&bytes, &pw, identity) {
             Ok(opened) => return Ok(opened),
             Err(P12Error::WrongPassword) if source.can_retry() && tries < password::TRIES => {
                 errln!("certsafe: {}", t!("password.wrong_retry"));
             }
-            Err(source) => {
-                return Err(RestoreError::Open {
-                    path: shown,
-                    source,
-                }
-                .into());
-            }
+            Err(source) => return Err(open_failure(&shown, source)),
         }
     }
 }
@@ -219,7 +236,11 @@ pub fn verify(ctx: &Context, args: &VerifyArgs) -> Result<u8, Failure> {
         Some(id) => Some(ctx.store_existing().get(id)?),
         None => None,
     };
-    let opened = open_with_retry(&args.file, &Source::from_args(&args.password))?;
+    let opened = open_with_retry(
+        &args.file,
+        &Source::from_args(&args.password),
+        Some(args.identity.unwrap_or(1)),
+    )?;
     let v = restore::describe(&opened, account.as_ref())?;
     if v.no_mac {
         warn(t!("p12.no_mac"));
@@ -227,6 +248,8 @@ pub fn verify(ctx: &Context, args: &VerifyArgs) -> Result<u8, Failure> {
     if args.json {
         let mut value = serde_json::to_value(&v).unwrap_or_default();
         value["path"] = json!(args.file);
+        value["identity"] = json!(opened.index);
+        value["identities"] = json!(opened.identities);
         print_json(&value);
     } else {
         let enc = |e: &Option<p12::Encryption>| {
@@ -244,6 +267,21 @@ pub fn verify(ctx: &Context, args: &VerifyArgs) -> Result<u8, Failure> {
             )
         };
         field("show.file", args.file.display());
+        if opened.identities.len() > 1 {
+            for s in &opened.identities {
+                field(
+                    "show.identity",
+                    format!(
+                        "{}{} {} — {} ({})",
+                        if s.index == opened.index { "* " } else { "  " },
+                        s.index,
+                        crate::domain::text::visible(s.friendly_name.as_deref().unwrap_or("-")),
+                        crate::domain::text::visible(&s.subject),
+                        s.fingerprint
+                    ),
+                );
+            }
+        }
         field("show.certificate", &v.certificate.subject);
         field("show.issuer", &v.certificate.issuer);
         field(
@@ -322,7 +360,11 @@ pub fn restore(ctx: &Context, args: &RestoreArgs) -> Result<u8, Failure> {
         crate::domain::store::check_label(label)?;
     }
     // On an empty machine the store is created here, after the file is read.
-    let opened = open_with_retry(&args.file, &Source::from_args(&args.password))?;
+    let opened = open_with_retry(
+        &args.file,
+        &Source::from_args(&args.password),
+        args.identity,
+    )?;
     if opened.layout.mac.is_none() {
         warn(t!("p12.no_mac"));
     }

@@ -128,6 +128,9 @@ pub struct PasswordArgs {
     /// Read the password from the first line of FILE.
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
+    /// Open a file made without a password (never for a new backup).
+    #[arg(long, conflicts_with_all = ["password_stdin", "password_file"])]
+    pub no_password: bool,
 }
 
 /// A failure, with the exit code it maps to. The message already says what
@@ -138,6 +141,8 @@ pub struct Failure {
     pub message: String,
     /// The exit code.
     pub code: u8,
+    /// A stable machine code for `--json` (`p12_wrong_password`, ...).
+    pub kind: Option<&'static str>,
 }
 
 impl Failure {
@@ -146,6 +151,15 @@ impl Failure {
         Self {
             message: message.to_string(),
             code: 1,
+            kind: None,
+        }
+    }
+
+    /// An operation failure (exit 1) with a machine code.
+    pub fn coded(message: impl std::fmt::Display, kind: &'static str) -> Self {
+        Self {
+            kind: Some(kind),
+            ..Self::op(message)
         }
     }
 }
@@ -333,7 +347,7 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> ExitCode {
             if json {
                 // Scripts that parse stdout get an object, not nothing.
                 print_json(
-                    &serde_json::json!({"error": {"message": f.message, "exit_code": f.code}}),
+                    &serde_json::json!({"error": {"message": f.message, "exit_code": f.code, "code": f.kind}}),
                 );
             }
             ExitCode::from(f.code)
@@ -371,7 +385,7 @@ fn localized(mut cmd: clap::Command, path: &str) -> clap::Command {
         .collect();
     for id in ids {
         let key = match id.as_str() {
-            "json" | "password_stdin" | "password_file" => id.clone(),
+            "json" | "password_stdin" | "password_file" | "no_password" => id.clone(),
             _ if !path.is_empty() && matches!(id.as_str(), "home" | "lang" | "theme") => continue,
             _ => format!("{prefix}{id}"),
         };
@@ -463,6 +477,7 @@ fn run_tui(ctx: &Context, theme_flag: Option<&str>) -> Result<u8, Failure> {
         return Err(Failure {
             message: crate::t!("tui.needs_terminal"),
             code: EXIT_USAGE,
+            kind: None,
         });
     }
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -477,6 +492,7 @@ fn run_tui(ctx: &Context, theme_flag: Option<&str>) -> Result<u8, Failure> {
     .map_err(|e| Failure {
         message: e.to_string(),
         code: EXIT_USAGE,
+        kind: None,
     })?;
     let term = std::env::var("TERM").ok();
     let theme = if crate::tui::theme::Theme::plain_terminal(term.as_deref()) {

@@ -25,12 +25,16 @@ pub enum Source {
     File(std::path::PathBuf),
     /// Ask on the terminal.
     Prompt,
+    /// `--no-password`: the empty password, only to open a file.
+    Empty,
 }
 
 impl Source {
     /// From the command-line flags.
     pub fn from_args(args: &PasswordArgs) -> Self {
-        if args.password_stdin {
+        if args.no_password {
+            Self::Empty
+        } else if args.password_stdin {
             Self::Stdin
         } else if let Some(f) = &args.password_file {
             Self::File(f.clone())
@@ -72,13 +76,19 @@ fn prompt(label: &str) -> Result<Zeroizing<String>, Failure> {
         .map_err(|e| Failure::op(t!("password.terminal_error", reason = e)))
 }
 
-/// Reads a password to open something.
+/// Reads a password to open something. An empty line (or
+/// `--no-password`) is the empty password: files made by other tools may
+/// have one.
 pub fn read(source: &Source, label: &str) -> Result<Password, Failure> {
     let text = match source {
         Source::Stdin => first_line(std::io::stdin().lock(), &t!("password.standard_input"))?,
         Source::File(path) => read_file(path)?,
         Source::Prompt => prompt(label)?,
+        Source::Empty => return Ok(Password::empty_for_reading()),
     };
+    if text.is_empty() {
+        return Ok(Password::empty_for_reading());
+    }
     checked(&text)
 }
 
@@ -134,6 +144,10 @@ pub fn read_new(source: &Source, known_words: &[&str]) -> Result<Password, Failu
         }
     } else {
         let p = read(source, "")?;
+        if p.expose().is_empty() {
+            // A new backup never has an empty password.
+            return Err(Failure::op(PasswordError::Empty));
+        }
         let c = Password::new(p.expose().to_string()).map_err(Failure::op)?;
         (p, c)
     };

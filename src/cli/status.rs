@@ -138,6 +138,7 @@ fn emit(args: &StatusArgs, out: &str) -> Result<(), Failure> {
                     reason = crate::domain::fsutil::describe_io(&e)
                 ),
                 code: Level::Unknown.exit_code(),
+                kind: Some("status_output_failed"),
             }),
     }
 }

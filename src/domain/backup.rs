@@ -429,7 +429,7 @@ pub fn run(
         return Err(fail(&crate::t!("backup.check_bytes")));
     }
     progress(Step::ReadBack);
-    let opened = p12::open(&read_back, password).map_err(|e| fail(&e.to_string()))?;
+    let opened = p12::read_back(&read_back, password).map_err(|e| fail(&e.to_string()))?;
     progress(Step::Opened);
     let same_cert = opened.identity.cert.to_der().ok() == identity.cert.to_der().ok();
     if !same_cert || !opened.identity.key.public_eq(&identity.key) || !opened.identity.key_matches()

@@ -62,6 +62,13 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, RestoreError> {
             reason: crate::t!("restore.is_folder"),
         });
     }
+    if !meta.is_file() {
+        // A FIFO or a device would block the open below, or never end.
+        return Err(RestoreError::Read {
+            path: shown,
+            reason: crate::t!("io.not_a_file"),
+        });
+    }
     if meta.len() > p12::MAX_FILE_SIZE {
         return Err(RestoreError::Open {
             path: shown,

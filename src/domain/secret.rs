@@ -10,7 +10,8 @@ use subtle::ConstantTimeEq;
 /// few hours for a GPU even at 600 000 PBKDF2 iterations.
 pub const MIN_SCORE: u8 = 4;
 
-/// A password that is not empty and has no NUL byte. Its `Debug` hides it.
+/// A password with no NUL byte, not empty unless made by
+/// [`Password::empty_for_reading`]. Its `Debug` hides it.
 pub struct Password(SecretString);
 
 impl std::fmt::Debug for Password {
@@ -54,6 +55,13 @@ impl Password {
             return Err(PasswordError::Nul);
         }
         Ok(Self(secret))
+    }
+
+    /// The empty password, to open files others wrote without one (OpenSSL
+    /// `-passout pass:`, NSS `-W ''`, `NoEncryption()`). Never accepted for
+    /// a new backup: [`check_new_password`] refuses it.
+    pub fn empty_for_reading() -> Self {
+        Self(SecretString::from(String::new()))
     }
 
     /// The text, for the one call that needs it.
@@ -164,6 +172,9 @@ pub fn check_new_password(
     confirmation: &Password,
     known_words: &[&str],
 ) -> Result<Password, PasswordError> {
+    if password.expose().is_empty() {
+        return Err(PasswordError::Empty);
+    }
     let password = password.confirm(confirmation)?;
     let s = strength(&password, known_words);
     if s.acceptable() {

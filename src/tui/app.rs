@@ -85,6 +85,9 @@ pub enum Msg {
     FilesFound(Result<Vec<PathBuf>, String>),
     /// A file was opened (or why not; `true` when the password was wrong).
     Opened(Result<(Box<Opened>, Box<Verification>), (String, bool)>),
+    /// The file holds several identities: the user chooses one (the
+    /// password comes back to open the file again).
+    Several(Vec<crate::domain::p12::Summary>, Password),
     /// A restore finished.
     Restored(Result<Restored, String>),
     /// The CRLs and correspondents.
@@ -131,6 +134,8 @@ pub enum Effect {
     ScanFolder(PathBuf),
     /// Open a file with a password.
     OpenFile(PathBuf, Password),
+    /// Open identity N (1-based) of a file holding several.
+    OpenIdentity(PathBuf, Password, usize),
     /// Import an opened file.
     Restore(PathBuf, Box<Opened>, RestoreOptions),
     /// Load the CRLs and correspondents.
@@ -548,19 +553,8 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
         Effect::ScanFolder(dir) => {
             send(Msg::FilesFound(crate::domain::restore::find_backups(&dir)));
         }
-        Effect::OpenFile(path, password) => {
-            let result = match crate::domain::restore::open_file(&path, &password) {
-                Ok(opened) => crate::domain::restore::describe(&opened, None)
-                    .map(|v| (Box::new(opened), Box::new(v)))
-                    .map_err(|e| (e.to_string(), false)),
-                Err(crate::domain::restore::RestoreError::Open {
-                    source: crate::domain::p12::P12Error::WrongPassword,
-                    ..
-                }) => Err((crate::t!("p12.wrong_password"), true)),
-                Err(e) => Err((e.to_string(), false)),
-            };
-            send(Msg::Opened(result));
-        }
+        Effect::OpenFile(path, password) => send(open_msg(&path, password, None)),
+        Effect::OpenIdentity(path, password, n) => send(open_msg(&path, password, Some(n))),
         Effect::LoadCrls => send(Msg::CrlsLoaded(load_crls(env))),
         Effect::UpdateCrls(force) => {
             use crate::domain::crl::{fetch, update};
@@ -587,4 +581,31 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
             send(Msg::Restored(result));
         }
     }
+}
+
+/// Opens identity `choice` of a file (`None`: the only one), as a message.
+fn open_msg(path: &std::path::Path, password: Password, choice: Option<usize>) -> Msg {
+    use crate::domain::p12::{self, P12Error};
+    use crate::domain::restore::{self, RestoreError};
+    let opened = restore::read_file(path).and_then(|bytes| {
+        p12::open_identity(&bytes, &password, choice).map_err(|source| RestoreError::Open {
+            path: path.display().to_string(),
+            source,
+        })
+    });
+    let result = match opened {
+        Ok(opened) => restore::describe(&opened, None)
+            .map(|v| (Box::new(opened), Box::new(v)))
+            .map_err(|e| (e.to_string(), false)),
+        Err(RestoreError::Open {
+            source: P12Error::SeveralIdentities { identities },
+            ..
+        }) => return Msg::Several(identities, password),
+        Err(RestoreError::Open {
+            source: P12Error::WrongPassword,
+            ..
+        }) => Err((crate::t!("p12.wrong_password"), true)),
+        Err(e) => Err((e.to_string(), false)),
+    };
+    Msg::Opened(result)
 }

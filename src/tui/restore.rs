@@ -1,5 +1,6 @@
-//! The restore wizard: drive or folder → file → password (retry) → what is
-//! inside → target account → result.
+//! The restore wizard: drive or folder → file → password (retry; empty for
+//! a file made without one) → which identity (when the file holds several)
+//! → what is inside → target account → result.
 
 use std::path::PathBuf;
 
@@ -15,10 +16,11 @@ use super::app::{AccountRow, Effect, Msg, Outcome};
 use super::theme::Theme;
 use super::widgets::{self, SPINNER, block, input_field, kv, level_line, list_lines, wrapped};
 use crate::domain::drives::Drive;
-use crate::domain::p12::Opened;
+use crate::domain::p12::{Opened, Summary};
 use crate::domain::restore::{RestoreOptions, Restored, Verification};
 use crate::domain::secret::Password;
 use crate::domain::status::Level;
+use crate::domain::text::visible;
 use crate::domain::time::rfc3339;
 use crate::t;
 
@@ -74,6 +76,17 @@ pub enum Step {
         /// Opening in progress.
         opening: bool,
     },
+    /// The file holds several identities: which one.
+    Choose {
+        /// The file.
+        file: PathBuf,
+        /// What is inside.
+        identities: Vec<Summary>,
+        /// Selected row.
+        selected: usize,
+        /// The password that opened it (taken when opening the choice).
+        password: Option<Password>,
+    },
     /// What is inside.
     Contents {
         /// The file.
@@ -115,6 +128,15 @@ pub struct RestoreWizard {
     pub step: Step,
     /// Spinner frame.
     pub spin: usize,
+}
+
+/// The typed password; empty opens files made without one.
+fn password_to_open(text: String) -> Result<Password, crate::domain::secret::PasswordError> {
+    if text.is_empty() {
+        Ok(Password::empty_for_reading())
+    } else {
+        Password::new(text)
+    }
 }
 
 fn input_key(input: &mut Input, key: KeyEvent) {
@@ -283,7 +305,7 @@ impl RestoreWizard {
                 ..
             } => match key.code {
                 _ if *opening => Outcome::None,
-                KeyCode::Enter => match Password::new(input.value_and_reset()) {
+                KeyCode::Enter => match password_to_open(input.value_and_reset()) {
                     Ok(p) => {
                         *opening = true;
                         *error = None;
@@ -308,6 +330,38 @@ impl RestoreWizard {
                     input_key(input, key);
                     Outcome::None
                 }
+            },
+            Step::Choose {
+                file,
+                identities,
+                selected,
+                password,
+            } => match key.code {
+                KeyCode::Up | KeyCode::Char('k') => {
+                    *selected = selected.saturating_sub(1);
+                    Outcome::None
+                }
+                KeyCode::Down | KeyCode::Char('j') => {
+                    *selected = (*selected + 1).min(identities.len().saturating_sub(1));
+                    Outcome::None
+                }
+                KeyCode::Enter => match password.take() {
+                    Some(p) => {
+                        Outcome::effect(Effect::OpenIdentity(file.clone(), p, *selected + 1))
+                    }
+                    None => Outcome::None,
+                },
+                KeyCode::Esc => {
+                    let dir = file.parent().map(PathBuf::from).unwrap_or_default();
+                    self.step = Step::Files {
+                        dir: dir.clone(),
+                        files: None,
+                        selected: 0,
+                        error: None,
+                    };
+                    Outcome::effect(Effect::ScanFolder(dir))
+                }
+                _ => Outcome::None,
             },
             Step::Contents { .. } => match key.code {
                 KeyCode::Enter => {
@@ -421,7 +475,31 @@ impl RestoreWizard {
                 };
                 Outcome::None
             }
-            (Msg::Opened(Ok((opened, info))), Step::Password { file, .. }) => {
+            (Msg::Several(identities, password), Step::Password { file, .. }) => {
+                let file = file.clone();
+                self.step = Step::Choose {
+                    file,
+                    identities,
+                    selected: 0,
+                    password: Some(password),
+                };
+                Outcome::None
+            }
+            (Msg::Opened(Err((e, _))), Step::Choose { file, .. }) => {
+                let file = file.clone();
+                self.step = Step::Password {
+                    file,
+                    input: Input::default(),
+                    tries: 0,
+                    error: Some(e),
+                    opening: false,
+                };
+                Outcome::None
+            }
+            (
+                Msg::Opened(Ok((opened, info))),
+                Step::Password { file, .. } | Step::Choose { file, .. },
+            ) => {
                 let file = file.clone();
                 self.step = Step::Contents { file, opened, info };
                 Outcome::None
@@ -466,7 +544,7 @@ pub fn hints(w: &RestoreWizard) -> Vec<(&'static str, String)> {
             back,
             ("F1", t!("tui.key_help")),
         ],
-        Step::Files { .. } => vec![
+        Step::Files { .. } | Step::Choose { .. } => vec![
             ("↑↓", t!("tui.key_choose")),
             ("Enter", t!("tui.key_next")),
             back,
@@ -495,6 +573,7 @@ fn step_title(w: &RestoreWizard) -> String {
         Step::Source { .. } | Step::Folder { .. } => (1, "tui.restore_step_source"),
         Step::Files { .. } => (2, "tui.restore_step_file"),
         Step::Password { .. } => (3, "tui.restore_step_password"),
+        Step::Choose { .. } => (3, "tui.restore_step_identity"),
         Step::Contents { .. } => (4, "tui.restore_step_contents"),
         Step::Target { .. } | Step::Working => (5, "tui.restore_step_target"),
         Step::Done { .. } => (6, "tui.restore_step_done"),
@@ -648,6 +727,36 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
                 Paragraph::new(widgets::safe_lines(lines)).wrap(Wrap { trim: true }),
                 foot,
             );
+        }
+        Step::Choose {
+            file,
+            identities,
+            selected,
+            ..
+        } => {
+            let mut lines = vec![
+                Line::from(Span::styled(
+                    t!(
+                        "tui.identities_in",
+                        file = visible(&file.display().to_string())
+                    ),
+                    theme.text(),
+                )),
+                Line::default(),
+            ];
+            let items: Vec<String> = identities
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{} — {} ({}…)",
+                        visible(s.friendly_name.as_deref().unwrap_or("-")),
+                        visible(&s.subject),
+                        s.fingerprint.get(..16).unwrap_or(&s.fingerprint)
+                    )
+                })
+                .collect();
+            lines.extend(list_lines(theme, &items, *selected));
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
         }
         Step::Contents { info, .. } | Step::Target { info, .. } => {
             let mut lines = vec![

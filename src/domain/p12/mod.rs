@@ -4,11 +4,9 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use openssl::hash::{Hasher, MessageDigest};
+use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
 use openssl::pkcs12::Pkcs12;
-use openssl::pkey::PKey;
-use openssl::sign::Signer;
 use openssl::stack::Stack;
 use serde::Serialize;
 
@@ -16,10 +14,13 @@ use super::ber::{self, Node, tag};
 use super::identity::{Identity, IdentityError};
 use super::secret::Password;
 
+pub mod kdf;
+pub mod read;
+
+pub use read::{Summary, check};
+
 /// Iterations used by both profiles, for the key, the certificates and the MAC.
 pub const ITERATIONS: u32 = 600_000;
-/// Files claiming more iterations than this are refused (they would hang).
-pub const MAX_ITERATIONS: u64 = 10_000_000;
 /// Files larger than this are not backups of one identity.
 pub const MAX_FILE_SIZE: u64 = 1024 * 1024;
 
@@ -77,11 +78,33 @@ pub enum P12Error {
         /// What is broken.
         detail: String,
     },
-    /// The file asks for an absurd amount of work.
-    #[error("{}", crate::t!("p12.too_many_iterations", iterations = .iterations))]
-    TooManyIterations {
-        /// The count claimed.
-        iterations: u64,
+    /// The file asks for more key-derivation work than [`kdf::BUDGET`].
+    #[error("{}", crate::t!("p12.too_much_work", units = .units, budget = .budget))]
+    TooMuchWork {
+        /// The work claimed, in units (`u64::MAX`: a count beyond 64 bits).
+        units: u64,
+        /// The work allowed.
+        budget: u64,
+    },
+    /// A key derivation (scrypt, ...) or MAC this program does not run.
+    #[error("{}", crate::t!("p12.unsupported_kdf", kdf = .kdf))]
+    UnsupportedKdf {
+        /// Its name or OID.
+        kdf: String,
+    },
+    /// Several identities and none chosen.
+    #[error("{}", crate::t!("p12.several_identities", count = .identities.len(), list = summary_lines(.identities)))]
+    SeveralIdentities {
+        /// What to choose from.
+        identities: Vec<Summary>,
+    },
+    /// The identity asked for is not in the file.
+    #[error("{}", crate::t!("p12.no_such_identity", index = .index, count = .count))]
+    NoSuchIdentity {
+        /// The number asked for (1-based).
+        index: usize,
+        /// How many there are.
+        count: usize,
     },
     /// MAC check failed and the key does not decrypt either.
     #[error("{}", crate::t!("p12.wrong_password"))]
@@ -107,6 +130,43 @@ pub enum P12Error {
     /// OpenSSL failed while writing.
     #[error("{}", crate::t!("p12.build", detail = .0))]
     Build(openssl::error::ErrorStack),
+}
+
+fn summary_lines(list: &[Summary]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for s in list {
+        let _ = write!(
+            out,
+            "\n  {}: {} — {} ({})",
+            s.index,
+            crate::domain::text::visible(s.friendly_name.as_deref().unwrap_or("-")),
+            crate::domain::text::visible(&s.subject),
+            s.fingerprint
+        );
+    }
+    out
+}
+
+impl P12Error {
+    /// A stable machine code for scripts (`--json` errors).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TooLarge { .. } => "p12_too_large",
+            Self::NotPkcs12 => "p12_not_pkcs12",
+            Self::Damaged { .. } => "p12_damaged",
+            Self::TooMuchWork { .. } => "p12_too_much_work",
+            Self::UnsupportedKdf { .. } => "p12_unsupported_kdf",
+            Self::SeveralIdentities { .. } => "p12_several_identities",
+            Self::NoSuchIdentity { .. } => "p12_no_such_identity",
+            Self::WrongPassword => "p12_wrong_password",
+            Self::Altered => "p12_altered",
+            Self::Incomplete { .. } => "p12_incomplete",
+            Self::Identity(_) => "p12_key_mismatch",
+            Self::Unsupported { .. } => "p12_unsupported",
+            Self::Build(_) => "p12_build",
+        }
+    }
 }
 
 /// How one part of the file is encrypted.
@@ -148,12 +208,9 @@ pub struct Layout {
     /// not only the ones described above).
     #[serde(skip)]
     most_iterations: u64,
-    #[serde(skip)]
-    shrouded_key: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Layout {
-    // The encrypted key blob is left out: it can be attacked offline.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Layout")
             .field("mac", &self.mac)
@@ -203,6 +260,10 @@ pub struct Opened {
     pub certificates: usize,
     /// Whether OpenSSL's legacy provider had to be loaded.
     pub used_legacy_provider: bool,
+    /// Every identity of the file (this one is `index`).
+    pub identities: Vec<Summary>,
+    /// Which of `identities` this is (1-based).
+    pub index: usize,
 }
 
 /// Whether a path's name ends in `.p12` or `.pfx` (any case).
@@ -226,11 +287,12 @@ pub fn build(
     for c in &identity.chain {
         chain.push(c.clone()).map_err(P12Error::Build)?;
     }
-    let (alg, md) = match profile {
-        Profile::Modern => (Nid::AES_256_CBC, MessageDigest::sha256()),
+    let (alg, md, md_oid) = match profile {
+        Profile::Modern => (Nid::AES_256_CBC, MessageDigest::sha256(), OID_SHA256),
         Profile::Compat => (
             Nid::PBE_WITHSHA1AND3_KEY_TRIPLEDES_CBC,
             MessageDigest::sha1(),
+            OID_SHA1,
         ),
     };
     let mut builder = Pkcs12::builder();
@@ -242,10 +304,76 @@ pub fn build(
         .key_algorithm(alg)
         .cert_algorithm(alg)
         .key_iter(ITERATIONS)
-        .mac_iter(ITERATIONS)
+        // rust-openssl's build2 computes the MAC twice (PKCS12_create with
+        // SHA-1, then PKCS12_set_mac with `mac_md`), each a full derivation:
+        // both are made with one iteration here and the real MAC is put in
+        // once below, so writing costs three derivations, not four.
+        .mac_iter(1)
         .mac_md(md);
     let p12 = builder.build2(password.expose()).map_err(P12Error::Build)?;
-    p12.to_der().map_err(P12Error::Build)
+    let der = p12.to_der().map_err(P12Error::Build)?;
+    with_mac(&der, password, md, md_oid)
+}
+
+/// `der` with its `MacData` replaced by one of [`ITERATIONS`] made with
+/// `password` (RFC 7292 B.2 KDF, id 3; a fresh 16-byte salt).
+fn with_mac(
+    der: &[u8],
+    password: &Password,
+    md: MessageDigest,
+    md_oid: &str,
+) -> Result<Vec<u8>, P12Error> {
+    let bad = |e: &ber::BerError| P12Error::Damaged {
+        detail: e.to_string(),
+    };
+    let pfx = ber::read_one(der).map_err(|e| bad(&e))?;
+    let mut rest = pfx.content;
+    let (_, version_len) = ber::read_first(rest).map_err(|e| bad(&e))?;
+    let version = &rest[..version_len];
+    rest = &rest[version_len..];
+    let (auth_safe, auth_len) = ber::read_first(rest).map_err(|e| bad(&e))?;
+    let auth_safe_tlv = &rest[..auth_len];
+    let content = read_data_content(&auth_safe).map_err(|e| bad(&e))?;
+    let mut salt = [0u8; 16];
+    openssl::rand::rand_bytes(&mut salt).map_err(P12Error::Build)?;
+    let key = kdf::pkcs12_kdf(
+        md,
+        password,
+        kdf::Encoding::Bmp,
+        &salt,
+        3,
+        u64::from(ITERATIONS),
+        md.size(),
+    )
+    .map_err(P12Error::Build)?;
+    let mac = openssl::pkey::PKey::hmac(&key)
+        .and_then(|k| {
+            let mut signer = openssl::sign::Signer::new(md, &k)?;
+            signer.update(&content)?;
+            signer.sign_to_vec()
+        })
+        .map_err(P12Error::Build)?;
+    let alg = ber::der(
+        tag::SEQUENCE,
+        &[ber::der_oid(md_oid), vec![0x05, 0x00]].concat(),
+    );
+    let digest_info = ber::der(
+        tag::SEQUENCE,
+        &[alg, ber::der(tag::OCTET_STRING, &mac)].concat(),
+    );
+    let mac_data = ber::der(
+        tag::SEQUENCE,
+        &[
+            digest_info,
+            ber::der(tag::OCTET_STRING, &salt),
+            ber::der_uint(u64::from(ITERATIONS)),
+        ]
+        .concat(),
+    );
+    Ok(ber::der(
+        tag::SEQUENCE,
+        &[version, auth_safe_tlv, &mac_data].concat(),
+    ))
 }
 
 /// Reads the structure of a PKCS#12 file, without the password.
@@ -500,20 +628,6 @@ fn read_bags(safe_contents: &[u8], layout: &mut Layout, depth: usize) -> Result<
         let encryption = read_encryption(&epki.child(0, "key encryption")?)?;
         layout.most_iterations = layout.most_iterations.max(encryption.iterations);
         layout.key_encryption = Some(encryption);
-        layout.shrouded_key = Some(ber::der(
-            tag::SEQUENCE,
-            &[
-                ber::der(tag::SEQUENCE, epki.child(0, "key encryption")?.content),
-                {
-                    let octets = epki
-                        .child(1, "encrypted key octets")?
-                        .octets()?
-                        .into_owned();
-                    ber::der(tag::OCTET_STRING, &octets)
-                },
-            ]
-            .concat(),
-        ));
         if let Some(attrs) = kids.get(2) {
             for attr in attrs.children()? {
                 let is_name =
@@ -550,66 +664,70 @@ fn load_legacy_provider() -> bool {
     }
 }
 
-/// Opens a PKCS#12 file with its password.
+/// Opens a PKCS#12 file holding one identity with its password.
 pub fn open(bytes: &[u8], password: &Password) -> Result<Opened, P12Error> {
-    let layout = inspect(bytes)?;
-    let iterations = layout.max_iterations();
-    if iterations > MAX_ITERATIONS {
-        return Err(P12Error::TooManyIterations { iterations });
+    open_identity(bytes, password, None)
+}
+
+/// Opens a PKCS#12 file with its password and takes identity `choice`
+/// (1-based); without a choice the file must hold exactly one. Every key
+/// derivation is priced first (see [`kdf`]); the file is read by
+/// [`read::open_all`], not by OpenSSL's PKCS#12 parser.
+pub fn open_identity(
+    bytes: &[u8],
+    password: &Password,
+    choice: Option<usize>,
+) -> Result<Opened, P12Error> {
+    let mut layout = inspect(bytes)?;
+    let contents = read::open_all(bytes, password)?;
+    if layout.key_encryption.is_none() {
+        layout.key_encryption.clone_from(&contents.key_encryption);
     }
-    let with_mac;
-    let der: &[u8] = if layout.mac.is_some() {
-        bytes
-    } else {
-        // OpenSSL 3.0 refuses files without a MAC; give it one made with the
-        // password (the file itself is not changed; the caller warns).
-        with_mac = add_mac(bytes, password).map_err(|e| P12Error::Damaged {
-            detail: e.to_string(),
-        })?;
-        &with_mac
+    let identities: Vec<Summary> = contents
+        .identities
+        .iter()
+        .enumerate()
+        .map(|(i, f)| f.summary(i + 1))
+        .collect();
+    let count = identities.len();
+    let index = match choice {
+        Some(i) if (1..=count).contains(&i) => i,
+        Some(index) => return Err(P12Error::NoSuchIdentity { index, count }),
+        None if count == 1 => 1,
+        None => return Err(P12Error::SeveralIdentities { identities }),
     };
-    let mut used_legacy = false;
-    if layout.needs_legacy() {
-        used_legacy = load_legacy_provider();
-    }
-    let p12 = Pkcs12::from_der(der).map_err(|e| P12Error::Damaged {
+    let found = contents
+        .identities
+        .into_iter()
+        .nth(index - 1)
+        .ok_or(P12Error::NoSuchIdentity { index, count })?;
+    Ok(Opened {
+        identity: found.identity,
+        friendly_name: found.friendly_name,
+        layout,
+        certificates: found.certificates,
+        used_legacy_provider: contents.used_legacy,
+        identities,
+        index,
+    })
+}
+
+/// Reads back a file this program just wrote, through OpenSSL's own
+/// PKCS#12 parser (an implementation independent of [`read`]): exactly
+/// the three derivations of the file (MAC, certificates, key).
+pub fn read_back(bytes: &[u8], password: &Password) -> Result<Opened, P12Error> {
+    let p12 = Pkcs12::from_der(bytes).map_err(|e| P12Error::Damaged {
         detail: first_reason(&e),
     })?;
-    let parsed = match p12.parse2(password.expose()) {
-        Ok(p) => p,
-        Err(e) => {
-            let reason = first_reason(&e);
-            if reason.contains("mac verify") {
-                return Err(if key_decrypts(&layout, password) {
-                    P12Error::Altered
-                } else {
-                    P12Error::WrongPassword
-                });
-            }
-            // Without a MAC of its own, the file was given one made with the
-            // typed password, so a wrong password shows up as a failed
-            // decryption: the key bag tells which it is.
-            let no_mac_wrong_password = |layout: &Layout| {
-                layout.mac.is_none()
-                    && layout.shrouded_key.is_some()
-                    && !key_decrypts(layout, password)
-            };
-            if !used_legacy && load_legacy_provider() {
-                used_legacy = true;
-                match p12.parse2(password.expose()) {
-                    Ok(p) => p,
-                    Err(_) if no_mac_wrong_password(&layout) => {
-                        return Err(P12Error::WrongPassword);
-                    }
-                    Err(e) => return Err(classify(&e)),
-                }
-            } else if no_mac_wrong_password(&layout) {
-                return Err(P12Error::WrongPassword);
-            } else {
-                return Err(classify(&e));
+    let parsed = p12.parse2(password.expose()).map_err(|e| {
+        if first_reason(&e).contains("mac verify") {
+            P12Error::WrongPassword
+        } else {
+            P12Error::Damaged {
+                detail: first_reason(&e),
             }
         }
-    };
+    })?;
     let key = parsed.pkey.ok_or(P12Error::Incomplete {
         missing: "private key",
     })?;
@@ -618,20 +736,27 @@ pub fn open(bytes: &[u8], password: &Password) -> Result<Opened, P12Error> {
     })?;
     let friendly_name = cert
         .alias()
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .or_else(|| layout.key_friendly_name.clone());
+        .map(|a| String::from_utf8_lossy(a).into_owned());
     let mut certs = vec![cert];
     if let Some(ca) = parsed.ca {
         certs.extend(ca);
     }
     let certificates = certs.len();
     let identity = Identity::assemble(key, certs)?;
+    let summary = read::Summary {
+        index: 1,
+        fingerprint: identity.fingerprint(),
+        subject: super::identity::subject_line(&identity.cert),
+        friendly_name: friendly_name.clone(),
+    };
     Ok(Opened {
         identity,
         friendly_name,
-        layout,
+        layout: Layout::default(),
         certificates,
-        used_legacy_provider: used_legacy,
+        used_legacy_provider: false,
+        identities: vec![summary],
+        index: 1,
     })
 }
 
@@ -641,122 +766,6 @@ fn first_reason(e: &openssl::error::ErrorStack) -> String {
         .map(|x| x.reason().unwrap_or("unknown").to_string())
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-fn classify(e: &openssl::error::ErrorStack) -> P12Error {
-    let reason = first_reason(e);
-    if reason.contains("unsupported") || reason.contains("unknown cipher") {
-        P12Error::Unsupported { detail: reason }
-    } else if reason.contains("decrypt") || reason.contains("bad decrypt") {
-        // The MAC passed (or there was none): the password is right for the
-        // MAC but something inside does not decrypt.
-        P12Error::Damaged { detail: reason }
-    } else {
-        P12Error::Damaged {
-            detail: if reason.is_empty() {
-                "unreadable".into()
-            } else {
-                reason
-            },
-        }
-    }
-}
-
-/// Whether the password decrypts the shrouded key bag (used to tell a wrong
-/// password from a file altered after it was written).
-fn key_decrypts(layout: &Layout, password: &Password) -> bool {
-    layout.shrouded_key.as_ref().is_some_and(|der| {
-        if layout.needs_legacy() {
-            load_legacy_provider();
-        }
-        PKey::private_key_from_pkcs8_passphrase(der, password.expose().as_bytes()).is_ok()
-    })
-}
-
-/// The PKCS#12 key derivation of RFC 7292 appendix B.2 for the MAC key
-/// (ID 3), for one digest block of output.
-fn pkcs12_mac_key(
-    md: MessageDigest,
-    password: &Password,
-    salt: &[u8],
-    iterations: u64,
-) -> Result<zeroize::Zeroizing<Vec<u8>>, openssl::error::ErrorStack> {
-    let v = md.block_size();
-    let u = md.size();
-    let mut pass: zeroize::Zeroizing<Vec<u8>> = zeroize::Zeroizing::new(
-        password
-            .expose()
-            .encode_utf16()
-            .flat_map(u16::to_be_bytes)
-            .collect(),
-    );
-    pass.extend_from_slice(&[0, 0]);
-    let fill = |src: &[u8]| -> zeroize::Zeroizing<Vec<u8>> {
-        if src.is_empty() {
-            return zeroize::Zeroizing::new(Vec::new());
-        }
-        let n = v * src.len().div_ceil(v);
-        zeroize::Zeroizing::new(src.iter().copied().cycle().take(n).collect())
-    };
-    let mut input = zeroize::Zeroizing::new(vec![3u8; v]);
-    input.extend_from_slice(&fill(salt));
-    input.extend_from_slice(&fill(&pass));
-    let mut h = Hasher::new(md)?;
-    h.update(&input)?;
-    let mut a = zeroize::Zeroizing::new(h.finish()?.to_vec());
-    for _ in 1..iterations.max(1) {
-        let mut h = Hasher::new(md)?;
-        h.update(&a)?;
-        a = zeroize::Zeroizing::new(h.finish()?.to_vec());
-    }
-    a.truncate(u);
-    Ok(a)
-}
-
-/// Returns the file with a SHA-256 MAC computed with `password` added.
-fn add_mac(bytes: &[u8], password: &Password) -> Result<Vec<u8>, ber::BerError> {
-    let pfx = ber::read_one(bytes)?;
-    // Raw TLVs of version and authSafe.
-    let mut rest = pfx.content;
-    let (_, version_len) = ber::read_first(rest)?;
-    let version = &rest[..version_len];
-    rest = &rest[version_len..];
-    let (auth_safe_node, auth_len) = ber::read_first(rest)?;
-    let auth_safe_tlv = &rest[..auth_len];
-    let content = read_data_content(&auth_safe_node)?;
-    let mut salt = [0u8; 16];
-    openssl::rand::rand_bytes(&mut salt).map_err(|_| bad("random"))?;
-    let iterations: u64 = 2048;
-    let md = MessageDigest::sha256();
-    let key = pkcs12_mac_key(md, password, &salt, iterations).map_err(|_| bad("MAC key"))?;
-    let mac = PKey::hmac(&key)
-        .and_then(|k| {
-            let mut s = Signer::new(md, &k)?;
-            s.update(&content)?;
-            s.sign_to_vec()
-        })
-        .map_err(|_| bad("MAC"))?;
-    let alg = ber::der(
-        tag::SEQUENCE,
-        &[ber::der_oid(OID_SHA256), vec![0x05, 0x00]].concat(),
-    );
-    let digest_info = ber::der(
-        tag::SEQUENCE,
-        &[alg, ber::der(tag::OCTET_STRING, &mac)].concat(),
-    );
-    let mac_data = ber::der(
-        tag::SEQUENCE,
-        &[
-            digest_info,
-            ber::der(tag::OCTET_STRING, &salt),
-            ber::der_uint(iterations),
-        ]
-        .concat(),
-    );
-    Ok(ber::der(
-        tag::SEQUENCE,
-        &[version, auth_safe_tlv, &mac_data].concat(),
-    ))
 }
 
 #[cfg(test)]
@@ -873,5 +882,19 @@ mod tests {
                 iterations: 600_000
             }
         );
+    }
+
+    #[test]
+    fn an_altered_file_is_told_from_a_wrong_password() {
+        let id = fixture();
+        let pw = Password::new("correct horse battery staple Brest 1987".into()).unwrap();
+        let mut der = build(&id, "x", &pw, Profile::Modern).unwrap();
+        // Flip the last byte of the MAC value, which the salt (16 bytes,
+        // 18 with its header) and the count (5 bytes) follow.
+        let pos = der.len() - 5 - 18 - 1;
+        der[pos] ^= 1;
+        assert!(matches!(open(&der, &pw), Err(P12Error::Altered)));
+        let wrong = Password::new("not the password at all".into()).unwrap();
+        assert!(matches!(open(&der, &wrong), Err(P12Error::WrongPassword)));
     }
 }

@@ -1,0 +1,595 @@
+//! Key derivations and decryption of PKCS#12 parts, each one priced and
+//! paid from a [`Budget`] *before* it runs.
+//!
+//! Prices are in "work units": one unit is about one iteration of
+//! PBKDF2-HMAC-SHA256 (about 0.15 µs of one core here). A PKCS#12 KDF
+//! iteration is one plain hash (half an HMAC); SHA-1 and SHA-512 HMAC cost
+//! about twice SHA-256 on a CPU with SHA extensions. Measured with
+//! `openssl kdf ... PBKDF2` on the 2-core build machine: 2 M iterations take
+//! 0.35 s of CPU with SHA-256, 0.68 s with SHA-1, 0.75 s with SHA-512.
+
+use openssl::cipher::Cipher;
+use openssl::cipher_ctx::CipherCtx;
+use openssl::hash::{Hasher, MessageDigest};
+use zeroize::Zeroizing;
+
+use super::P12Error;
+use crate::domain::ber::{self, Node, tag};
+use crate::domain::secret::Password;
+
+/// The most work one file may ask for, in units (see the module doc).
+/// Measured here (release build, 2 shared cores): a PBES2 file from
+/// `openssl pkcs12 -export -iter 3900000` (11.7 M units) opens in 1.7 s of
+/// CPU, the same as `openssl pkcs12 -nodes`; so the budget is under 10 s of
+/// wall time even with the cores shared five ways. The PKCS#12 KDF is
+/// priced high (a 3DES file at 1.7 M iterations, 10.2 M units, opens in
+/// 0.65 s). A `modern` backup costs 1.8 M units, a `compat` one 4.2 M;
+/// OpenSSL's, NSS's, Java's and Windows' defaults (2 048 to 10 000
+/// iterations) almost nothing.
+pub const BUDGET: u64 = 12_000_000;
+
+/// What is left of the work allowed for one file.
+#[derive(Debug)]
+pub struct Budget {
+    left: u64,
+}
+
+impl Budget {
+    /// The full [`BUDGET`].
+    pub fn new() -> Self {
+        Self { left: BUDGET }
+    }
+
+    /// Takes `units` or refuses with [`P12Error::TooMuchWork`].
+    pub fn spend(&mut self, units: u64) -> Result<(), P12Error> {
+        if units > self.left {
+            return Err(P12Error::TooMuchWork {
+                units: units.saturating_add(BUDGET - self.left),
+                budget: BUDGET,
+            });
+        }
+        self.left -= units;
+        Ok(())
+    }
+
+    /// Whether `units` more would still fit.
+    pub fn fits(&self, units: u64) -> bool {
+        units <= self.left
+    }
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// How the password is turned into bytes for the PKCS#12 KDF (RFC 7292
+/// B.1): UTF-16BE plus two zero bytes. An empty password has two
+/// encodings in the wild: nothing at all (OpenSSL's NULL password) or
+/// the two zero bytes alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// UTF-16BE and the terminating zero pair (an empty password: `00 00`).
+    Bmp,
+    /// No bytes at all (only for the empty password).
+    Absent,
+}
+
+impl Encoding {
+    /// The encodings to try for `password`, most likely first.
+    pub fn candidates(password: &Password) -> &'static [Encoding] {
+        if password.expose().is_empty() {
+            &[Encoding::Absent, Encoding::Bmp]
+        } else {
+            &[Encoding::Bmp]
+        }
+    }
+
+    fn bytes(self, password: &Password) -> Zeroizing<Vec<u8>> {
+        match self {
+            Self::Absent => Zeroizing::new(Vec::new()),
+            Self::Bmp => {
+                let mut v: Zeroizing<Vec<u8>> = Zeroizing::new(
+                    password
+                        .expose()
+                        .encode_utf16()
+                        .flat_map(u16::to_be_bytes)
+                        .collect(),
+                );
+                v.extend_from_slice(&[0, 0]);
+                v
+            }
+        }
+    }
+}
+
+/// A digest named by its OID.
+pub fn digest(oid: &str) -> Option<MessageDigest> {
+    Some(match oid {
+        "1.3.14.3.2.26" => MessageDigest::sha1(),
+        "2.16.840.1.101.3.4.2.4" => MessageDigest::sha224(),
+        "2.16.840.1.101.3.4.2.1" => MessageDigest::sha256(),
+        "2.16.840.1.101.3.4.2.2" => MessageDigest::sha384(),
+        "2.16.840.1.101.3.4.2.3" => MessageDigest::sha512(),
+        _ => return None,
+    })
+}
+
+/// An HMAC PRF of PBKDF2 named by its OID.
+fn hmac_digest(oid: &str) -> Option<MessageDigest> {
+    Some(match oid {
+        "1.2.840.113549.2.7" => MessageDigest::sha1(),
+        "1.2.840.113549.2.8" => MessageDigest::sha224(),
+        "1.2.840.113549.2.9" => MessageDigest::sha256(),
+        "1.2.840.113549.2.10" => MessageDigest::sha384(),
+        "1.2.840.113549.2.11" => MessageDigest::sha512(),
+        _ => return None,
+    })
+}
+
+/// Units per iteration per output block for an HMAC with `md`.
+fn hmac_weight(md: MessageDigest) -> u64 {
+    if md.size() == 32 || md.size() == 28 {
+        1
+    } else {
+        2
+    }
+}
+
+/// Price of the PKCS#12 KDF producing `len` bytes with `md`.
+pub fn pkcs12_kdf_cost(md: MessageDigest, iterations: u64, len: usize) -> u64 {
+    let blocks = len.div_ceil(md.size()).max(1) as u64;
+    iterations.max(1).saturating_mul(blocks).saturating_add(1)
+}
+
+/// The PKCS#12 key derivation of RFC 7292 appendix B.2. `id` is 1 for a
+/// key, 2 for an IV, 3 for a MAC key. The caller has paid for it. (The
+/// one-letter names are the RFC's.)
+#[allow(clippy::many_single_char_names)]
+pub fn pkcs12_kdf(
+    md: MessageDigest,
+    password: &Password,
+    encoding: Encoding,
+    salt: &[u8],
+    id: u8,
+    iterations: u64,
+    len: usize,
+) -> Result<Zeroizing<Vec<u8>>, openssl::error::ErrorStack> {
+    let v = md.block_size();
+    let u = md.size();
+    let pass = encoding.bytes(password);
+    let fill = |src: &[u8]| -> Zeroizing<Vec<u8>> {
+        if src.is_empty() {
+            return Zeroizing::new(Vec::new());
+        }
+        let n = v * src.len().div_ceil(v);
+        Zeroizing::new(src.iter().copied().cycle().take(n).collect())
+    };
+    let d = vec![id; v];
+    let mut i = fill(salt);
+    i.extend_from_slice(&fill(&pass));
+    let mut out = Zeroizing::new(Vec::with_capacity(len + u));
+    // The low-level hash contexts (on the stack): no context to allocate
+    // or provider to fetch per iteration, as `EVP_Digest*` and OpenSSL 3's
+    // one-shot `SHA256()` do (that made the loop 3 times slower).
+    let once: fn(&[u8], &mut [u8; 64]) = match u {
+        20 => |d, o| {
+            let mut h = openssl::sha::Sha1::new();
+            h.update(d);
+            o[..20].copy_from_slice(&h.finish());
+        },
+        28 => |d, o| {
+            let mut h = openssl::sha::Sha224::new();
+            h.update(d);
+            o[..28].copy_from_slice(&h.finish());
+        },
+        32 => |d, o| {
+            let mut h = openssl::sha::Sha256::new();
+            h.update(d);
+            o[..32].copy_from_slice(&h.finish());
+        },
+        48 => |d, o| {
+            let mut h = openssl::sha::Sha384::new();
+            h.update(d);
+            o[..48].copy_from_slice(&h.finish());
+        },
+        _ => |d, o| {
+            let mut h = openssl::sha::Sha512::new();
+            h.update(d);
+            o[..64].copy_from_slice(&h.finish());
+        },
+    };
+    loop {
+        let mut h = Hasher::new(md)?;
+        h.update(&d)?;
+        h.update(&i)?;
+        let mut buf = Zeroizing::new([0u8; 64]);
+        buf[..u].copy_from_slice(&h.finish()?);
+        let mut next = Zeroizing::new([0u8; 64]);
+        for _ in 1..iterations.max(1) {
+            once(&buf[..u], &mut next);
+            std::mem::swap(&mut buf, &mut next);
+        }
+        let a = &buf[..u];
+        out.extend_from_slice(a);
+        if out.len() >= len {
+            out.truncate(len);
+            return Ok(out);
+        }
+        // I_j = (I_j + B + 1) mod 2^(8v) for each v-byte block of I.
+        let b: Zeroizing<Vec<u8>> = Zeroizing::new(a.iter().copied().cycle().take(v).collect());
+        for chunk in i.chunks_mut(v) {
+            let mut carry = 1u16;
+            for k in (0..v).rev() {
+                let sum = u16::from(chunk[k]) + u16::from(b[k]) + carry;
+                chunk[k] = (sum & 0xff) as u8;
+                carry = sum >> 8;
+            }
+        }
+    }
+}
+
+/// How one part (an encryptedData or a shrouded key) is encrypted, read
+/// from its `AlgorithmIdentifier`, with its price.
+#[derive(Clone)]
+pub enum Scheme {
+    /// PKCS#12 PBE: the RFC 7292 KDF with SHA-1, then `cipher`.
+    Pkcs12 {
+        /// OpenSSL's name of the cipher.
+        cipher: &'static str,
+        /// Salt.
+        salt: Vec<u8>,
+        /// Iteration count.
+        iterations: u64,
+    },
+    /// PBES2 with PBKDF2.
+    Pbes2 {
+        /// OpenSSL's name of the cipher.
+        cipher: &'static str,
+        /// The PRF's digest.
+        prf: MessageDigest,
+        /// Salt.
+        salt: Vec<u8>,
+        /// Iteration count.
+        iterations: u64,
+        /// The IV.
+        iv: Vec<u8>,
+    },
+}
+
+const OID_PBES2: &str = "1.2.840.113549.1.5.13";
+const OID_PBKDF2: &str = "1.2.840.113549.1.5.12";
+const OID_SCRYPT: &str = "1.3.6.1.4.1.11591.4.11";
+
+fn bad(what: &'static str) -> P12Error {
+    P12Error::Damaged {
+        detail: ber::BerError { offset: 0, what }.to_string(),
+    }
+}
+
+fn unsupported_kdf(kdf: &str) -> P12Error {
+    P12Error::UnsupportedKdf {
+        kdf: if kdf == OID_SCRYPT {
+            "scrypt".into()
+        } else {
+            kdf.to_string()
+        },
+    }
+}
+
+fn count(node: Option<&Node<'_>>, what: &'static str) -> Result<u64, P12Error> {
+    let n = node.ok_or_else(|| bad(what))?;
+    if n.tag != tag::INTEGER {
+        return Err(bad(what));
+    }
+    // A count too large for 64 bits is not a count anyone can pay.
+    n.uint().ok_or(P12Error::TooMuchWork {
+        units: u64::MAX,
+        budget: BUDGET,
+    })
+}
+
+fn octets(node: Option<&Node<'_>>, what: &'static str) -> Result<Vec<u8>, P12Error> {
+    let n = node.ok_or_else(|| bad(what))?;
+    if n.base_tag() != tag::OCTET_STRING {
+        return Err(bad(what));
+    }
+    Ok(n.octets().map_err(|_| bad(what))?.into_owned())
+}
+
+impl Scheme {
+    /// Reads an `AlgorithmIdentifier`; refuses unknown schemes, KDFs
+    /// (scrypt included) and ciphers before any work.
+    pub fn read(alg: &Node<'_>) -> Result<Self, P12Error> {
+        let kids = alg.children().map_err(|_| bad("encryption algorithm"))?;
+        let oid = kids
+            .first()
+            .and_then(Node::oid)
+            .ok_or_else(|| bad("encryption algorithm"))?;
+        let params = kids
+            .get(1)
+            .ok_or_else(|| bad("encryption parameters"))?
+            .children()
+            .map_err(|_| bad("encryption parameters"))?;
+        if oid == OID_PBES2 {
+            let kdf = params
+                .first()
+                .ok_or_else(|| bad("PBES2 key derivation"))?
+                .children()
+                .map_err(|_| bad("PBES2 key derivation"))?;
+            let kdf_oid = kdf.first().and_then(Node::oid).unwrap_or_default();
+            if kdf_oid != OID_PBKDF2 {
+                return Err(unsupported_kdf(&kdf_oid));
+            }
+            let p = kdf
+                .get(1)
+                .ok_or_else(|| bad("PBKDF2 parameters"))?
+                .children()
+                .map_err(|_| bad("PBKDF2 parameters"))?;
+            let salt = octets(p.first(), "PBKDF2 salt")?;
+            let iterations = count(p.get(1), "PBKDF2 iteration count")?;
+            let prf = match p.iter().skip(2).find(|n| n.tag == tag::SEQUENCE) {
+                None => MessageDigest::sha1(),
+                Some(n) => {
+                    let o = n
+                        .child(0, "PBKDF2 PRF")
+                        .ok()
+                        .and_then(|n| n.oid())
+                        .unwrap_or_default();
+                    hmac_digest(&o).ok_or_else(|| unsupported_kdf(&format!("PBKDF2 {o}")))?
+                }
+            };
+            let scheme = params
+                .get(1)
+                .ok_or_else(|| bad("PBES2 encryption scheme"))?
+                .children()
+                .map_err(|_| bad("PBES2 encryption scheme"))?;
+            let c = scheme.first().and_then(Node::oid).unwrap_or_default();
+            let cipher = match c.as_str() {
+                "2.16.840.1.101.3.4.1.2" => "AES-128-CBC",
+                "2.16.840.1.101.3.4.1.22" => "AES-192-CBC",
+                "2.16.840.1.101.3.4.1.42" => "AES-256-CBC",
+                "1.2.840.113549.3.7" => "DES-EDE3-CBC",
+                "1.3.14.3.2.7" => "DES-CBC",
+                _ => return Err(P12Error::Unsupported { detail: c }),
+            };
+            let iv = octets(scheme.get(1), "PBES2 IV")?;
+            return Ok(Self::Pbes2 {
+                cipher,
+                prf,
+                salt,
+                iterations,
+                iv,
+            });
+        }
+        let cipher = match oid.as_str() {
+            "1.2.840.113549.1.12.1.1" => "RC4",
+            "1.2.840.113549.1.12.1.2" => "RC4-40",
+            "1.2.840.113549.1.12.1.3" => "DES-EDE3-CBC",
+            "1.2.840.113549.1.12.1.4" => "DES-EDE-CBC",
+            "1.2.840.113549.1.12.1.5" => "RC2-CBC",
+            "1.2.840.113549.1.12.1.6" => "RC2-40-CBC",
+            _ => return Err(P12Error::Unsupported { detail: oid }),
+        };
+        let salt = octets(params.first(), "PBE salt")?;
+        let iterations = count(params.get(1), "PBE iteration count")?;
+        Ok(Self::Pkcs12 {
+            cipher,
+            salt,
+            iterations,
+        })
+    }
+
+    fn cipher(&self) -> Result<Cipher, P12Error> {
+        let name = match self {
+            Self::Pkcs12 { cipher, .. } | Self::Pbes2 { cipher, .. } => *cipher,
+        };
+        if matches!(
+            name,
+            "RC4" | "RC4-40" | "RC2-CBC" | "RC2-40-CBC" | "DES-CBC"
+        ) {
+            super::load_legacy_provider();
+        }
+        Cipher::fetch(None, name, None).map_err(|_| P12Error::Unsupported {
+            detail: name.to_string(),
+        })
+    }
+
+    /// Whether the cipher needs OpenSSL's legacy provider.
+    pub fn legacy(&self) -> bool {
+        matches!(
+            self,
+            Self::Pkcs12 { cipher, .. } | Self::Pbes2 { cipher, .. }
+                if matches!(*cipher, "RC4" | "RC4-40" | "RC2-CBC" | "RC2-40-CBC" | "DES-CBC")
+        )
+    }
+
+    /// Price of deriving the key (and IV) for this part.
+    pub fn cost(&self) -> u64 {
+        match self {
+            Self::Pkcs12 {
+                cipher, iterations, ..
+            } => {
+                let (key, iv) = pkcs12_lengths(cipher);
+                let sha1 = MessageDigest::sha1();
+                pkcs12_kdf_cost(sha1, *iterations, key).saturating_add(if iv > 0 {
+                    pkcs12_kdf_cost(sha1, *iterations, iv)
+                } else {
+                    0
+                })
+            }
+            Self::Pbes2 {
+                cipher,
+                prf,
+                iterations,
+                ..
+            } => {
+                let key = pbes2_key_length(cipher);
+                let blocks = key.div_ceil(prf.size()).max(1) as u64;
+                iterations
+                    .max(&1)
+                    .saturating_mul(blocks)
+                    .saturating_mul(hmac_weight(*prf))
+                    .saturating_add(1)
+            }
+        }
+    }
+
+    /// Pays for the derivation, then decrypts `data`. `None`: the password
+    /// does not decrypt it (bad padding).
+    pub fn decrypt(
+        &self,
+        data: &[u8],
+        password: &Password,
+        encoding: Encoding,
+        budget: &mut Budget,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, P12Error> {
+        let cipher = self.cipher()?;
+        budget.spend(self.cost())?;
+        let build = |e: openssl::error::ErrorStack| P12Error::Unsupported {
+            detail: super::first_reason(&e),
+        };
+        let (key, iv) = match self {
+            Self::Pkcs12 {
+                cipher: name,
+                salt,
+                iterations,
+            } => {
+                let (k, i) = pkcs12_lengths(name);
+                let sha1 = MessageDigest::sha1();
+                let key =
+                    pkcs12_kdf(sha1, password, encoding, salt, 1, *iterations, k).map_err(build)?;
+                let iv = if i > 0 {
+                    pkcs12_kdf(sha1, password, encoding, salt, 2, *iterations, i).map_err(build)?
+                } else {
+                    Zeroizing::new(Vec::new())
+                };
+                (key, iv)
+            }
+            Self::Pbes2 {
+                cipher: name,
+                prf,
+                salt,
+                iterations,
+                iv,
+            } => {
+                let mut key = Zeroizing::new(vec![0u8; pbes2_key_length(name)]);
+                let iter = usize::try_from(*iterations).map_err(|_| P12Error::TooMuchWork {
+                    units: u64::MAX,
+                    budget: BUDGET,
+                })?;
+                openssl::pkcs5::pbkdf2_hmac(
+                    password.expose().as_bytes(),
+                    salt,
+                    iter.max(1),
+                    *prf,
+                    &mut key,
+                )
+                .map_err(build)?;
+                (key, Zeroizing::new(iv.clone()))
+            }
+        };
+        if key.len() != cipher.key_length() || iv.len() != cipher.iv_length() {
+            return Err(bad("IV length"));
+        }
+        let mut ctx = CipherCtx::new().map_err(build)?;
+        ctx.decrypt_init(
+            Some(&cipher),
+            Some(&key),
+            (!iv.is_empty()).then_some(&iv[..]),
+        )
+        .map_err(build)?;
+        let mut out = Zeroizing::new(Vec::with_capacity(data.len() + 32));
+        ctx.cipher_update_vec(data, &mut out).map_err(build)?;
+        if ctx.cipher_final_vec(&mut out).is_err() {
+            return Ok(None);
+        }
+        Ok(Some(out))
+    }
+}
+
+fn pkcs12_lengths(cipher: &str) -> (usize, usize) {
+    match cipher {
+        "RC4" => (16, 0),
+        "RC4-40" => (5, 0),
+        "DES-EDE3-CBC" => (24, 8),
+        "DES-EDE-CBC" | "RC2-CBC" => (16, 8),
+        _ => (5, 8),
+    }
+}
+
+fn pbes2_key_length(cipher: &str) -> usize {
+    match cipher {
+        "AES-128-CBC" => 16,
+        "AES-192-CBC" | "DES-EDE3-CBC" => 24,
+        "DES-CBC" => 8,
+        _ => 32,
+    }
+}
+
+/// Price of checking a MAC whose digest is `md`.
+pub fn mac_cost(md: MessageDigest, iterations: u64) -> u64 {
+    pkcs12_kdf_cost(md, iterations, md.size())
+}
+
+/// Pays for and checks the MAC over `data`.
+#[allow(clippy::too_many_arguments)]
+pub fn mac_matches(
+    md: MessageDigest,
+    password: &Password,
+    encoding: Encoding,
+    salt: &[u8],
+    iterations: u64,
+    data: &[u8],
+    expected: &[u8],
+    budget: &mut Budget,
+) -> Result<bool, P12Error> {
+    budget.spend(mac_cost(md, iterations))?;
+    let build = |e: openssl::error::ErrorStack| P12Error::Unsupported {
+        detail: super::first_reason(&e),
+    };
+    let key = pkcs12_kdf(md, password, encoding, salt, 3, iterations, md.size()).map_err(build)?;
+    let pkey = openssl::pkey::PKey::hmac(&key).map_err(build)?;
+    let mut signer = openssl::sign::Signer::new(md, &pkey).map_err(build)?;
+    signer.update(data).map_err(build)?;
+    let mac = signer.sign_to_vec().map_err(build)?;
+    Ok(subtle::ConstantTimeEq::ct_eq(&mac[..], expected).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pbes2_decrypts_an_openssl_pkcs8_key() {
+        let pw = Password::new("Brest 1987 ÿ".into()).unwrap();
+        let rsa = openssl::rsa::Rsa::generate(1024).unwrap();
+        let key = openssl::pkey::PKey::from_rsa(rsa).unwrap();
+        let der = key
+            .private_key_to_pkcs8_passphrase(
+                openssl::symm::Cipher::des_ede3_cbc(),
+                pw.expose().as_bytes(),
+            )
+            .unwrap();
+        let node = ber::read_one(&der).unwrap();
+        let scheme = Scheme::read(&node.child(0, "alg").unwrap()).unwrap();
+        let data = node.child(1, "data").unwrap().octets().unwrap();
+        let mut budget = Budget::new();
+        let plain = scheme
+            .decrypt(&data, &pw, Encoding::Bmp, &mut budget)
+            .unwrap()
+            .unwrap();
+        let back = openssl::pkey::PKey::private_key_from_pkcs8(&plain).unwrap();
+        assert!(back.public_eq(&key));
+        assert!(budget.left < BUDGET);
+    }
+
+    #[test]
+    fn budget_refuses_before_spending() {
+        let mut b = Budget::new();
+        assert!(b.spend(BUDGET - 1).is_ok());
+        assert!(matches!(b.spend(2), Err(P12Error::TooMuchWork { .. })));
+        assert!(b.spend(1).is_ok());
+    }
+}
