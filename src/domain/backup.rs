@@ -100,11 +100,19 @@ impl Destination {
     }
 }
 
-/// A default file name: FAT-safe, with the account label and the date.
+/// Characters and bytes of the account label kept in a default file name:
+/// with `certsafe-` and `-YYYY-MM-DD.p12` the name stays under 255 bytes
+/// (ext4) and 255 UTF-16 units (FAT, exFAT).
+const SLUG_CHARS: usize = 60;
+const SLUG_BYTES: usize = 200;
+
+/// A default file name: FAT-safe, with the account label and the date. A
+/// character that is whitespace, FAT-forbidden or unsafe on a terminal
+/// ([`super::text::is_unsafe`]: controls, bidi overrides) becomes `-`.
 pub fn default_file_name(label: &str, date: OffsetDateTime) -> String {
     let mut slug = String::new();
     for c in label.chars() {
-        let c = if c.is_control() || c.is_whitespace() || FAT_FORBIDDEN.contains(&c) {
+        let c = if c.is_whitespace() || super::text::is_unsafe(c) || FAT_FORBIDDEN.contains(&c) {
             '-'
         } else {
             c
@@ -114,10 +122,17 @@ pub fn default_file_name(label: &str, date: OffsetDateTime) -> String {
         }
         slug.push(c);
     }
+    // At most SLUG_CHARS characters and SLUG_BYTES bytes: a label of 4-byte
+    // characters would otherwise pass the 255-byte name limit of ext4.
+    let mut bytes = 0;
     let slug: String = slug
         .trim_matches(|c| c == '-' || c == '.')
         .chars()
-        .take(60)
+        .take(SLUG_CHARS)
+        .take_while(|c| {
+            bytes += c.len_utf8();
+            bytes <= SLUG_BYTES
+        })
         .collect();
     let slug = if slug.is_empty() {
         "compte".to_string()
@@ -550,5 +565,25 @@ mod tests {
             default_file_name("///", d),
             "certsafe-compte-2026-11-24.p12"
         );
+    }
+
+    #[test]
+    fn default_names_hold_no_bidi_control() {
+        // Found by the backup_name fuzz target: U+2066 (isolate) went through.
+        let d = datetime!(2026-11-24 10:00 UTC);
+        for bidi in ['\u{202e}', '\u{2066}', '\u{200f}', '\u{061c}'] {
+            let n = default_file_name(&format!("facture{bidi}gpj.exe"), d);
+            assert_eq!(n, "certsafe-facture-gpj.exe-2026-11-24.p12");
+        }
+    }
+
+    #[test]
+    fn default_names_fit_255_bytes() {
+        let d = datetime!(2026-11-24 10:00 UTC);
+        let n = default_file_name(&"\u{1d504}".repeat(80), d);
+        assert!(n.len() <= 255, "{} bytes", n.len());
+        assert!(n.ends_with("-2026-11-24.p12"));
+        let ascii = default_file_name(&"a".repeat(80), d);
+        assert_eq!(ascii, format!("certsafe-{}-2026-11-24.p12", "a".repeat(60)));
     }
 }
