@@ -439,3 +439,25 @@ fn write_seeds() {
     text_seeds();
     run_all("corpus");
 }
+
+#[test]
+fn a_signed_message_with_latin1_headers_still_gives_its_certificates() {
+    // The fix for the cert_import crash keeps non-UTF-8 messages away from
+    // OpenSSL's S/MIME reader; the fallback reader must still find the
+    // signer's certificates in them.
+    let pki = Pki::new(Alg::Ec);
+    let leaf = pki.leaf("FUZZ LATIN1", Alg::Ec);
+    let mut certs = Stack::new().unwrap();
+    certs.push(pki.inter.clone()).unwrap();
+    let content = b"Bonjour\r\n";
+    let p7 = Pkcs7::sign(&leaf.cert, &leaf.key, &certs, content, Pkcs7Flags::DETACHED).unwrap();
+    let mut mail = b"From: dr.fuzz@example.fr\r\nSubject: Certificat de l'\xe9quipe\r\n".to_vec();
+    mail.extend(p7.to_smime(content, Pkcs7Flags::DETACHED).unwrap());
+    assert!(std::str::from_utf8(&mail).is_err());
+    let found: Vec<String> = certsafe::domain::trust::read_certs(&mail)
+        .iter()
+        .map(common::fp)
+        .collect();
+    assert!(found.contains(&common::fp(&leaf.cert)), "{found:?}");
+    assert!(found.contains(&common::fp(&pki.inter)), "{found:?}");
+}
