@@ -36,9 +36,12 @@ pub const CRL_NOW: i64 = 4_000_000_000;
 /// The HMAC key of the indexes the targets build and load.
 pub const INDEX_KEY: &[u8] = b"fuzz index key";
 
+/// A target's body.
+pub type Target = fn(&[u8]);
+
 /// Every target: its name (the `fuzz/fuzz_targets/NAME.rs` file and the
 /// `fuzz/corpus/NAME/` folder) and its body.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("p12_inspect", p12_inspect),
     ("p12_open", p12_open),
     ("cert_import", cert_import),
@@ -173,8 +176,8 @@ pub fn crl(data: &[u8]) {
         ca_sha256: [0; 32],
         this_update: parsed.this_update,
         next_update: parsed.next_update.unwrap_or(0),
-        flags: u8::from(parsed.only_user) * index::FLAG_ONLY_USER
-            | u8::from(parsed.only_ca) * index::FLAG_ONLY_CA,
+        flags: (u8::from(parsed.only_user) * index::FLAG_ONLY_USER)
+            | (u8::from(parsed.only_ca) * index::FLAG_ONLY_CA),
     };
     let bytes = index::build(&header, &mut entries, INDEX_KEY).expect("index build");
     let ix = index::Index::from_bytes(bytes, INDEX_KEY).expect("an index just built loads");
@@ -289,16 +292,16 @@ pub fn backup_name(data: &[u8]) {
     if data.len() < 4 {
         return;
     }
-    let days = u32::from_le_bytes([data[0], data[1], data[2], data[3]]) % 3_652_059;
-    let start = Date::from_calendar_date(0, Month::January, 1).expect("date");
-    let date = start + time::Duration::days(i64::from(days));
+    let offset = u32::from_le_bytes([data[0], data[1], data[2], data[3]]) % 3_652_059;
+    let start = Date::from_calendar_date(0, Month::January, 1).expect("day");
+    let day = start + time::Duration::days(i64::from(offset));
     let label = String::from_utf8_lossy(&data[4..]);
-    let name = backup::default_file_name(&label, OffsetDateTime::new_utc(date, Time::MIDNIGHT));
+    let name = backup::default_file_name(&label, OffsetDateTime::new_utc(day, Time::MIDNIGHT));
     let suffix = format!(
         "-{:04}-{:02}-{:02}.p12",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
+        day.year(),
+        u8::from(day.month()),
+        day.day()
     );
     assert!(name.starts_with("certsafe-"), "{name:?}");
     assert!(name.ends_with(&suffix), "{name:?}");

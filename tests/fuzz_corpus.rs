@@ -130,13 +130,7 @@ fn seed(target: &str, name: &str, bytes: &[u8]) {
 
 const ITER: u32 = 1000;
 
-fn p12(
-    leaf: &X509,
-    key: &PKey<Private>,
-    chain: &[&X509],
-    alg: Nid,
-    md: MessageDigest,
-) -> Vec<u8> {
+fn p12(leaf: &X509, key: &PKey<Private>, chain: &[&X509], alg: Nid, md: MessageDigest) -> Vec<u8> {
     let mut ca = Stack::new().unwrap();
     for c in chain {
         ca.push((*c).clone()).unwrap();
@@ -186,7 +180,13 @@ fn p12_seeds(pki: &Pki, tmp: &Path) {
     let files = [
         (
             "modern-ec.p12",
-            p12(&ec.cert, &ec.key, &chain, Nid::AES_256_CBC, MessageDigest::sha256()),
+            p12(
+                &ec.cert,
+                &ec.key,
+                &chain,
+                Nid::AES_256_CBC,
+                MessageDigest::sha256(),
+            ),
         ),
         (
             "compat-ec.p12",
@@ -200,7 +200,13 @@ fn p12_seeds(pki: &Pki, tmp: &Path) {
         ),
         (
             "modern-rsa-nochain.p12",
-            p12(&rsa.cert, &rsa.key, &[], Nid::AES_256_CBC, MessageDigest::sha256()),
+            p12(
+                &rsa.cert,
+                &rsa.key,
+                &[],
+                Nid::AES_256_CBC,
+                MessageDigest::sha256(),
+            ),
         ),
     ];
     for (name, bytes) in &files {
@@ -225,7 +231,8 @@ fn cert_seeds(pki: &Pki, tmp: &Path) {
     let mut bundle = pki.inter.to_pem().unwrap();
     bundle.extend(pki.root.to_pem().unwrap());
     seed("cert_import", "chain.pem", &bundle);
-    let fixture = common::fixtures().join("TEST_AC_IGC-SANTE_ELEMENTAIRE_ORGANISATIONS.dc528e37.pem");
+    let fixture =
+        common::fixtures().join("TEST_AC_IGC-SANTE_ELEMENTAIRE_ORGANISATIONS.dc528e37.pem");
     if let Ok(bytes) = std::fs::read(fixture) {
         seed("cert_import", "igc-sante-test-ca.pem", &bytes);
     }
@@ -243,7 +250,8 @@ fn cert_seeds(pki: &Pki, tmp: &Path) {
     .unwrap();
     seed("cert_import", "signed.p7s", &p7.to_der().unwrap());
     let eml = p7.to_smime(content, Pkcs7Flags::DETACHED).unwrap();
-    let mut mail = b"From: dr.fuzz@example.fr\r\nTo: cabinet@example.fr\r\nSubject: certificat\r\n".to_vec();
+    let mut mail =
+        b"From: dr.fuzz@example.fr\r\nTo: cabinet@example.fr\r\nSubject: certificat\r\n".to_vec();
     mail.extend(eml);
     seed("cert_import", "signed.eml", &mail);
     let chain = tmp.join("chain.pem");
@@ -266,9 +274,18 @@ fn key_seeds() {
     let seeds: Vec<(&str, Vec<u8>)> = vec![
         ("ec-pkcs8.pem", ec.private_key_to_pem_pkcs8().unwrap()),
         ("ec-pkcs8.der", ec.private_key_to_pkcs8().unwrap()),
-        ("ec-sec1.pem", ec.ec_key().unwrap().private_key_to_pem().unwrap()),
-        ("ec-sec1.der", ec.ec_key().unwrap().private_key_to_der().unwrap()),
-        ("rsa-pkcs1.pem", rsa.rsa().unwrap().private_key_to_pem().unwrap()),
+        (
+            "ec-sec1.pem",
+            ec.ec_key().unwrap().private_key_to_pem().unwrap(),
+        ),
+        (
+            "ec-sec1.der",
+            ec.ec_key().unwrap().private_key_to_der().unwrap(),
+        ),
+        (
+            "rsa-pkcs1.pem",
+            rsa.rsa().unwrap().private_key_to_pem().unwrap(),
+        ),
         (
             "ec-pkcs8-aes.pem",
             ec.private_key_to_pem_pkcs8_passphrase(Cipher::aes_256_cbc(), pass)
@@ -338,9 +355,17 @@ fn crl_seeds() {
         seed("crl", &format!("{tag_name}-empty"), &with_ca(&ca, &empty));
         seed("crl", &format!("{tag_name}-listed"), &with_ca(&ca, &listed));
         seed("crl", &format!("{tag_name}-idp"), &with_ca(&ca, &scoped));
-        seed("crl", &format!("{tag_name}-listed-pem"), &with_ca(&ca, &pem(&listed)));
+        seed(
+            "crl",
+            &format!("{tag_name}-listed-pem"),
+            &with_ca(&ca, &pem(&listed)),
+        );
         if alg == Alg::Ec {
-            seed("crl", "no-ca-listed", &[&[0u8, 0][..], &listed[..]].concat());
+            seed(
+                "crl",
+                "no-ca-listed",
+                &[&[0u8, 0][..], &listed[..]].concat(),
+            );
             // Index bodies (without their HMAC, which the target appends).
             let parsed = parse::parse(&listed).unwrap();
             let mut entries = Vec::new();

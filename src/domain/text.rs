@@ -11,6 +11,7 @@
 //! escapes control characters itself and must stay exact.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 /// Whether `c` must not reach a terminal as it is: C0 and C1 controls, DEL,
 /// bidirectional formatting characters and the Unicode line separators.
@@ -43,8 +44,12 @@ pub fn visible(s: &str) -> Cow<'_, str> {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c if (c as u32) < 0x80 => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
         }
     }
     Cow::Owned(out)
@@ -86,7 +91,7 @@ mod tests {
     #[test]
     fn output_never_holds_an_unsafe_character() {
         // Every code point below U+3000 plus a few beyond, one at a time.
-        for cp in (0u32..0x3000).chain([0xfeff, 0x1f600, 0x10ffff]) {
+        for cp in (0u32..0x3000).chain([0xfeff, 0x1f600, 0x0010_ffff]) {
             let Some(c) = char::from_u32(cp) else {
                 continue;
             };
