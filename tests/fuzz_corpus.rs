@@ -486,3 +486,57 @@ fn a_signed_message_with_latin1_headers_still_gives_its_certificates() {
     assert!(found.contains(&common::fp(&leaf.cert)), "{found:?}");
     assert!(found.contains(&common::fp(&pki.inter)), "{found:?}");
 }
+
+#[test]
+fn an_encrypted_key_claiming_billions_of_iterations_is_refused_at_once() {
+    // Found with the private_key target (a libFuzzer timeout): PKCS#8 with
+    // 2^31-1 PBKDF2 iterations held read_private_key for many minutes.
+    let password = Password::new(PASSWORD.to_string()).unwrap();
+    let files = inputs("regressions", "private_key");
+    assert!(files.len() >= 3);
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        assert_eq!(
+            certsafe::domain::identity::kdf_cost(&bytes),
+            Some(2_147_483_647),
+            "{}",
+            file.display()
+        );
+        let started = std::time::Instant::now();
+        let err =
+            certsafe::domain::identity::read_private_key(&bytes, Some(&password), "k").unwrap_err();
+        // With trailing bytes the DER is not taken as encrypted at all.
+        let trailing = file.to_string_lossy().contains("trailing");
+        assert!(
+            trailing
+                || matches!(
+                    err,
+                    certsafe::domain::identity::IdentityError::TooManyIterations {
+                        iterations: 2_147_483_647,
+                        ..
+                    }
+                ),
+            "{}: {err:?}",
+            file.display()
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+}
+
+#[test]
+fn the_seed_keys_still_decrypt() {
+    // The bound leaves ordinary encrypted keys (2048 iterations) alone.
+    let password = Password::new(PASSWORD.to_string()).unwrap();
+    for name in [
+        "ec-pkcs8-aes.pem",
+        "ec-pkcs8-aes.der",
+        "rsa-legacy-encrypted.pem",
+        "ec-pkcs8.pem",
+    ] {
+        let bytes = std::fs::read(fuzz_dir().join("corpus/private_key").join(name)).unwrap();
+        assert!(
+            certsafe::domain::identity::read_private_key(&bytes, Some(&password), name).is_ok(),
+            "{name}"
+        );
+    }
+}
