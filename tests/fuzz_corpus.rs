@@ -489,7 +489,8 @@ fn a_signed_message_with_latin1_headers_still_gives_its_certificates() {
 
 #[test]
 fn an_encrypted_key_claiming_billions_of_iterations_is_refused_at_once() {
-    // Found with the private_key target (a libFuzzer timeout): PKCS#8 with
+    // Seen while writing the private_key target (a libFuzzer timeout on a
+    // crafted input; 4 min of fuzzing did not reach it): PKCS#8 with
     // 2^31-1 PBKDF2 iterations held read_private_key for many minutes.
     let password = Password::new(PASSWORD.to_string()).unwrap();
     let files = inputs("regressions", "private_key");
