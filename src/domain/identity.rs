@@ -371,7 +371,7 @@ pub fn key_is_encrypted(bytes: &[u8]) -> bool {
 /// cost. None when the key is not encrypted PKCS#8 or cannot be read.
 /// Checked before decryption, as for PKCS#12 files: a key file claiming
 /// billions of iterations would hold the program for many minutes (seen
-/// while writing the private_key fuzz target: a libFuzzer timeout).
+/// while writing the `private_key` fuzz target: a libFuzzer timeout).
 pub fn kdf_cost(bytes: &[u8]) -> Option<u64> {
     fn largest(node: &super::ber::Node<'_>, depth: usize) -> u64 {
         if node.tag == super::ber::tag::INTEGER {
