@@ -10,6 +10,8 @@ rust_i18n::i18n!("src/locales", fallback = "en");
 pub mod cli;
 pub mod config;
 pub mod domain;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod i18n;
 pub mod tui;
 

@@ -100,6 +100,12 @@ impl Destination {
     }
 }
 
+/// Characters and bytes of the account label kept in a default file name:
+/// with `certsafe-` and `-YYYY-MM-DD.p12` the name stays under 255 bytes
+/// (ext4) and 255 UTF-16 units (FAT, exFAT).
+const SLUG_CHARS: usize = 60;
+const SLUG_BYTES: usize = 200;
+
 /// A default file name: FAT-safe, with the account label and the date.
 /// Only letters (accents kept), digits, `.` and `_` survive from the label;
 /// anything else (spaces, punctuation, parentheses, controls, bidirectional
@@ -108,7 +114,7 @@ impl Destination {
 pub fn default_file_name(label: &str, date: OffsetDateTime) -> String {
     let mut slug = String::new();
     for c in label.chars() {
-        let keep = c.is_alphanumeric() || matches!(c, '.' | '_');
+        let keep = (c.is_alphanumeric() || matches!(c, '.' | '_')) && !super::text::is_unsafe(c);
         debug_assert!(!keep || !FAT_FORBIDDEN.contains(&c));
         let c = if keep { c } else { '-' };
         if c == '-' && (slug.is_empty() || slug.ends_with('-')) {
@@ -116,10 +122,17 @@ pub fn default_file_name(label: &str, date: OffsetDateTime) -> String {
         }
         slug.push(c);
     }
+    // At most SLUG_CHARS characters and SLUG_BYTES bytes: a label of 4-byte
+    // characters would otherwise pass the 255-byte name limit of ext4.
+    let mut bytes = 0;
     let slug: String = slug
         .trim_matches(|c| c == '-' || c == '.')
         .chars()
-        .take(60)
+        .take(SLUG_CHARS)
+        .take_while(|c| {
+            bytes += c.len_utf8();
+            bytes <= SLUG_BYTES
+        })
         .collect();
     let slug = if slug.is_empty() {
         "compte".to_string()
@@ -627,5 +640,25 @@ mod tests {
             let n = default_file_name(&format!("a{c}b"), d);
             assert_eq!(n, "certsafe-a-b-2026-11-24.p12", "{c}");
         }
+    }
+
+    #[test]
+    fn default_names_hold_no_bidi_control() {
+        // Found by the backup_name fuzz target: U+2066 (isolate) went through.
+        let d = datetime!(2026-11-24 10:00 UTC);
+        for bidi in ['\u{202e}', '\u{2066}', '\u{200f}', '\u{061c}'] {
+            let n = default_file_name(&format!("facture{bidi}gpj.exe"), d);
+            assert_eq!(n, "certsafe-facture-gpj.exe-2026-11-24.p12");
+        }
+    }
+
+    #[test]
+    fn default_names_fit_255_bytes() {
+        let d = datetime!(2026-11-24 10:00 UTC);
+        let n = default_file_name(&"\u{1d504}".repeat(80), d);
+        assert!(n.len() <= 255, "{} bytes", n.len());
+        assert!(n.ends_with("-2026-11-24.p12"));
+        let ascii = default_file_name(&"a".repeat(80), d);
+        assert_eq!(ascii, format!("certsafe-{}-2026-11-24.p12", "a".repeat(60)));
     }
 }

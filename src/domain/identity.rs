@@ -13,6 +13,11 @@ use zeroize::Zeroizing;
 use super::secret::Password;
 use super::time::asn1_to_datetime;
 
+/// The most key-derivation iterations an encrypted private key may claim
+/// (PBKDF2 or PKCS#12 PBE rounds, or scrypt's N·r·p): well above what any
+/// writer uses, far below what would hold certsafe for minutes.
+pub const MAX_KEY_ITERATIONS: u64 = 10_000_000;
+
 /// A certificate, its chain and the matching private key.
 pub struct Identity {
     /// The private key (never printed: `Identity` has no `Debug` showing it).
@@ -59,6 +64,14 @@ pub enum IdentityError {
     WrongKeyPassword {
         /// Which input.
         what: String,
+    },
+    /// The encrypted key claims an absurd key-derivation cost.
+    #[error("{}", crate::t!("identity.too_many_iterations", what = .what, iterations = .iterations))]
+    TooManyIterations {
+        /// Which file.
+        what: String,
+        /// The count claimed.
+        iterations: u64,
     },
     /// The key proof failed.
     #[error("{}", crate::t!("identity.proof_failed", detail = .0))]
@@ -358,6 +371,46 @@ pub fn key_is_encrypted(bytes: &[u8]) -> bool {
         })
 }
 
+/// The largest number in the encryption parameters of an encrypted PKCS#8
+/// key (PEM or DER): the PBKDF2 or PKCS#12-PBE iteration count, the scrypt
+/// cost. None when the key is not encrypted PKCS#8 or cannot be read.
+/// Checked before decryption, as for PKCS#12 files: a key file claiming
+/// billions of iterations would hold the program for many minutes (seen
+/// while writing the `private_key` fuzz target: a libFuzzer timeout).
+pub fn kdf_cost(bytes: &[u8]) -> Option<u64> {
+    fn largest(node: &super::ber::Node<'_>, depth: usize) -> u64 {
+        if node.tag == super::ber::tag::INTEGER {
+            // Too large for a u64 is too large.
+            return node.uint().unwrap_or(u64::MAX);
+        }
+        if !node.constructed() || depth > 8 {
+            return 0;
+        }
+        node.iter()
+            .map_while(Result::ok)
+            .map(|n| largest(&n, depth + 1))
+            .max()
+            .unwrap_or(0)
+    }
+    let pem;
+    let der = if looks_pem(bytes) {
+        let text = String::from_utf8_lossy(bytes);
+        let begin = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
+        let body = &text[text.find(begin)? + begin.len()..];
+        let body = &body[..body.find("-----END ENCRYPTED PRIVATE KEY-----")?];
+        let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+        pem = openssl::base64::decode_block(&b64).ok()?;
+        &pem[..]
+    } else {
+        bytes
+    };
+    // EncryptedPrivateKeyInfo ::= SEQUENCE { AlgorithmIdentifier, OCTET STRING }
+    // read_first: OpenSSL reads the key from a DER prefix too.
+    let (info, _) = super::ber::read_first(der).ok()?;
+    let algorithm = info.iter().next()?.ok()?;
+    Some(largest(&algorithm, 0))
+}
+
 /// Reads a private key: PKCS#8, PKCS#1 or SEC1, PEM or DER; encrypted PKCS#8
 /// (and legacy encrypted PEM) with `password`.
 pub fn read_private_key(
@@ -380,6 +433,20 @@ pub fn read_private_key(
     let Some(password) = password else {
         return Err(bad());
     };
+    // Legacy encrypted PEM (Proc-Type) derives its key in one round; every
+    // other form is PKCS#8, whose cost must be read and bounded first.
+    let legacy_pem =
+        looks_pem(bytes) && !String::from_utf8_lossy(bytes).contains("ENCRYPTED PRIVATE KEY");
+    match kdf_cost(bytes) {
+        Some(iterations) if iterations > MAX_KEY_ITERATIONS => {
+            return Err(IdentityError::TooManyIterations {
+                what: what.to_string(),
+                iterations,
+            });
+        }
+        None if !legacy_pem => return Err(bad()),
+        _ => {}
+    }
     let pass = password.expose().as_bytes();
     let key = if looks_pem(bytes) {
         PKey::private_key_from_pem_passphrase(bytes, pass)

@@ -158,8 +158,15 @@ pub fn read_certs(bytes: &[u8]) -> Vec<X509> {
         l.starts_with("content-type:") && (l.contains("multipart/signed") || l.contains("pkcs7"))
     });
     if is_mime {
-        if let Ok((p7, _)) = Pkcs7::from_smime(bytes) {
-            out.extend(pkcs7_certs(&p7));
+        // OpenSSL's MIME reader quotes header values into its error queue,
+        // and the openssl crate (0.10.82) panics on error data that is not
+        // UTF-8 (`Error::get` unwraps `str::from_utf8`): a message with one
+        // non-UTF-8 byte in a Content-Type would crash the import. Such a
+        // message goes to the fallback reader only (found by fuzzing).
+        if std::str::from_utf8(bytes).is_ok() {
+            if let Ok((p7, _)) = Pkcs7::from_smime(bytes) {
+                out.extend(pkcs7_certs(&p7));
+            }
         }
         if out.is_empty() {
             out.extend(smime_fallback(&text));

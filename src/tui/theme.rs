@@ -213,6 +213,13 @@ impl Theme {
         }
     }
 
+    /// A theme file's text applied over the default theme, as [`Theme::load`]
+    /// does with a user theme (used by the fuzz target and tests).
+    pub fn from_toml(text: &str, name: &str) -> Result<Self, ThemeError> {
+        let base = Self::base().apply(&Self::parse(BUILT_IN[0].1, "default")?, "default")?;
+        base.apply(&Self::parse(text, name)?, name)
+    }
+
     /// Switches to ASCII drawing (and, unless a theme was asked for, no
     /// colour): for terminals that know neither UTF-8 nor colours.
     #[must_use]
