@@ -355,20 +355,9 @@ fn looks_pem(bytes: &[u8]) -> bool {
 /// Whether a key file is encrypted (and so needs a password).
 pub fn key_is_encrypted(bytes: &[u8]) -> bool {
     if looks_pem(bytes) {
-        let text = String::from_utf8_lossy(bytes);
-        return text.contains("BEGIN ENCRYPTED PRIVATE KEY")
-            || text.contains("Proc-Type: 4,ENCRYPTED");
+        return pem_key_block(bytes).is_some_and(|b| b.legacy || encrypted_pkcs8(&b.der));
     }
-    // DER: an unencrypted key parses without a password.
-    PKey::private_key_from_der(bytes).is_err()
-        && super::ber::read_one(bytes).is_ok_and(|n| {
-            // EncryptedPrivateKeyInfo ::= SEQUENCE { AlgorithmIdentifier, OCTET STRING }
-            n.children().is_ok_and(|k| {
-                k.len() == 2
-                    && k[0].tag == super::ber::tag::SEQUENCE
-                    && k[1].base_tag() == super::ber::tag::OCTET_STRING
-            })
-        })
+    encrypted_pkcs8(bytes)
 }
 
 /// The largest number in the encryption parameters of an encrypted PKCS#8
@@ -392,15 +381,21 @@ pub fn kdf_cost(bytes: &[u8]) -> Option<u64> {
             .max()
             .unwrap_or(0)
     }
+    fn has_oid(node: &super::ber::Node<'_>, oid: &str, depth: usize) -> bool {
+        if node.tag == super::ber::tag::OID {
+            return node.oid().as_deref() == Some(oid);
+        }
+        node.constructed()
+            && depth <= 8
+            && node
+                .iter()
+                .map_while(Result::ok)
+                .any(|n| has_oid(&n, oid, depth + 1))
+    }
     let pem;
     let der = if looks_pem(bytes) {
-        let text = String::from_utf8_lossy(bytes);
-        let begin = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
-        let body = &text[text.find(begin)? + begin.len()..];
-        let body = &body[..body.find("-----END ENCRYPTED PRIVATE KEY-----")?];
-        let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-        pem = openssl::base64::decode_block(&b64).ok()?;
-        &pem[..]
+        pem = pem_key_block(bytes)?;
+        &pem.der[..]
     } else {
         bytes
     };
@@ -408,11 +403,126 @@ pub fn kdf_cost(bytes: &[u8]) -> Option<u64> {
     // read_first: OpenSSL reads the key from a DER prefix too.
     let (info, _) = super::ber::read_first(der).ok()?;
     let algorithm = info.iter().next()?.ok()?;
+    if has_oid(&algorithm, OID_SCRYPT, 0) {
+        // N, r and p multiply (and memory grows with N·r): refused.
+        return Some(u64::MAX);
+    }
     Some(largest(&algorithm, 0))
 }
 
+/// Key types refused before OpenSSL decodes them: DSA and Diffie-Hellman
+/// (no IGC-Santé certificate uses them, and decoding a DSA key computes its
+/// public part with parameters the file chooses).
+const REFUSED_KEY_OIDS: [&str; 3] = [
+    "1.2.840.10040.4.1",
+    "1.2.840.113549.1.3.1",
+    "1.2.840.10046.2.1",
+];
+/// scrypt: its cost is memory as much as time; no key writer we read uses it.
+const OID_SCRYPT: &str = "1.3.6.1.4.1.11591.4.11";
+/// Largest INTEGER in a private key, in bytes: a 16 384-bit RSA modulus
+/// and its sign byte. Larger keys would make every signature cost seconds.
+const MAX_KEY_INTEGER: usize = 2049;
+
+/// Whether a DER private key (PKCS#8, PKCS#1 or SEC1, not encrypted) may be
+/// handed to OpenSSL: no refused key type, no INTEGER over 16 384 bits, at
+/// most 6 levels deep (the key inside PKCS#8's OCTET STRING is looked into).
+pub fn key_der_is_bounded(der: &[u8]) -> bool {
+    fn walk(node: &super::ber::Node<'_>, depth: usize) -> bool {
+        use super::ber::tag;
+        if depth > 6 {
+            return false;
+        }
+        if node.tag == tag::INTEGER {
+            return node.content.len() <= MAX_KEY_INTEGER;
+        }
+        if node.tag == tag::OID {
+            return node
+                .oid()
+                .is_none_or(|o| !REFUSED_KEY_OIDS.contains(&o.as_str()));
+        }
+        if node.tag == tag::OCTET_STRING {
+            // PKCS#8's privateKey holds the key's own DER; anything else
+            // (an EC private scalar) is plain bytes.
+            return super::ber::read_one(node.content)
+                .map_or(true, |inner| walk(&inner, depth + 1));
+        }
+        if !node.constructed() {
+            return true;
+        }
+        node.iter().all(|c| c.is_ok_and(|c| walk(&c, depth + 1)))
+    }
+    super::ber::read_first(der).is_ok_and(|(node, _)| walk(&node, 0))
+}
+
+/// The one private-key block of a PEM file, found as OpenSSL finds blocks
+/// (markers at the start of a line): its label, whether it has headers
+/// (legacy encryption), the block's own text and its decoded body. None
+/// when there is no key block, or more than one (the block checked must be
+/// the block decrypted).
+struct PemKey {
+    label: String,
+    legacy: bool,
+    text: String,
+    der: zeroize::Zeroizing<Vec<u8>>,
+}
+
+fn pem_key_block(bytes: &[u8]) -> Option<PemKey> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut found: Option<PemKey> = None;
+    let mut lines = text.lines().map(|l| l.trim_end_matches('\r'));
+    while let Some(line) = lines.next() {
+        let Some(label) = line
+            .strip_prefix("-----BEGIN ")
+            .and_then(|l| l.strip_suffix("-----"))
+        else {
+            continue;
+        };
+        let end = format!("-----END {label}-----");
+        let mut body = Vec::new();
+        let mut closed = false;
+        for l in lines.by_ref() {
+            if l == end {
+                closed = true;
+                break;
+            }
+            body.push(l);
+        }
+        if !closed {
+            return None;
+        }
+        if !label.ends_with("PRIVATE KEY") {
+            continue;
+        }
+        if found.is_some() {
+            return None;
+        }
+        let legacy = body.iter().any(|l| l.contains(':'));
+        let b64: zeroize::Zeroizing<String> = zeroize::Zeroizing::new(
+            body.iter()
+                .filter(|l| !l.contains(':'))
+                .flat_map(|l| l.chars())
+                .filter(|c| !c.is_whitespace())
+                .collect(),
+        );
+        let der = zeroize::Zeroizing::new(openssl::base64::decode_block(&b64).ok()?);
+        let block = format!("-----BEGIN {label}-----\n{}\n{end}\n", body.join("\n"));
+        found = Some(PemKey {
+            label: label.to_string(),
+            legacy,
+            text: block,
+            der,
+        });
+    }
+    found
+}
+
 /// Reads a private key: PKCS#8, PKCS#1 or SEC1, PEM or DER; encrypted PKCS#8
-/// (and legacy encrypted PEM) with `password`.
+/// (and legacy encrypted PEM) with `password`. Every form is checked before
+/// OpenSSL sees it: one key block only, its key-derivation cost bounded,
+/// scrypt, DSA and DH refused, integers at most 16 384 bits; OpenSSL is never
+/// given a PEM text to search, so it cannot prompt on the terminal or read
+/// another block than the one checked.
 pub fn read_private_key(
     bytes: &[u8],
     password: Option<&Password>,
@@ -421,39 +531,68 @@ pub fn read_private_key(
     let bad = || IdentityError::BadKey {
         what: what.to_string(),
     };
-    let encrypted = key_is_encrypted(bytes);
-    if !encrypted {
-        let key = if looks_pem(bytes) {
-            PKey::private_key_from_pem(bytes)
-        } else {
-            PKey::private_key_from_der(bytes)
-        };
-        return key.map_err(|_| bad());
-    }
-    let Some(password) = password else {
-        return Err(bad());
-    };
-    // Legacy encrypted PEM (Proc-Type) derives its key in one round; every
-    // other form is PKCS#8, whose cost must be read and bounded first.
-    let legacy_pem =
-        looks_pem(bytes) && !String::from_utf8_lossy(bytes).contains("ENCRYPTED PRIVATE KEY");
-    match kdf_cost(bytes) {
-        Some(iterations) if iterations > MAX_KEY_ITERATIONS => {
-            return Err(IdentityError::TooManyIterations {
-                what: what.to_string(),
-                iterations,
-            });
-        }
-        None if !legacy_pem => return Err(bad()),
-        _ => {}
-    }
-    let pass = password.expose().as_bytes();
-    let key = if looks_pem(bytes) {
-        PKey::private_key_from_pem_passphrase(bytes, pass)
+    let block = if looks_pem(bytes) {
+        Some(pem_key_block(bytes).ok_or_else(bad)?)
     } else {
-        PKey::private_key_from_pkcs8_passphrase(bytes, pass)
+        None
     };
-    key.map_err(|_| IdentityError::WrongKeyPassword {
-        what: what.to_string(),
+    let key = match &block {
+        Some(b) if b.legacy => {
+            // Legacy encrypted PEM (Proc-Type, DEK-Info): one MD5 round.
+            if b.label.starts_with("DSA") {
+                return Err(bad());
+            }
+            let password = password.ok_or_else(bad)?;
+            PKey::private_key_from_pem_passphrase(b.text.as_bytes(), password.expose().as_bytes())
+                .map_err(|_| IdentityError::WrongKeyPassword {
+                what: what.to_string(),
+            })?
+        }
+        _ => {
+            let der: &[u8] = block.as_ref().map_or(bytes, |b| &b.der[..]);
+            if encrypted_pkcs8(der) {
+                let password = password.ok_or_else(bad)?;
+                match kdf_cost(der) {
+                    Some(iterations) if iterations > MAX_KEY_ITERATIONS => {
+                        return Err(IdentityError::TooManyIterations {
+                            what: what.to_string(),
+                            iterations,
+                        });
+                    }
+                    None => return Err(bad()),
+                    _ => {}
+                }
+                PKey::private_key_from_pkcs8_passphrase(der, password.expose().as_bytes()).map_err(
+                    |_| IdentityError::WrongKeyPassword {
+                        what: what.to_string(),
+                    },
+                )?
+            } else {
+                if !key_der_is_bounded(der) {
+                    return Err(bad());
+                }
+                PKey::private_key_from_der(der).map_err(|_| bad())?
+            }
+        }
+    };
+    if key.bits() > 16_384 || matches!(key.id(), openssl::pkey::Id::DSA | openssl::pkey::Id::DH) {
+        return Err(bad());
+    }
+    Ok(key)
+}
+
+/// Whether `der` is an `EncryptedPrivateKeyInfo`: `SEQUENCE {
+/// AlgorithmIdentifier (an OID first), OCTET STRING }`.
+fn encrypted_pkcs8(der: &[u8]) -> bool {
+    super::ber::read_first(der).is_ok_and(|(n, _)| {
+        n.children().is_ok_and(|k| {
+            k.len() == 2
+                && k[0].tag == super::ber::tag::SEQUENCE
+                && k[0]
+                    .iter()
+                    .next()
+                    .is_some_and(|a| a.is_ok_and(|a| a.tag == super::ber::tag::OID))
+                && k[1].base_tag() == super::ber::tag::OCTET_STRING
+        })
     })
 }

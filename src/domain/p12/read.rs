@@ -371,6 +371,9 @@ fn read_bags(bytes: &[u8], bags: &mut Bags, depth: usize, open: bool) -> Result<
                     return Err(damaged("too many keys"));
                 }
                 let der = Zeroizing::new(ber::der(tag::SEQUENCE, value.content));
+                if !crate::domain::identity::key_der_is_bounded(&der) {
+                    return Err(damaged("unsupported private key"));
+                }
                 let key = PKey::private_key_from_pkcs8(&der)
                     .map_err(|_| damaged("unreadable private key"))?;
                 bags.keys.push((key, local_id, name));
@@ -441,7 +444,8 @@ pub fn open_all(bytes: &[u8], password: &Password) -> Result<Contents, P12Error>
             .decrypt(data, password, enc, budget)?
             .is_some_and(|p| {
                 if key {
-                    PKey::private_key_from_pkcs8(&p).is_ok()
+                    crate::domain::identity::key_der_is_bounded(&p)
+                        && PKey::private_key_from_pkcs8(&p).is_ok()
                 } else {
                     parses(&p)
                 }
@@ -521,6 +525,9 @@ pub fn open_all(bytes: &[u8], password: &Password) -> Result<Contents, P12Error>
             .scheme
             .decrypt(&s.data, password, encoding, &mut budget)?
             .ok_or_else(refused)?;
+        if !crate::domain::identity::key_der_is_bounded(&plain) {
+            return Err(damaged("unsupported private key"));
+        }
         let key = PKey::private_key_from_pkcs8(&plain).map_err(|_| refused())?;
         bags.keys.push((key, s.local_id, s.name));
     }
