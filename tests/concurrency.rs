@@ -316,3 +316,35 @@ fn two_crl_updates_at_once_both_succeed() {
         assert!(fresh, "{v}");
     }
 }
+
+/// `account remove` asks, then removes under the lock; if a `restore
+/// --replace` put another identity in meanwhile, nothing is removed (found
+/// by a review: the new key and the archived one would both have gone).
+#[test]
+fn a_remove_confirmed_before_a_replace_removes_nothing() {
+    use certsafe::domain::identity::Identity;
+    use certsafe::domain::store::{Store, StoreError};
+    let home = Home::new();
+    let pki = Pki::new(Alg::Ec);
+    let first = pki.leaf("Dr Race", Alg::Ec);
+    let renewed = pki.leaf("Dr Race", Alg::Ec);
+    let identity = |l: &common::Leaf| {
+        Identity::assemble(l.key.clone(), vec![l.cert.clone(), pki.inter.clone()]).unwrap()
+    };
+    let store = Store::open(&home.path().join("data/accounts")).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let confirmed = store.add(&identity(&first), "Dr Race", None, now).unwrap();
+    // The user is looking at the confirmation; a restore --replace lands.
+    store.replace(&confirmed, &identity(&renewed), now).unwrap();
+    let err = store.remove(&confirmed).unwrap_err();
+    assert!(
+        matches!(err, StoreError::ChangedSinceConfirmed { .. }),
+        "{err:?}"
+    );
+    let left = store.list().unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].meta.fingerprint, common::fp(&renewed.cert));
+    // Confirmed on what is there now, it goes.
+    assert!(store.remove(&left[0]).unwrap());
+    assert!(store.list().unwrap().is_empty());
+}

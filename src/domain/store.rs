@@ -76,6 +76,13 @@ pub enum StoreError {
         /// The account.
         id: String,
     },
+    /// The account was given another identity after the user confirmed its
+    /// removal; nothing was removed.
+    #[error("{}", crate::t!("store.changed_since_confirmed", id = .id))]
+    ChangedSinceConfirmed {
+        /// The account.
+        id: String,
+    },
     /// A stored file is corrupt.
     #[error("{}", crate::t!("store.corrupt", path = .path, detail = .detail))]
     Corrupt {
@@ -851,6 +858,14 @@ impl Locked<'_> {
         if !account.dir.join("account.json").exists() {
             remove_tree(&account.dir)?;
             return Ok(false);
+        }
+        // What was confirmed is what goes: an identity put in meanwhile (a
+        // restore --replace while the question was on screen) is not
+        // removed unseen.
+        if reload(account)?.meta.fingerprint != account.meta.fingerprint {
+            return Err(StoreError::ChangedSinceConfirmed {
+                id: account.meta.id.clone(),
+            });
         }
         // Renamed away first so a half-deleted account never shows in the
         // list; the sweep finishes a removal that was killed.
