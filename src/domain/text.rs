@@ -24,7 +24,10 @@ pub fn is_unsafe(c: char) -> bool {
             | '\u{2028}' | '\u{2029}'       // line and paragraph separators
             | '\u{202a}'..='\u{202e}'       // LRE, RLE, PDF, LRO, RLO
             | '\u{2066}'..='\u{2069}'       // LRI, RLI, FSI, PDI
-            | '\u{206a}'..='\u{206f}' // deprecated shaping and symmetric-swapping controls
+            | '\u{206a}'..='\u{206f}'       // deprecated shaping and symmetric-swapping controls
+            | '\u{200b}'..='\u{200d}'       // zero-width space, non-joiner, joiner
+            | '\u{2060}'..='\u{2064}'       // word joiner, invisible operators
+            | '\u{feff}' // zero-width no-break space (BOM)
         )
 }
 
@@ -112,6 +115,9 @@ mod tests {
         assert_eq!(visible("\u{2066}x\u{2069}"), "\\u{2066}x\\u{2069}");
         assert_eq!(visible("a\u{206b}b"), "a\\u{206b}b");
         assert!(!is_clean("\x1b[2J"));
+        // Invisible characters that let one name pass for another.
+        assert_eq!(visible("Dr\u{200b} Durand"), "Dr\\u{200b} Durand");
+        assert_eq!(visible("a\u{feff}b\u{2060}"), "a\\u{feff}b\\u{2060}");
     }
 
     #[test]
