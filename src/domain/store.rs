@@ -817,7 +817,13 @@ impl Locked<'_> {
             {
                 // No atomic exchange: the old folder steps aside as `.old-<id>`,
                 // which the sweep puts back if the new one never arrived.
-                let old = dir.join(format!(".old-{}", account.meta.id));
+                // Named after the folder (what the sweep restores), not the
+                // id inside account.json, which a copied folder can disagree with.
+                let folder = live
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| account.meta.id.clone());
+                let old = dir.join(format!(".old-{folder}"));
                 fs::rename(live, &old).map_err(io_err("write", live))?;
                 sync_dir(dir).map_err(io_err("write", dir))?;
                 fs::rename(staging.path(), live).map_err(io_err("write", live))?;
