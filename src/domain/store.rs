@@ -819,10 +819,10 @@ impl Locked<'_> {
                 // which the sweep puts back if the new one never arrived.
                 // Named after the folder (what the sweep restores), not the
                 // id inside account.json, which a copied folder can disagree with.
-                let folder = live
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| account.meta.id.clone());
+                let folder = live.file_name().map_or_else(
+                    || account.meta.id.clone(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
                 let old = dir.join(format!(".old-{folder}"));
                 fs::rename(live, &old).map_err(io_err("write", live))?;
                 sync_dir(dir).map_err(io_err("write", dir))?;
