@@ -808,3 +808,38 @@ fn a_file_url_naming_a_fifo_or_a_device_fails_at_once() {
         );
     }
 }
+
+/// An older, validly signed CRL (a replay over plain HTTP) is refused even
+/// when meta.json, which only describes, was edited or deleted: the newest
+/// date comes from the authenticated index too (found by a review).
+#[test]
+fn a_replayed_older_crl_is_refused_whatever_meta_json_says() {
+    let w = world();
+    let leaf = w.leaf("Dr Replay", Alg::Ec, &[]);
+    w.correspondent(&leaf);
+    let mut old = CrlSpec::fresh(1);
+    old.this_update = now() - 2 * 3600;
+    let mut new = CrlSpec::fresh(2);
+    new.this_update = now() - 3600;
+    let new = new.revoking(vec![Revoked::cert(&leaf, now() - 3600, Some(1))]);
+    let old_der = crl(&old, &w.inter, &w.inter_key);
+    w.import(&crl(&new, &w.inter, &w.inter_key)).unwrap();
+    assert_eq!(w.check(&leaf).state, CertState::Revoked);
+    let meta_path = ca_dir(&w, &w.inter).join("meta.json");
+    for tamper in ["edit", "delete"] {
+        if tamper == "edit" {
+            let mut meta: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+            meta["this_update"] = "2000-01-01T00:00:00Z".into();
+            meta["crl_number"] = serde_json::Value::Null;
+            std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
+        } else {
+            let _ = std::fs::remove_file(&meta_path);
+        }
+        assert!(
+            matches!(w.rejection(&old_der), Rejection::Older { .. }),
+            "{tamper}"
+        );
+        assert_eq!(w.check(&leaf).state, CertState::Revoked, "{tamper}");
+    }
+}

@@ -759,12 +759,24 @@ pub fn accept_for(
             }
             _ => {}
         }
-        if parsed.this_update < c.this_update.unix_timestamp() {
-            return Err(with_ca(Rejection::Older {
-                cached: super::time::rfc3339(c.this_update),
-                new: super::time::rfc3339(parse::unix(parsed.this_update)),
-            }));
-        }
+    }
+    // A replay (an older CRL, validly signed) is refused against the newest
+    // of meta.json's date and the authenticated index's: editing or deleting
+    // meta.json does not open the door.
+    let indexed = index::Index::load(&cache.index_path(&ca.fingerprint), key)
+        .ok()
+        .map(|i| i.header.this_update);
+    let newest = cached
+        .as_ref()
+        .map(|c| c.this_update.unix_timestamp())
+        .into_iter()
+        .chain(indexed)
+        .max();
+    if let Some(newest) = newest.filter(|n| parsed.this_update < *n) {
+        return Err(with_ca(Rejection::Older {
+            cached: super::time::rfc3339(parse::unix(newest)),
+            new: super::time::rfc3339(parse::unix(parsed.this_update)),
+        }));
     }
     let mut entries = Vec::new();
     let count = parse::for_each_entry(&parsed, |e| entries.push(e)).map_err(with_ca)?;
