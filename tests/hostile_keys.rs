@@ -202,3 +202,19 @@ fn ordinary_keys_still_import() {
         );
     }
 }
+
+#[test]
+fn the_bounds_never_refuse_an_ordinary_key() {
+    // An EC private scalar is random bytes that sometimes parse as BER: the
+    // bounds must look for violations only (a flaky refusal was seen).
+    use certsafe::domain::identity::key_der_is_bounded;
+    let group = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap();
+    for _ in 0..3000 {
+        let key = openssl::pkey::PKey::from_ec_key(openssl::ec::EcKey::generate(&group).unwrap())
+            .unwrap();
+        assert!(key_der_is_bounded(&key.private_key_to_pkcs8().unwrap()));
+        assert!(key_der_is_bounded(&key.private_key_to_der().unwrap()));
+    }
+    let rsa = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(4096).unwrap()).unwrap();
+    assert!(key_der_is_bounded(&rsa.private_key_to_pkcs8().unwrap()));
+}

@@ -425,13 +425,15 @@ const OID_SCRYPT: &str = "1.3.6.1.4.1.11591.4.11";
 const MAX_KEY_INTEGER: usize = 2049;
 
 /// Whether a DER private key (PKCS#8, PKCS#1 or SEC1, not encrypted) may be
-/// handed to OpenSSL: no refused key type, no INTEGER over 16 384 bits, at
-/// most 6 levels deep (the key inside PKCS#8's OCTET STRING is looked into).
+/// handed to OpenSSL: no refused key type and no INTEGER over 16 384 bits,
+/// looked for down to 6 levels (the key inside PKCS#8's OCTET STRING too).
+/// Only a violation found refuses: bytes that do not parse as BER (an EC
+/// private scalar, say) are opaque, and OpenSSL judges the structure.
 pub fn key_der_is_bounded(der: &[u8]) -> bool {
     fn walk(node: &super::ber::Node<'_>, depth: usize) -> bool {
         use super::ber::tag;
         if depth > 6 {
-            return false;
+            return true;
         }
         if node.tag == tag::INTEGER {
             return node.content.len() <= MAX_KEY_INTEGER;
@@ -442,17 +444,17 @@ pub fn key_der_is_bounded(der: &[u8]) -> bool {
                 .is_none_or(|o| !REFUSED_KEY_OIDS.contains(&o.as_str()));
         }
         if node.tag == tag::OCTET_STRING {
-            // PKCS#8's privateKey holds the key's own DER; anything else
-            // (an EC private scalar) is plain bytes.
             return super::ber::read_one(node.content)
                 .map_or(true, |inner| walk(&inner, depth + 1));
         }
         if !node.constructed() {
             return true;
         }
-        node.iter().all(|c| c.is_ok_and(|c| walk(&c, depth + 1)))
+        node.iter()
+            .map_while(Result::ok)
+            .all(|c| walk(&c, depth + 1))
     }
-    super::ber::read_first(der).is_ok_and(|(node, _)| walk(&node, 0))
+    super::ber::read_first(der).map_or(true, |(node, _)| walk(&node, 0))
 }
 
 /// The one private-key block of a PEM file, found as OpenSSL finds blocks
