@@ -6,28 +6,15 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 use common::store::{assert_consistent, certsafe, quick_p12, temp_files};
 use common::{Alg, Home, Pki, STRONG};
 
-fn start(mut cmd: Command, stdin: &str) -> Child {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child
+fn start(cmd: Command, stdin: &str) -> Child {
+    common::spawn_with_stdin(cmd, stdin)
 }
 
 /// Waits for every child on its own thread; returns each output with the

@@ -261,17 +261,8 @@ fn umask0(home: &Path, args: &[&str], stdin: &str) {
         .arg(home)
         .args(args)
         .env_remove("CERTSAFE_HOME")
-        .env("LANG", "C")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+        .env("LANG", "C");
+    let child = common::spawn_with_stdin(c, stdin);
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),

@@ -39,20 +39,9 @@ fn run_and_kill(mut cmd: Command, stdin: &str, delay: Duration) -> Option<bool> 
 }
 
 /// Times one undisturbed run.
-fn timed(mut cmd: Command, stdin: &str) -> Duration {
+fn timed(cmd: Command, stdin: &str) -> Duration {
     let start = Instant::now();
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    let child = common::spawn_with_stdin(cmd, stdin);
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),

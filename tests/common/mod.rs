@@ -408,6 +408,26 @@ pub fn have(tool: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// Starts `cmd` with `stdin` written to its standard input (then closed),
+/// standard output and error captured.
+pub fn spawn_with_stdin(mut cmd: Command, stdin: &str) -> std::process::Child {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child
+}
+
 /// Whether we run as root.
 pub fn is_root() -> bool {
     rustix::process::geteuid().is_root()
