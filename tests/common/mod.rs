@@ -327,39 +327,29 @@ impl Home {
     /// are `good`).
     pub fn watch_revocation(&self, pki: &Pki) {
         let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("root.pem");
-        let inter = dir.path().join("inter.pem");
-        std::fs::write(&root, pki.root.to_pem().unwrap()).unwrap();
-        std::fs::write(&inter, pki.inter.to_pem().unwrap()).unwrap();
-        let out = self
-            .cmd()
-            .args(["ca", "import"])
-            .arg(&root)
-            .arg(&inter)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let file = |name: &str, bytes: Vec<u8>| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            p
+        };
+        let root = file("root.pem", pki.root.to_pem().unwrap());
+        let inter = file("inter.pem", pki.inter.to_pem().unwrap());
+        self.run_ok(&["ca", "import"], &[&root, &inter]);
         let spec = crl::CrlSpec::fresh(1);
-        let root_crl = dir.path().join("root.crl");
-        let inter_crl = dir.path().join("inter.crl");
-        std::fs::write(&root_crl, crl::crl(&spec, &pki.root, &pki.root_key)).unwrap();
-        std::fs::write(&inter_crl, crl::crl(&spec, &pki.inter, &pki.inter_key)).unwrap();
-        let out = self
-            .cmd()
-            .args(["crl", "import"])
-            .arg(&root_crl)
-            .arg(&inter_crl)
-            .output()
-            .unwrap();
+        let root_crl = file("root.crl", crl::crl(&spec, &pki.root, &pki.root_key));
+        let inter_crl = file("inter.crl", crl::crl(&spec, &pki.inter, &pki.inter_key));
+        self.run_ok(&["crl", "import"], &[&root_crl, &inter_crl]);
+    }
+
+    /// Runs `args` then `paths`, asserting success; returns the output.
+    pub fn run_ok(&self, args: &[&str], paths: &[&Path]) -> std::process::Output {
+        let out = self.cmd().args(args).args(paths).output().unwrap();
         assert!(
             out.status.success(),
-            "{}",
+            "{args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        out
     }
 
     /// `account show ID --json`.
