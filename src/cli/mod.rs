@@ -21,6 +21,7 @@ macro_rules! errln {
 mod account;
 mod crl;
 mod files;
+mod igc;
 pub mod password;
 pub mod status;
 mod trust;

@@ -20,8 +20,15 @@ pub enum CaCommand {
     /// Trust CA certificates (PEM, DER, bundles, PKCS#7) to verify CRLs and chains.
     Import {
         /// Certificate files.
-        #[arg(required = true, value_name = "FILE")]
+        #[arg(required_unless_present = "igc_sante", value_name = "FILE")]
         files: Vec<PathBuf>,
+        /// Trust the IGC-Santé CAs that chain to a root pinned in certsafe:
+        /// from the official bundle and AIA addresses, or from the FILEs only.
+        #[arg(long)]
+        igc_sante: bool,
+        /// With --igc-sante: the TEST hierarchy instead of production.
+        #[arg(long, requires = "igc_sante")]
+        test: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -94,7 +101,13 @@ pub fn run_ca(ctx: &Context, cmd: CaCommand) -> Result<u8, Failure> {
     let env = Env::new(&ctx.home, &ctx.config);
     let store = env.ca_store();
     match cmd {
-        CaCommand::Import { files, json } => {
+        CaCommand::Import {
+            files,
+            igc_sante: true,
+            test,
+            json,
+        } => super::igc::import(&env, files, test, json),
+        CaCommand::Import { files, json, .. } => {
             let certs = read_all(&files)?;
             let done = store.import(&certs)?;
             report_imports(&done, json);
