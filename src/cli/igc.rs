@@ -39,7 +39,11 @@ fn print_text(report: &Report) {
     for r in &report.refused {
         errln!(
             "{}",
-            t!("igc.refused", subject = r.subject, reason = refusal_words(r))
+            t!(
+                "igc.refused",
+                subject = r.subject,
+                reason = refusal_words(r)
+            )
         );
     }
     for i in &report.imported {

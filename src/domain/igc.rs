@@ -146,7 +146,11 @@ pub fn fetcher(policy: &CrlPolicy) -> Result<HttpFetcher, FetchError> {
 pub fn anchors(h: Hierarchy) -> Vec<X509> {
     h.pins()
         .iter()
-        .filter_map(|p| X509::from_pem(p.pem).ok().filter(|c| fingerprint(c) == p.sha256))
+        .filter_map(|p| {
+            X509::from_pem(p.pem)
+                .ok()
+                .filter(|c| fingerprint(c) == p.sha256)
+        })
         .collect()
 }
 
@@ -408,9 +412,7 @@ fn gather_network(
     for _ in 0..MAX_AIA_ROUNDS {
         let mut wanted: Vec<String> = Vec::new();
         for c in pool.iter().chain(home.iter()) {
-            if signed_by(c, c)
-                || pool.iter().chain(anchors.iter()).any(|i| signed_by(c, i))
-            {
+            if signed_by(c, c) || pool.iter().chain(anchors.iter()).any(|i| signed_by(c, i)) {
                 continue;
             }
             for u in ca_issuers_urls(c) {
