@@ -96,6 +96,8 @@ pub enum Msg {
     CrlProgress(crate::domain::crl::update::CrlProgress),
     /// A CRL update finished.
     CrlUpdated(Result<crate::domain::crl::update::UpdateReport, String>),
+    /// "Trust IGC-Santé" finished.
+    IgcTrusted(Result<crate::domain::igc::Report, String>),
 }
 
 /// Work with side effects, run outside `update`.
@@ -142,6 +144,8 @@ pub enum Effect {
     LoadCrls,
     /// Update the CRLs (`true`: even fresh ones).
     UpdateCrls(bool),
+    /// Trust the IGC-Santé CAs of this hierarchy (bundle and AIA).
+    TrustIgc(crate::domain::igc::Hierarchy),
 }
 
 /// Whether `code` is the explicit "yes" of a confirmation: `y` (English) or
@@ -570,6 +574,21 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
                     .map_err(|e| e.to_string())
                 });
             send(Msg::CrlUpdated(result));
+        }
+        Effect::TrustIgc(hierarchy) => {
+            use crate::domain::igc;
+            let cenv = crate::domain::crl::Env::new(&env.home, &env.config);
+            let plan = igc::Plan {
+                hierarchy,
+                source: igc::Source::Network {
+                    base_url: igc::base_url(),
+                },
+                now: (env.now)(),
+            };
+            let result = igc::fetcher(&cenv.policy)
+                .map_err(|e| e.to_string())
+                .and_then(|f| igc::trust(&cenv, &f, &plan).map_err(|e| e.to_string()));
+            send(Msg::IgcTrusted(result));
         }
         Effect::Restore(path, opened, options) => {
             let result = Store::open(&env.home.accounts_dir())

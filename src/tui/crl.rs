@@ -15,6 +15,7 @@ use crate::domain::crl::check::{CertState, Reason, reason_words};
 use crate::domain::crl::update::{CrlProgress, Outcome as FetchOutcome, SlotReport};
 use crate::domain::crl::{CrlEntry, short_name};
 use crate::domain::drives::human_bytes;
+use crate::domain::igc::{Hierarchy, Report as IgcReport};
 use crate::domain::status::Level;
 use crate::domain::time::rfc3339;
 use crate::t;
@@ -49,9 +50,23 @@ pub struct Download {
     pub done: Option<SlotReport>,
 }
 
+/// Where the "trust IGC-Santé" action stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IgcStep {
+    /// Not asked.
+    #[default]
+    Idle,
+    /// Asked: production (`p`) or TEST (`t`)?
+    Choosing,
+    /// Fetching and verifying.
+    Running(Hierarchy),
+}
+
 /// The CRL screen's state.
 #[derive(Debug, Default)]
 pub struct CrlScreen {
+    /// The "trust IGC-Santé" action.
+    pub igc: IgcStep,
     /// CRLs (None while loading).
     pub entries: Option<Vec<CrlEntry>>,
     /// Correspondents.
@@ -88,7 +103,34 @@ impl CrlScreen {
 
     /// Handles a key.
     pub fn on_key(&mut self, key: KeyEvent) -> Outcome {
+        match self.igc {
+            IgcStep::Idle => {}
+            IgcStep::Choosing => {
+                let hierarchy = match key.code {
+                    KeyCode::Char('p' | 'P') => Hierarchy::Production,
+                    KeyCode::Char('t' | 'T') => Hierarchy::Test,
+                    _ => {
+                        self.igc = IgcStep::Idle;
+                        return Outcome::None;
+                    }
+                };
+                self.igc = IgcStep::Running(hierarchy);
+                self.summary = None;
+                return Outcome::effect(Effect::TrustIgc(hierarchy));
+            }
+            IgcStep::Running(_) => {
+                return if key.code == KeyCode::Esc {
+                    Outcome::Home
+                } else {
+                    Outcome::None
+                };
+            }
+        }
         match key.code {
+            KeyCode::Char('i') if !self.updating => {
+                self.igc = IgcStep::Choosing;
+                Outcome::None
+            }
             KeyCode::Char('u') | KeyCode::Enter if !self.updating => self.start(false),
             KeyCode::Char('f') if !self.updating => self.start(true),
             KeyCode::Down | KeyCode::Char('j') => {
@@ -124,6 +166,11 @@ impl CrlScreen {
                 self.error = Some(e);
             }
             Msg::CrlProgress(p) => self.progress(p),
+            Msg::IgcTrusted(result) => {
+                self.igc = IgcStep::Idle;
+                self.summary = Some(igc_summary(result));
+                return Outcome::effect(Effect::LoadCrls);
+            }
             Msg::CrlUpdated(result) => {
                 // The list below shows each CRL's new state; the per-download
                 // lines were for the wait.
@@ -183,14 +230,49 @@ impl CrlScreen {
     }
 }
 
+/// The result of "trust IGC-Santé" in words.
+fn igc_summary(result: Result<IgcReport, String>) -> (Level, String) {
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => return (Level::Critical, e),
+    };
+    if let Some(f) = report.failure() {
+        let key = format!("igc.fail_{}", f.word());
+        return (Level::Critical, t!(&key));
+    }
+    let key = format!("igc.hierarchy_{}", report.hierarchy.word());
+    let mut text = t!("igc.done", hierarchy = t!(&key), n = report.imported.len());
+    if !report.refused.is_empty() {
+        text = format!(
+            "{text} {}",
+            t!("igc.refused_count", n = report.refused.len())
+        );
+    }
+    // Refusals are expected (the bundle holds hierarchies not pinned):
+    // the count is information.
+    (Level::Ok, text)
+}
+
 /// Key hints.
 pub fn hints(s: &CrlScreen) -> Vec<(&'static str, String)> {
+    match s.igc {
+        IgcStep::Idle => {}
+        IgcStep::Choosing => {
+            return vec![
+                ("p", t!("igc.hierarchy_production")),
+                ("t", t!("igc.hierarchy_test")),
+                ("Esc", t!("tui.key_back")),
+            ];
+        }
+        IgcStep::Running(_) => return vec![("", t!("igc.working"))],
+    }
     if s.updating {
         return vec![("", t!("tui.crl_updating_wait"))];
     }
     vec![
         ("u", t!("tui.key_update_crls")),
         ("f", t!("tui.key_force")),
+        ("i", t!("igc.key_trust")),
         ("↑↓", t!("tui.key_scroll")),
         ("Esc", t!("tui.key_back")),
     ]
@@ -232,6 +314,16 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, s: &CrlScreen, now: 
     let mut lines: Vec<Line<'static>> = Vec::new();
     if let Some((level, text)) = &s.summary {
         lines.push(level_line(theme, *level, text.clone()));
+    }
+    match s.igc {
+        IgcStep::Idle => {}
+        IgcStep::Choosing => {
+            lines.push(Line::from(Span::styled(t!("igc.choose"), theme.accent())));
+        }
+        IgcStep::Running(_) => lines.push(Line::from(Span::styled(
+            format!("{} {}", SPINNER[s.spin % 4], t!("igc.working")),
+            theme.accent(),
+        ))),
     }
     if s.updating {
         let what = if s.waiting_lock {
