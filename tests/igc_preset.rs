@@ -7,6 +7,7 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::path::Path;
 
 use common::http::{Reply, Server};
@@ -98,7 +99,7 @@ fn bundle(certs: &[&X509], der: bool) -> Vec<u8> {
     for (i, c) in certs.iter().enumerate() {
         let p = dir.path().join(format!("{i}.pem"));
         std::fs::write(&p, c.to_pem().unwrap()).unwrap();
-        args.push_str(&format!(" -certfile {}", p.display()));
+        write!(args, " -certfile {}", p.display()).unwrap();
     }
     let out = dir.path().join("bundle.p7b");
     let form = if der { "DER" } else { "PEM" };

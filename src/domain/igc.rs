@@ -49,6 +49,7 @@ impl Hierarchy {
     }
 
     /// The other hierarchy.
+    #[must_use]
     pub fn other(self) -> Self {
         match self {
             Self::Production => Self::Test,
