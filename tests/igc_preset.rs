@@ -420,3 +420,34 @@ fn a_non_ca_certificate_is_refused_as_not_ca() {
     );
     assert!(trusted(&home).is_empty());
 }
+
+#[test]
+fn an_expired_ca_is_refused_as_expired() {
+    let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let inter = real(INTER);
+    let mut b = X509::builder().unwrap();
+    b.set_version(2).unwrap();
+    b.set_subject_name(inter.subject_name()).unwrap();
+    b.set_issuer_name(inter.subject_name()).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&Asn1Time::from_unix(1_500_000_000).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::from_unix(1_600_000_000).unwrap())
+        .unwrap();
+    b.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
+        .unwrap();
+    b.sign(&key, MessageDigest::sha256()).unwrap();
+    let old = b.build();
+    let files = tempfile::tempdir().unwrap();
+    let p7b = files.path().join("old.p7b");
+    std::fs::write(&p7b, bundle(&[&old, &real(INTER)], true)).unwrap();
+    let home = Home::new();
+    let (code, report) = run(
+        &home,
+        "http://127.0.0.1:9",
+        &["--test", p7b.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(code_of(&report, &fp(&old)), "expired");
+    assert_eq!(trusted(&home), set(&[ROOT_FP, INTER_FP]));
+}
