@@ -608,6 +608,15 @@ fn parse_line(line: &[u8]) -> Option<Entry> {
 /// The line for `entry`: JSON and a line break, at most [`MAX_LINE`]
 /// bytes; long strings are cut (ending in `…`) until it fits.
 pub fn line_of(entry: &Entry) -> Vec<u8> {
+    // Fields in their declared order (`at`, `event`, ...) when it fits.
+    if !matches!(entry.event, Event::Unrecognized { .. }) {
+        if let Ok(mut text) = serde_json::to_string(entry) {
+            if text.len() < MAX_LINE {
+                text.push('\n');
+                return text.into_bytes();
+            }
+        }
+    }
     let mut value = entry.to_json();
     let mut limit = 1024;
     loop {
