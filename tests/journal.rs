@@ -22,7 +22,13 @@ fn journal_file(home: &Home) -> PathBuf {
 }
 
 fn log_json(home: &Home, extra: &[&str]) -> Vec<serde_json::Value> {
-    let out = home.cmd().arg("log").arg("--json").args(extra).output().unwrap();
+    let out = home
+        .cmd()
+        .arg("log")
+        .arg("--json")
+        .args(extra)
+        .output()
+        .unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -88,9 +94,8 @@ impl Ca {
 
     fn leaf(&self, cn: &str, cdp: &str) -> (PKey<Private>, X509) {
         let key = common::key(Alg::Ec);
-        let cert = build_cert(
-            &CertSpec::leaf(cn, &key, (&self.inter, &self.inter_key)).with_cdp(&[cdp]),
-        );
+        let cert =
+            build_cert(&CertSpec::leaf(cn, &key, (&self.inter, &self.inter_key)).with_cdp(&[cdp]));
         (key, cert)
     }
 
@@ -142,7 +147,11 @@ fn a_whole_sequence_is_journaled_in_order_without_secrets() {
         .arg(&chain_file)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let id_a = String::from_utf8(out.stdout).unwrap().trim().to_string();
 
     // 2. Back it up (password on stdin).
@@ -164,7 +173,11 @@ fn a_whole_sequence_is_journaled_in_order_without_secrets() {
         .write_stdin(format!("{STRONG}\n"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let restored: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let id_c = restored["id"].as_str().unwrap().to_string();
 
@@ -185,7 +198,11 @@ fn a_whole_sequence_is_journaled_in_order_without_secrets() {
         .lock()
         .unwrap()
         .insert("/inter.crl".into(), Reply::Status(500));
-    let out = home.cmd().args(["crl", "update", "--force"]).output().unwrap();
+    let out = home
+        .cmd()
+        .args(["crl", "update", "--force"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
 
     let entries = log_json(&home, &[]);
@@ -264,9 +281,14 @@ fn a_whole_sequence_is_journaled_in_order_without_secrets() {
         assert!(!contains(&bytes, hex::encode(&scalar).as_bytes()));
         for line in pem_lines(&key.private_key_to_pem_pkcs8().unwrap())
             .iter()
-            .chain(&pem_lines(&key.ec_key().unwrap().private_key_to_pem().unwrap()))
+            .chain(&pem_lines(
+                &key.ec_key().unwrap().private_key_to_pem().unwrap(),
+            ))
         {
-            assert!(!contains(&bytes, line.as_bytes()), "key PEM line in the journal");
+            assert!(
+                !contains(&bytes, line.as_bytes()),
+                "key PEM line in the journal"
+            );
         }
     }
     assert!(!contains(&bytes, &std::fs::read(&backup).unwrap()[..32]));
@@ -386,7 +408,11 @@ fn concurrent_writers_never_tear_a_line() {
         .collect();
     for child in children {
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let bytes = std::fs::read(journal_file(&home)).unwrap();
     let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();

@@ -16,12 +16,7 @@ fn the_journal_popup_shows_the_selected_accounts_last_entries() {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     certsafe::i18n::set(certsafe::i18n::Lang::En);
     let w = World::empty();
-    let first = w.add(
-        "testsign.test.asipsante.fr.8f613149",
-        "Alpha",
-        None,
-        false,
-    );
+    let first = w.add("testsign.test.asipsante.fr.8f613149", "Alpha", None, false);
     let second = w.add(
         "asipsign.preuve.henix.asipsante.fr.c1079cb0",
         "Beta",
@@ -56,7 +51,10 @@ fn the_journal_popup_shows_the_selected_accounts_last_entries() {
     let text: Vec<String> = lines.iter().map(ToString::to_string).collect();
     // The last 8 of its 13 entries, oldest first: renames 04 → 11.
     assert_eq!(text.len(), 8 + 2, "{text:#?}");
-    assert!(text[0].contains("Beta 03") && text[0].contains("Beta 04"), "{text:#?}");
+    assert!(
+        text[0].contains("Beta 03") && text[0].contains("Beta 04"),
+        "{text:#?}"
+    );
     assert!(text[7].contains("Beta 10") && text[7].contains("Beta 11"));
     assert!(text.iter().all(|l| !l.contains("Alpha")));
     assert!(text[9].contains(&second));

@@ -22,7 +22,11 @@ pub struct LogArgs {
 /// Prints the journal, oldest first: one line per entry, or a JSON array.
 pub fn run(ctx: &Context, args: &LogArgs) -> Result<u8, Failure> {
     let journal = Journal::from(&ctx.home);
-    let wanted = args.account.as_deref().map(str::trim).map(str::to_ascii_lowercase);
+    let wanted = args
+        .account
+        .as_deref()
+        .map(str::trim)
+        .map(str::to_ascii_lowercase);
     let entries: Vec<_> = journal
         .read()
         .map_err(|e| {
@@ -41,7 +45,10 @@ pub fn run(ctx: &Context, args: &LogArgs) -> Result<u8, Failure> {
         .collect();
     if args.json {
         print_json(&serde_json::Value::Array(
-            entries.iter().map(crate::domain::journal::Entry::to_json).collect(),
+            entries
+                .iter()
+                .map(crate::domain::journal::Entry::to_json)
+                .collect(),
         ));
         return Ok(0);
     }

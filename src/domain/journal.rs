@@ -238,12 +238,20 @@ impl std::fmt::Display for Event {
         let text = match self {
             Self::AccountImported {
                 fingerprint, label, ..
-            } => t!("journal.account_imported", label = label, fingerprint = fingerprint),
+            } => t!(
+                "journal.account_imported",
+                label = label,
+                fingerprint = fingerprint
+            ),
             Self::Renewal {
                 old_fingerprint,
                 new_fingerprint,
                 ..
-            } => t!("journal.renewal", old = old_fingerprint, new = new_fingerprint),
+            } => t!(
+                "journal.renewal",
+                old = old_fingerprint,
+                new = new_fingerprint
+            ),
             Self::Backup {
                 fingerprints,
                 path,
@@ -291,15 +299,27 @@ impl std::fmt::Display for Event {
             } => t!("journal.account_renamed", old = old_label, new = new_label),
             Self::AccountRemoved {
                 fingerprint, label, ..
-            } => t!("journal.account_removed", label = label, fingerprint = fingerprint),
+            } => t!(
+                "journal.account_removed",
+                label = label,
+                fingerprint = fingerprint
+            ),
             Self::CaImported {
                 fingerprint,
                 subject,
-            } => t!("journal.ca_imported", subject = subject, fingerprint = fingerprint),
+            } => t!(
+                "journal.ca_imported",
+                subject = subject,
+                fingerprint = fingerprint
+            ),
             Self::CaRemoved {
                 fingerprint,
                 subject,
-            } => t!("journal.ca_removed", subject = subject, fingerprint = fingerprint),
+            } => t!(
+                "journal.ca_removed",
+                subject = subject,
+                fingerprint = fingerprint
+            ),
             Self::CorrespondentImported {
                 fingerprint,
                 subject,
@@ -330,7 +350,7 @@ impl std::fmt::Display for Event {
                     url = url.clone().unwrap_or_else(none)
                 );
                 if let Some(c) = cause {
-                    s.push_str(&format!(": {c}"));
+                    s = format!("{s}: {c}");
                 }
                 s
             }
@@ -346,7 +366,7 @@ impl std::fmt::Display for Event {
                     outcome = t!(&format!("journal.import_{outcome}"))
                 );
                 if let Some(c) = cause {
-                    s.push_str(&format!(": {c}"));
+                    s = format!("{s}: {c}");
                 }
                 s
             }
@@ -563,7 +583,10 @@ fn write_once(mut file: &File, line: &[u8]) -> io::Result<()> {
     if n == line.len() {
         Ok(())
     } else {
-        Err(io::Error::new(io::ErrorKind::WriteZero, "short journal write"))
+        Err(io::Error::new(
+            io::ErrorKind::WriteZero,
+            "short journal write",
+        ))
     }
 }
 
@@ -678,7 +701,7 @@ pub fn set_failure_notice(notice: fn(&io::Error)) {
 
 /// Records `event` now in the journal of `place` (a [`Home`] or its data
 /// folder). Never fails: an error is noted once (see [`set_failure_notice`]).
-pub fn record<'a>(place: impl Into<Journal>, event: &Event) {
+pub fn record(place: impl Into<Journal>, event: &Event) {
     record_all(place, std::slice::from_ref(event));
 }
 
@@ -765,7 +788,9 @@ mod tests {
             at: at(),
             event: renamed(1),
         });
-        bytes.extend_from_slice(br#"{"at":"2026-01-01T00:00:01Z","event":"future_thing","account":"x","n":1}"#);
+        bytes.extend_from_slice(
+            br#"{"at":"2026-01-01T00:00:01Z","event":"future_thing","account":"x","n":1}"#,
+        );
         bytes.push(b'\n');
         bytes.extend_from_slice(br#"{"at":"2026-01-01T00:00:02Z","event":"acc"#);
         let entries = parse(&bytes);

@@ -63,10 +63,10 @@ pub fn journal_popup(app: &App) -> Option<(String, Vec<Line<'static>>)> {
     let mut lines: Vec<Line<'static>> = mine[skip..]
         .iter()
         .map(|e| {
-            let date = crate::domain::time::rfc3339(e.at);
+            let when = crate::domain::time::rfc3339(e.at);
             Line::from(vec![
                 Span::styled(
-                    format!("{} ", date.get(..10).unwrap_or(&date)),
+                    format!("{} ", when.get(..10).unwrap_or(&when)),
                     app.theme.muted(),
                 ),
                 Span::raw(e.event.to_string()),
