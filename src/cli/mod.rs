@@ -22,6 +22,7 @@ mod account;
 mod crl;
 mod files;
 mod igc;
+mod log;
 pub mod password;
 pub mod status;
 mod trust;
@@ -105,6 +106,8 @@ pub enum Command {
     Check(crl::CheckArgs),
     /// What needs attention (backups, expiry, CRLs, revocation); exit 0 ok, 1 warning, 2 critical, 3 unknown.
     Status(status::StatusArgs),
+    /// What certsafe did here: imports, backups, restores, removals, CA and CRL changes.
+    Log(log::LogArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -440,6 +443,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         .map(tempfile::TempDir::path)
         .or(cli.home.as_deref());
     let ctx = Context::new(home)?;
+    crate::domain::journal::set_failure_notice(log::failure_notice);
     if forced.is_none() {
         if let Some(lang) = ctx.config.ui.lang.as_deref().and_then(Lang::parse) {
             i18n::set(lang);
@@ -467,6 +471,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Crl(cmd) => crl::run(&ctx, cmd),
         Command::Check(args) => crl::check(&ctx, &args),
         Command::Status(args) => status::run(&ctx, &args),
+        Command::Log(args) => log::run(&ctx, &args),
         Command::Completions { .. } | Command::Man { .. } => Ok(0),
     }
 }

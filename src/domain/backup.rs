@@ -378,7 +378,42 @@ pub struct Request<'a> {
 }
 
 /// Writes, verifies and records a backup, reporting each step to `progress`.
+/// The journal gets the verified backup, or the failure's code.
 pub fn run(
+    req: &Request<'_>,
+    progress: &mut dyn FnMut(Step),
+) -> Result<BackupOutcome, BackupError> {
+    let result = run_unjournaled(req, progress);
+    if let Err(e) = &result {
+        req.store.journal(&super::journal::Event::BackupFailed {
+            account: req.account.meta.id.clone(),
+            path: req.dest.file.display().to_string(),
+            code: e.code().to_string(),
+        });
+    }
+    result
+}
+
+impl BackupError {
+    /// A stable code for the journal and scripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::DestinationMissing { .. } => "destination_missing",
+            Self::BadDestination { .. } => "bad_destination",
+            Self::NotWritable { .. } => "not_writable",
+            Self::Exists { .. } => "exists",
+            Self::Drive(_) => "drive",
+            Self::Io { .. } => "io",
+            Self::Verification { .. } => "verification",
+            Self::P12(e) => e.code(),
+            Self::Store(StoreError::Changed { .. }) => "store_changed",
+            Self::Store(StoreError::Busy { .. }) => "store_busy",
+            Self::Store(_) => "store",
+        }
+    }
+}
+
+fn run_unjournaled(
     req: &Request<'_>,
     progress: &mut dyn FnMut(Step),
 ) -> Result<BackupOutcome, BackupError> {
@@ -507,7 +542,19 @@ pub fn run(
         profile: Some(profile),
         origin: "backup".into(),
     };
-    locked.record_backup(account, record)?;
+    let recorded = locked.record_backup(account, record)?;
+    store.journal(&super::journal::Event::Backup {
+        account: recorded.meta.id.clone(),
+        fingerprints: vec![identity.fingerprint()],
+        path: dest.file.display().to_string(),
+        mount_point: dest
+            .drive
+            .as_ref()
+            .map(|d| d.mount_point.display().to_string()),
+        drive_label: dest.drive.as_ref().and_then(|d| d.label.clone()),
+        profile,
+        verified: true,
+    });
     drop(locked);
     progress(Step::Recorded);
     Ok(BackupOutcome {

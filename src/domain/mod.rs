@@ -12,6 +12,7 @@ pub mod fsutil;
 pub mod home;
 pub mod identity;
 pub mod igc;
+pub mod journal;
 pub mod lock;
 pub mod p12;
 pub mod restore;

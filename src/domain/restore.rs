@@ -246,6 +246,7 @@ pub fn restore(
         profile: None,
         origin: "restore".into(),
     };
+    let journal = super::journal::Journal::beside(store.dir());
     // One critical section: the decision, the change and the record.
     let store = store.lock()?;
     let target = match &options.account {
@@ -300,6 +301,17 @@ pub fn restore(
         }
     };
     let account = store.record_backup(&account, record)?;
+    if let Some(j) = journal {
+        super::journal::record(
+            j,
+            &super::journal::Event::Restore {
+                account: account.meta.id.clone(),
+                fingerprint: fp.clone(),
+                path: path.display().to_string(),
+                action: action.to_string(),
+            },
+        );
+    }
     Ok(Restored {
         id: account.meta.id.clone(),
         label: account.meta.label.clone(),

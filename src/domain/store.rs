@@ -22,6 +22,7 @@ use super::fsutil::{create_private_dir, describe_io, sync_dir, write_atomic};
 use super::identity::{
     CertInfo, Identity, IdentityError, fingerprint, read_certificates, read_private_key,
 };
+use super::journal::{self, Event, Journal};
 use super::lock::{self, LockFailure};
 use super::p12::Profile;
 use super::time::rfc3339;
@@ -523,7 +524,7 @@ impl Store {
         Ok(self.list()?.into_iter().find(|a| a.meta.fingerprint == fp))
     }
 
-    /// Adds an identity as a new account (takes the lock).
+    /// Adds an identity as a new account (takes the lock) and journals it.
     pub fn add(
         &self,
         identity: &Identity,
@@ -531,7 +532,22 @@ impl Store {
         email: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<Account, StoreError> {
-        self.lock()?.add(identity, label, email, now)
+        let locked = self.lock()?;
+        let account = locked.add(identity, label, email, now)?;
+        self.journal(&Event::AccountImported {
+            account: account.meta.id.clone(),
+            fingerprint: account.meta.fingerprint.clone(),
+            label: account.meta.label.clone(),
+        });
+        Ok(account)
+    }
+
+    /// Records `event` in the home's journal (beside the accounts folder).
+    /// Never fails the operation.
+    pub fn journal(&self, event: &Event) {
+        if let Some(j) = Journal::beside(&self.dir) {
+            journal::record(j, event);
+        }
     }
 
     /// Replaces the identity of an account (takes the lock); see [`Locked::replace`].
@@ -553,14 +569,32 @@ impl Store {
         self.lock()?.record_backup(account, record)
     }
 
-    /// Gives an account another label (takes the lock).
+    /// Gives an account another label (takes the lock) and journals it.
     pub fn rename(&self, id: &str, label: &str) -> Result<Account, StoreError> {
-        self.lock()?.rename(id, label)
+        let locked = self.lock()?;
+        let old_label = locked.get(id)?.meta.label;
+        let account = locked.rename(id, label)?;
+        self.journal(&Event::AccountRenamed {
+            account: account.meta.id.clone(),
+            old_label,
+            new_label: account.meta.label.clone(),
+        });
+        Ok(account)
     }
 
     /// Deletes an account and its key (takes the lock); see [`Locked::remove`].
+    /// A removal that deleted something is journaled.
     pub fn remove(&self, account: &Account) -> Result<bool, StoreError> {
-        self.lock()?.remove(account)
+        let locked = self.lock()?;
+        let removed = locked.remove(account)?;
+        if removed {
+            self.journal(&Event::AccountRemoved {
+                account: account.meta.id.clone(),
+                fingerprint: account.meta.fingerprint.clone(),
+                label: account.meta.label.clone(),
+            });
+        }
+        Ok(removed)
     }
 
     /// The folder of the store.

@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::certext;
 use super::fsutil::{create_private_dir, describe_io, sync_dir, write_atomic};
 use super::identity::{CertInfo, emails, fingerprint, signed_by, subject_line};
+use super::journal::{Event, Journal};
 
 /// Errors of the CA store and the correspondents.
 #[derive(Debug, thiserror::Error)]
@@ -306,6 +307,13 @@ impl CertDir {
         }
     }
 
+    /// Records `event` in the journal of the home this folder is in.
+    fn journal(&self, event: &Event) {
+        if let Some(j) = Journal::beside(&self.dir) {
+            super::journal::record(j, event);
+        }
+    }
+
     fn remove(&self, fp: &str) -> Result<(), TrustError> {
         let path = self.dir.join(format!("{fp}.pem"));
         fs::remove_file(&path).map_err(io_err(&path))?;
@@ -351,6 +359,12 @@ impl CaStore {
         let mut out = Vec::new();
         for c in certs {
             let added = self.certs.add(c)?;
+            if added {
+                self.certs.journal(&Event::CaImported {
+                    fingerprint: fingerprint(c),
+                    subject: subject_line(c),
+                });
+            }
             out.push(Imported {
                 fingerprint: fingerprint(c),
                 subject: subject_line(c),
@@ -372,6 +386,10 @@ impl CaStore {
             .find(|c| c.fingerprint == fp)
             .ok_or_else(|| TrustError::UnknownCa { id: id.to_string() })?;
         self.certs.remove(&fp)?;
+        self.certs.journal(&Event::CaRemoved {
+            fingerprint: ca.fingerprint.clone(),
+            subject: ca.subject.clone(),
+        });
         Ok(ca)
     }
 }
@@ -434,6 +452,12 @@ impl Correspondents {
                 continue;
             }
             let added = self.certs.add(c)?;
+            if added {
+                self.certs.journal(&Event::CorrespondentImported {
+                    fingerprint: fingerprint(c),
+                    subject: subject_line(c),
+                });
+            }
             out.push(Imported {
                 fingerprint: fingerprint(c),
                 subject: subject_line(c),
@@ -455,6 +479,10 @@ impl Correspondents {
             .find(|c| c.info.fingerprint == fp)
             .ok_or_else(|| TrustError::UnknownCorrespondent { id: id.to_string() })?;
         self.certs.remove(&fp)?;
+        self.certs.journal(&Event::CorrespondentRemoved {
+            fingerprint: found.info.fingerprint.clone(),
+            subject: found.info.subject.clone(),
+        });
         Ok(found)
     }
 }

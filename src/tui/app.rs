@@ -61,6 +61,9 @@ pub struct HomeData {
     pub accounts: Vec<AccountRow>,
     /// The alerts.
     pub status: Status,
+    /// The last entries of the journal, oldest first (all accounts; the
+    /// journal popup shows the selected account's).
+    pub journal: Vec<crate::domain::journal::Entry>,
 }
 
 /// Everything that can happen to the app.
@@ -161,6 +164,8 @@ pub enum Overlay {
     Help,
     /// "Leave the wizard?"
     ConfirmQuit,
+    /// The last journal entries of the selected account.
+    Journal,
 }
 
 /// The screens.
@@ -394,12 +399,19 @@ impl App {
                 Outcome::effect(Effect::LoadCrls)
             }
             KeyCode::Char('l') => Outcome::effect(Effect::LoadHome),
+            KeyCode::Char('e') if count > 0 => {
+                self.overlay = Some(Overlay::Journal);
+                Outcome::None
+            }
             _ => Outcome::None,
         }
     }
 }
 
-/// Loads accounts and alerts.
+/// Journal entries kept in memory for the journal popup.
+const JOURNAL_KEPT: usize = 2000;
+
+/// Loads accounts, alerts and the end of the journal.
 pub fn load_home(env: &Env) -> Result<HomeData, String> {
     let store = Store::open_existing(&env.home.accounts_dir());
     let now = (env.now)();
@@ -421,9 +433,14 @@ pub fn load_home(env: &Env) -> Result<HomeData, String> {
         })
         .collect::<Result<Vec<_>, String>>()?;
     let status = status::gather(&env.home, &env.config, now).map_err(|e| e.to_string())?;
+    // A journal that cannot be read shows as empty; the home still loads.
+    let journal = crate::domain::journal::Journal::from(&env.home)
+        .last(None, JOURNAL_KEPT)
+        .unwrap_or_default();
     Ok(HomeData {
         accounts: rows,
         status,
+        journal,
     })
 }
 

@@ -32,7 +32,53 @@ pub fn help() -> Vec<String> {
         format!("{:<6} {}", widgets::key_name("Enter"), t!("tui.key_backup")),
     );
     lines.push(format!("{:<6} {}", "l", t!("tui.key_reload")));
+    lines.push(format!("{:<6} {}", "e", t!("tui.key_journal")));
     lines
+}
+
+/// Entries of the journal popup at most.
+const JOURNAL_LINES: usize = 8;
+
+/// The journal popup: the last entries of the selected account, oldest
+/// first, each with its date (outside text is escaped by `t!` and the
+/// popup's `safe_lines`).
+///
+/// ```text
+/// ┌ Journal of Dr Durand ─────────────────────────────┐
+/// │2026-05-01 account imported: Dr Durand (…)         │
+/// │2026-05-02 backup written and verified: /media/…   │
+/// │                                                   │
+/// │Oldest first; `certsafe log --account ID` …        │
+/// └───────────────────────────────────────────────────┘
+/// ```
+pub fn journal_popup(app: &App) -> Option<(String, Vec<Line<'static>>)> {
+    let data = app.data.as_ref()?;
+    let account = data.accounts.get(app.selected)?;
+    let mine: Vec<_> = data
+        .journal
+        .iter()
+        .filter(|e| e.event.account() == Some(account.id.as_str()))
+        .collect();
+    let skip = mine.len().saturating_sub(JOURNAL_LINES);
+    let mut lines: Vec<Line<'static>> = mine[skip..]
+        .iter()
+        .map(|e| {
+            let when = crate::domain::time::rfc3339(e.at);
+            Line::from(vec![
+                Span::styled(
+                    format!("{} ", when.get(..10).unwrap_or(&when)),
+                    app.theme.muted(),
+                ),
+                Span::raw(e.event.to_string()),
+            ])
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line::from(t!("tui.journal_empty")));
+    }
+    lines.push(Line::default());
+    lines.push(Line::from(t!("tui.journal_footer", id = account.id)));
+    Some((t!("tui.journal_title", label = account.label), lines))
 }
 
 fn state_level(state: BackupState) -> Level {

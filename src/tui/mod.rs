@@ -106,6 +106,11 @@ pub fn view(frame: &mut Frame, app: &App) {
                 lines,
             );
         }
+        Some(Overlay::Journal) => {
+            if let Some((title, lines)) = home::journal_popup(app) {
+                widgets::popup(frame, frame.area(), theme, &title, lines);
+            }
+        }
         None => {}
     }
     widgets::scrub(frame.buffer_mut());

@@ -906,6 +906,33 @@ pub fn import_file(
             cache.save_state(&state)?;
         }
     }
+    let journaled = match &result {
+        Ok(a) => Some((
+            Some(a.meta().ca_fingerprint.clone()),
+            match a {
+                Accepted::Updated(_) => "updated",
+                Accepted::Unchanged(_) => "unchanged",
+            },
+            None,
+        )),
+        Err(AcceptError::Rejected(r, ca)) => Some((
+            ca.clone(),
+            "invalid",
+            Some(cache::Cause::Rejected(r.clone())),
+        )),
+        Err(AcceptError::Cache(_)) => None,
+    };
+    if let Some((ca_fingerprint, outcome, cause)) = journaled {
+        super::journal::record(
+            &env.home,
+            &super::journal::Event::CrlImport {
+                ca_fingerprint,
+                path: shown.clone(),
+                outcome: outcome.into(),
+                cause,
+            },
+        );
+    }
     match result {
         Ok(a) => Ok(a),
         Err(AcceptError::Rejected(reason, _)) => Err(CrlError::Rejected {

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::cache::{Attempt, CaState, Cause, State, UrlState, index_key};
@@ -37,7 +37,7 @@ impl UpdateOptions {
 }
 
 /// What happened to one CRL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// A new CRL was accepted.
@@ -365,6 +365,23 @@ pub fn update(
         }
     });
     cache.save_state(&state)?;
+    let journaled: Vec<_> = reports
+        .iter()
+        .filter(|r| {
+            !matches!(
+                r.outcome,
+                Outcome::NotDue | Outcome::NotFetched | Outcome::NoCa
+            )
+        })
+        .map(|r| crate::domain::journal::Event::CrlUpdate {
+            ca_fingerprint: r.ca_fingerprint.clone(),
+            issuer: r.issuer.clone(),
+            outcome: r.outcome,
+            url: r.url.clone(),
+            cause: r.cause.clone(),
+        })
+        .collect();
+    crate::domain::journal::record_all(&env.home, &journaled);
     Ok(UpdateReport { crls: reports })
 }
 
