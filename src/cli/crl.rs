@@ -421,7 +421,10 @@ fn check_inner(ctx: &Context, args: &CheckArgs) -> Result<u8, Failure> {
         } else {
             OcspMode::WhenNoCrl
         };
-        checker.set_ocsp(ocsp::Client::new(transport, &env.home.crl_cache_dir()), mode);
+        checker.set_ocsp(
+            ocsp::Client::new(transport, &env.home.crl_cache_dir()),
+            mode,
+        );
     }
     let mut level = Level::Ok;
     let mut items = Vec::new();

@@ -281,7 +281,13 @@ impl Checker {
 
     /// Adds the OCSP answer to a CRL verdict: `revoked` from either wins;
     /// only an answer that counts and says `good` turns an `unknown` good.
-    fn with_ocsp(&mut self, cert: &X509Ref, facts: &certext::CertFacts, issuer: usize, crl: Own) -> Own {
+    fn with_ocsp(
+        &mut self,
+        cert: &X509Ref,
+        facts: &certext::CertFacts,
+        issuer: usize,
+        crl: Own,
+    ) -> Own {
         let Some((client, mode)) = &self.ocsp else {
             return crl;
         };
@@ -297,7 +303,14 @@ impl Checker {
             OcspMode::Always => true,
         };
         let answer = if network && *mode == OcspMode::Always {
-            client.ask(cert, &facts.serial, ca, now)
+            // Asked now; when the responder fails, a cached answer that
+            // still counts is better than none.
+            match client.ask(cert, &facts.serial, ca, now) {
+                Some(a) if a.status == super::ocsp::OcspStatus::Error => {
+                    client.cached(cert, &facts.serial, ca, now).or(Some(a))
+                }
+                other => other,
+            }
         } else {
             let cached = client.cached(cert, &facts.serial, ca, now);
             if cached.is_none() && network {

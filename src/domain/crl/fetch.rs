@@ -357,7 +357,12 @@ impl HttpFetcher {
     /// POSTs `body` (of type `content_type`) to an `http(s)://` URL and
     /// returns the 200 answer's body, within the same limits as a download
     /// (OCSP requests, RFC 6960 appendix A).
-    pub fn post(&self, url: &str, content_type: &str, body: Vec<u8>) -> Result<Vec<u8>, FetchError> {
+    pub fn post(
+        &self,
+        url: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, FetchError> {
         let lower = url.to_ascii_lowercase();
         if !lower.starts_with("http://") && !lower.starts_with("https://") {
             return Err(FetchError::Scheme { url: url.into() });

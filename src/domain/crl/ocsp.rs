@@ -551,8 +551,7 @@ pub fn parse(der_bytes: &[u8]) -> Result<Basic<'_>, OcspCode> {
 }
 
 fn signature_ok(b: &Basic<'_>, key: &PKey<Public>) -> Result<bool, OcspCode> {
-    let (digest, id) =
-        super::parse::digest_of(&b.sig_alg).ok_or(OcspCode::UnsupportedAlgorithm)?;
+    let (digest, id) = super::parse::digest_of(&b.sig_alg).ok_or(OcspCode::UnsupportedAlgorithm)?;
     if key.id() != id {
         return Ok(false);
     }
@@ -685,9 +684,7 @@ pub fn verify(
     let single = b
         .singles
         .iter()
-        .find(|s| {
-            CertId::new(&s.id.hash_oid, serial, issuer).is_some_and(|mine| mine == s.id)
-        })
+        .find(|s| CertId::new(&s.id.hash_oid, serial, issuer).is_some_and(|mine| mine == s.id))
         .ok_or(OcspCode::WrongCertificate)?;
     if single.this_update > now + SKEW_SECS {
         return Err(OcspCode::Future);
