@@ -1,6 +1,6 @@
 //! OCSP through the real `openssl ocsp` responder on 127.0.0.1: the CA and
 //! a delegated responder answer; a rogue responder (same name, other key), a
-//! CA certificate without the OCSPSigning usage, stale, replayed and
+//! CA certificate without the `OCSPSigning` usage, stale, `tryLater` and
 //! wrong-certificate answers never make a certificate `good`. The PKI is
 //! made with the `openssl` command line (AIA OCSP pointing at the local
 //! port); hand-made answers (stale, no nonce, no nextUpdate) are signed with
@@ -216,7 +216,7 @@ impl Drop for Responder {
     }
 }
 
-const MAKE_RESPONSE: &str = r#"
+const MAKE_RESPONSE: &str = r"
 import sys, datetime
 from cryptography import x509
 from cryptography.x509 import ocsp
@@ -238,7 +238,7 @@ b = ocsp.OCSPResponseBuilder().add_response(cert=leaf, issuer=ca, algorithm=hash
     cert_status=st, this_update=this, next_update=nxt, **kw)
 b = b.responder_id(ocsp.OCSPResponderEncoding.HASH, ca)
 open(out, 'wb').write(b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
-"#;
+";
 
 /// `check --json FILE [--ocsp]`: (exit code, the certificate's JSON).
 fn check(home: &Home, file: &Path, ocsp: bool) -> (i32, Value) {

@@ -77,7 +77,7 @@ pub enum OcspCode {
     BadSignature,
     /// Signed by a responder the issuing CA did not issue.
     RogueResponder,
-    /// Signed by a certificate of the CA without the OCSPSigning EKU.
+    /// Signed by a certificate of the CA without the `OCSPSigning` EKU.
     ResponderNotAuthorized,
     /// The delegated responder's certificate is expired or not yet valid.
     ResponderNotValid,
@@ -230,7 +230,7 @@ pub fn urls(cert: &X509Ref) -> Vec<String> {
         return Vec::new();
     };
     list.iter()
-        .map(|s| s.to_string())
+        .map(ToString::to_string)
         .filter(|u| {
             let l = u.to_ascii_lowercase();
             l.starts_with("http://") || l.starts_with("https://")
@@ -297,7 +297,7 @@ impl CertId {
     }
 }
 
-/// An unsigned OCSPRequest for `id`, with a nonce extension when given.
+/// An unsigned `OCSPRequest` for `id`, with a nonce extension when given.
 pub fn request(id: &CertId, nonce: Option<&[u8]>) -> Vec<u8> {
     let one = der(tag::SEQUENCE, &id.to_der());
     let mut tbs = der(tag::SEQUENCE, &one);
@@ -310,7 +310,7 @@ pub fn request(id: &CertId, nonce: Option<&[u8]>) -> Vec<u8> {
     der(tag::SEQUENCE, &der(tag::SEQUENCE, &tbs))
 }
 
-/// A certificate's status in one SingleResponse.
+/// A certificate's status in one `SingleResponse`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CertStatus {
     /// good
@@ -326,7 +326,7 @@ pub enum CertStatus {
     Unknown,
 }
 
-/// One SingleResponse.
+/// One `SingleResponse`.
 #[derive(Debug, Clone)]
 pub struct Single {
     /// Its certificate ID.
@@ -447,7 +447,7 @@ fn read_single(node: &Node<'_>) -> Result<Single, OcspCode> {
     })
 }
 
-/// Reads an OCSPResponse: a successful basic response, or the code of its
+/// Reads an `OCSPResponse`: a successful basic response, or the code of its
 /// status.
 pub fn parse(der_bytes: &[u8]) -> Result<Basic<'_>, OcspCode> {
     let outer = ber::read_one(der_bytes).map_err(malformed)?;
@@ -668,7 +668,7 @@ pub struct Verified {
     pub nonce: NonceState,
 }
 
-/// Checks an OCSPResponse for the certificate with serial `serial` issued by
+/// Checks an `OCSPResponse` for the certificate with serial `serial` issued by
 /// `issuer`, at `now` (Unix seconds). `sent_nonce`: the nonce of the request
 /// (None when re-reading a cached answer, whose nonce was checked when it was
 /// stored).
