@@ -137,12 +137,26 @@ impl Pki {
 
     /// An answer built with Python's `cryptography` (see `MAKE_RESPONSE`).
     fn made(&self, about: &str, status: &str, this_days: i64, next_days: Option<i64>) -> Vec<u8> {
+        self.made_with(about, status, this_days, next_days, "")
+    }
+
+    /// [`Pki::made`] with `extra`: `nonce=HEX` (a nonce not ours) or
+    /// `expired-responder` (signed by a delegated responder, EKU included,
+    /// whose certificate expired).
+    fn made_with(
+        &self,
+        about: &str,
+        status: &str,
+        this_days: i64,
+        next_days: Option<i64>,
+        extra: &str,
+    ) -> Vec<u8> {
         let script = self.path("make.py");
         std::fs::write(&script, MAKE_RESPONSE).unwrap();
         let out = self.path("made.der");
         let next = next_days.map_or_else(|| "none".to_string(), |n| n.to_string());
         sh(&format!(
-            "cd {} && python3 make.py {about}.pem ca.pem ca.key {status} {this_days} {next} {}",
+            "cd {} && python3 make.py {about}.pem ca.pem ca.key {status} {this_days} {next} {} '{extra}'",
             self.dir.path().display(),
             out.display()
         ));
@@ -221,7 +235,7 @@ import sys, datetime
 from cryptography import x509
 from cryptography.x509 import ocsp
 from cryptography.hazmat.primitives import hashes, serialization
-leaf, ca, key, status, this_days, next_days, out = sys.argv[1:]
+leaf, ca, key, status, this_days, next_days, out = sys.argv[1:8]
 leaf = x509.load_pem_x509_certificate(open(leaf, 'rb').read())
 ca = x509.load_pem_x509_certificate(open(ca, 'rb').read())
 key = serialization.load_pem_private_key(open(key, 'rb').read(), None)
@@ -236,8 +250,21 @@ else:
     kw = dict(revocation_time=None, revocation_reason=None)
 b = ocsp.OCSPResponseBuilder().add_response(cert=leaf, issuer=ca, algorithm=hashes.SHA1(),
     cert_status=st, this_update=this, next_update=nxt, **kw)
-b = b.responder_id(ocsp.OCSPResponderEncoding.HASH, ca)
-open(out, 'wb').write(b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+extra = sys.argv[8] if len(sys.argv) > 8 else ''
+if extra.startswith('nonce='):
+    b = b.add_extension(x509.OCSPNonce(bytes.fromhex(extra[6:])), critical=False)
+signer, signer_key = ca, key
+if extra == 'expired-responder':
+    from cryptography.hazmat.primitives.asymmetric import ec
+    signer_key = ec.generate_private_key(ec.SECP256R1())
+    signer = (x509.CertificateBuilder().subject_name(x509.Name.from_rfc4514_string('CN=expired responder'))
+        .issuer_name(ca.subject).public_key(signer_key.public_key()).serial_number(0x3001)
+        .not_valid_before(now - datetime.timedelta(days=20)).not_valid_after(now - datetime.timedelta(days=10))
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False)
+        .sign(key, hashes.SHA256()))
+    b = b.certificates([signer])
+b = b.responder_id(ocsp.OCSPResponderEncoding.HASH, signer)
+open(out, 'wb').write(b.sign(signer_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
 ";
 
 /// `check --json FILE [--ocsp]`: (exit code, the certificate's JSON).
@@ -480,4 +507,30 @@ fn ocsp_off_in_config_asks_nobody() {
     // --ocsp asks anyway.
     let (code, _) = check(&home, &pki.path("good.pem"), true);
     assert_eq!(code, 0);
+}
+
+#[test]
+fn foreign_nonce_and_expired_responder_never_good() {
+    if !tools() {
+        return;
+    }
+    let pki = Pki::new();
+    let home = pki.home();
+    // A valid answer carrying another request's nonce: a replay.
+    let s = pki.serve(pki.made_with(
+        "good",
+        "good",
+        0,
+        Some(1),
+        "nonce=00112233445566778899aabbccddeeff",
+    ));
+    let (code, c) = check(&home, &pki.path("good.pem"), true);
+    assert_eq!((code, c["state"].as_str()), (3, Some("unknown")), "{c}");
+    assert_eq!(c["ocsp"]["code"], "nonce_mismatch");
+    drop(s);
+    // Signed by a delegated responder of the CA whose certificate expired.
+    let _s = pki.serve(pki.made_with("good", "good", 0, Some(1), "expired-responder"));
+    let (code, c) = check(&home, &pki.path("good.pem"), true);
+    assert_eq!((code, c["state"].as_str()), (3, Some("unknown")), "{c}");
+    assert_eq!(c["ocsp"]["code"], "responder_not_valid");
 }
