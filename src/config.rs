@@ -18,6 +18,23 @@ pub struct Config {
     pub ui: UiSettings,
     /// Revocation lists.
     pub crl: CrlPolicy,
+    /// Revocation channels besides CRLs.
+    pub revocation: RevocationPolicy,
+}
+
+/// `[revocation]`: which channels besides CRLs are asked.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct RevocationPolicy {
+    /// Ask the certificate's OCSP responder when no fresh CRL covers it
+    /// (`check --ocsp` asks it in any case).
+    pub ocsp: bool,
+}
+
+impl Default for RevocationPolicy {
+    fn default() -> Self {
+        Self { ocsp: true }
+    }
 }
 
 /// How CRLs are fetched and when they are stale.

@@ -57,6 +57,9 @@ pub struct CheckArgs {
     /// Certificate files (PEM, DER, bundles, .p7b, signed .eml).
     #[arg(required = true, value_name = "CERTFILE")]
     pub files: Vec<PathBuf>,
+    /// Ask each certificate's OCSP responder now, even when a fresh CRL covers it.
+    #[arg(long)]
+    pub ocsp: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -353,6 +356,36 @@ fn print_cert_line(c: &crate::domain::crl::check::CertStatus) {
     if let Some(d) = &c.detail {
         outln!("    {}", visible(d));
     }
+    if let Some(source) = c.source {
+        let key = format!("ocsp.source_{}", source.word());
+        outln!("    {}", t!("ocsp.source_line", source = t!(&key)));
+    }
+    if let Some(a) = &c.ocsp {
+        outln!("    {}", ocsp_line(a));
+    }
+}
+
+fn ocsp_line(a: &crate::domain::crl::ocsp::OcspAnswer) -> String {
+    use crate::domain::crl::ocsp::{NonceState, OcspStatus};
+    let status = if a.status == OcspStatus::Error {
+        let code = a.code.map_or("malformed", |c| c.word());
+        t!(&format!("ocsp.code_{code}"))
+    } else {
+        t!(&format!("ocsp.status_{}", a.status.word()))
+    };
+    let mut line = t!("ocsp.line", url = a.url, status = status);
+    if let Some(next) = a.next_update {
+        line.push_str(&t!("ocsp.until", date = rfc3339(next)));
+    } else if a.this_update.is_some() {
+        line.push_str(&t!("ocsp.no_next_update"));
+    }
+    if a.nonce == Some(NonceState::Absent) {
+        line.push_str(&t!("ocsp.nonce_absent"));
+    }
+    if a.cached {
+        line.push_str(&t!("ocsp.cached"));
+    }
+    line
 }
 
 /// A check that cannot run is "unknown" (3) for monitoring, not a failure (1).
@@ -377,6 +410,22 @@ fn check_inner(ctx: &Context, args: &CheckArgs) -> Result<u8, Failure> {
     let env = Env::new(&ctx.home, &ctx.config);
     let t_now = now();
     let mut checker = Checker::new(&env, t_now)?;
+    if args.ocsp || env.revocation.ocsp {
+        use crate::domain::crl::check::OcspMode;
+        use crate::domain::crl::ocsp;
+        let transport = HttpFetcher::new(ocsp::limits(&env.policy))
+            .ok()
+            .map(|f| Box::new(f) as Box<dyn ocsp::Transport>);
+        let mode = if args.ocsp {
+            OcspMode::Always
+        } else {
+            OcspMode::WhenNoCrl
+        };
+        checker.set_ocsp(
+            ocsp::Client::new(transport, &env.home.crl_cache_dir()),
+            mode,
+        );
+    }
     let mut level = Level::Ok;
     let mut items = Vec::new();
     for f in &args.files {

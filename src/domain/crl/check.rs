@@ -127,6 +127,42 @@ pub fn reason_words(reason: Option<Reason>) -> String {
     crate::t!(&key)
 }
 
+/// Which answer decided a certificate's state (the JSON `source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The issuer's (base) CRL.
+    Crl,
+    /// A delta CRL on top of its base.
+    Delta,
+    /// The OCSP responder.
+    Ocsp,
+}
+
+impl Source {
+    /// The JSON word.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Crl => "crl",
+            Self::Delta => "delta",
+            Self::Ocsp => "ocsp",
+        }
+    }
+}
+
+/// When `check` asks OCSP responders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OcspMode {
+    /// Never (not even the cache).
+    Off,
+    /// Only cached answers (no network).
+    Cached,
+    /// The network when no fresh CRL covers the certificate (cache first).
+    WhenNoCrl,
+    /// The network for every certificate with a responder (`check --ocsp`).
+    Always,
+}
+
 /// One link of a chain.
 #[derive(Debug, Clone, Serialize)]
 pub struct LinkStatus {
@@ -168,6 +204,10 @@ pub struct CertStatus {
     pub reason: Option<Reason>,
     /// Why unknown/untrusted, or which CA is the cause.
     pub detail: Option<String>,
+    /// The answer that decided `good` or `revoked` (None otherwise).
+    pub source: Option<Source>,
+    /// The OCSP answer, when a responder was asked or cached.
+    pub ocsp: Option<super::ocsp::OcspAnswer>,
     /// The issuers, nearest first, each with its own state.
     pub chain: Vec<LinkStatus>,
 }
@@ -181,6 +221,7 @@ pub struct Checker {
     chains: HashMap<usize, Vec<usize>>,
     links: HashMap<usize, LinkStatus>,
     now: OffsetDateTime,
+    ocsp: Option<(super::ocsp::Client, OcspMode)>,
 }
 
 struct Own {
@@ -188,6 +229,8 @@ struct Own {
     revoked_at: Option<OffsetDateTime>,
     reason: Option<Reason>,
     detail: Option<String>,
+    source: Option<Source>,
+    ocsp: Option<super::ocsp::OcspAnswer>,
 }
 
 impl Own {
@@ -197,6 +240,8 @@ impl Own {
             revoked_at: None,
             reason: None,
             detail,
+            source: None,
+            ocsp: None,
         }
     }
 }
@@ -219,7 +264,83 @@ impl Checker {
             chains: HashMap::new(),
             links: HashMap::new(),
             now,
+            ocsp: env.revocation.ocsp.then(|| {
+                (
+                    super::ocsp::Client::new(None, &env.home.crl_cache_dir()),
+                    OcspMode::Cached,
+                )
+            }),
         }
+    }
+
+    /// Sets how OCSP responders are asked (the default: cached answers
+    /// only, when `[revocation] ocsp` is on).
+    pub fn set_ocsp(&mut self, client: super::ocsp::Client, mode: OcspMode) {
+        self.ocsp = (mode != OcspMode::Off).then_some((client, mode));
+    }
+
+    /// Adds the OCSP answer to a CRL verdict: `revoked` from either wins;
+    /// only an answer that counts and says `good` turns an `unknown` good.
+    fn with_ocsp(
+        &mut self,
+        cert: &X509Ref,
+        facts: &certext::CertFacts,
+        issuer: usize,
+        crl: Own,
+    ) -> Own {
+        let Some((client, mode)) = &self.ocsp else {
+            return crl;
+        };
+        if facts.serial.is_empty() || super::ocsp::urls(cert).is_empty() {
+            return crl;
+        }
+        let now = self.now.unix_timestamp();
+        let ca = &self.cas[issuer].cert;
+        let network = match mode {
+            OcspMode::Off => return crl,
+            OcspMode::Cached => false,
+            OcspMode::WhenNoCrl => crl.state == CertState::Unknown,
+            OcspMode::Always => true,
+        };
+        let answer = if network && *mode == OcspMode::Always {
+            // Asked now; when the responder fails, a cached answer that
+            // still counts is better than none.
+            match client.ask(cert, &facts.serial, ca, now) {
+                Some(a) if a.status == super::ocsp::OcspStatus::Error => {
+                    client.cached(cert, &facts.serial, ca, now).or(Some(a))
+                }
+                other => other,
+            }
+        } else {
+            let cached = client.cached(cert, &facts.serial, ca, now);
+            if cached.is_none() && network {
+                client.ask(cert, &facts.serial, ca, now)
+            } else {
+                cached
+            }
+        };
+        let Some(answer) = answer else {
+            return crl;
+        };
+        let mut out = crl;
+        match (out.state, answer.status) {
+            (CertState::Revoked, _) => {}
+            (_, super::ocsp::OcspStatus::Revoked) => {
+                out.state = CertState::Revoked;
+                out.revoked_at = answer.revoked_at;
+                out.reason = answer.reason;
+                out.detail = None;
+                out.source = Some(Source::Ocsp);
+            }
+            (CertState::Unknown, super::ocsp::OcspStatus::Good) => {
+                out.state = CertState::Good;
+                out.detail = None;
+                out.source = Some(Source::Ocsp);
+            }
+            _ => {}
+        }
+        out.ocsp = Some(answer);
+        out
     }
 
     fn index(&mut self, fp: &str) -> Result<Rc<Index>, IndexError> {
@@ -347,8 +468,13 @@ impl Checker {
                 revoked_at: Some(unix(at)),
                 reason: reason.and_then(Reason::from_code),
                 detail: None,
+                source: Some(Source::Crl),
+                ocsp: None,
             },
-            None => Own::plain(CertState::Good, None),
+            None => Own {
+                source: Some(Source::Crl),
+                ..Own::plain(CertState::Good, None)
+            },
         }
     }
 
@@ -361,7 +487,10 @@ impl Checker {
             return Own::plain(CertState::Expired, None);
         }
         match issuer {
-            Some(i) => self.revocation(facts, i),
+            Some(i) => {
+                let crl = self.revocation(facts, i);
+                self.with_ocsp(cert, facts, i, crl)
+            }
             None => Own::plain(CertState::Good, Some(crate::t!("check.trust_anchor"))),
         }
     }
@@ -381,6 +510,8 @@ impl Checker {
             revoked_at: None,
             reason: None,
             detail: Some(crate::t!("check.untrusted", issuer = issuer_line)),
+            source: None,
+            ocsp: None,
             chain: Vec::new(),
         };
         let (own, chain) =
@@ -392,6 +523,8 @@ impl Checker {
                     revoked_at: link.revoked_at,
                     reason: link.reason,
                     detail: link.detail,
+                    source: None,
+                    ocsp: None,
                 };
                 (own, self.ca_chain(i)[1..].to_vec())
             } else {
@@ -408,11 +541,14 @@ impl Checker {
         status.revoked_at = own.revoked_at;
         status.reason = own.reason;
         status.detail = own.detail;
+        status.source = own.source;
+        status.ocsp = own.ocsp;
         if own.state == CertState::Good {
             if let Some(link) = status.chain.iter().find(|l| l.state != CertState::Good) {
                 status.state = link.state;
                 status.revoked_at = link.revoked_at;
                 status.reason = link.reason;
+                status.source = None;
                 let key = format!("state.{}", link.state.word());
                 let state_words = crate::t!(&key);
                 status.detail = Some(crate::t!(

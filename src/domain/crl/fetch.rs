@@ -284,6 +284,24 @@ impl Fetcher for HttpFetcher {
         };
         let etag = header(reqwest::header::ETAG);
         let last_modified = header(reqwest::header::LAST_MODIFIED);
+        let bytes = self.read_body(&mut response, url, start, progress)?;
+        Ok(Response::Body {
+            bytes,
+            etag,
+            last_modified,
+        })
+    }
+}
+
+impl HttpFetcher {
+    /// Reads a response body within the limits (size cap, total time).
+    fn read_body(
+        &self,
+        response: &mut reqwest::blocking::Response,
+        url: &str,
+        start: Instant,
+        progress: &mut dyn FnMut(u64, Option<u64>),
+    ) -> Result<Vec<u8>, FetchError> {
         let total = response.content_length();
         let max = self.limits.max_bytes;
         if total.is_some_and(|t| t > max) {
@@ -333,10 +351,38 @@ impl Fetcher for HttpFetcher {
                 detail: format!("{} of {} bytes", bytes.len(), total.unwrap_or(0)),
             });
         }
-        Ok(Response::Body {
-            bytes,
-            etag,
-            last_modified,
-        })
+        Ok(bytes)
+    }
+
+    /// POSTs `body` (of type `content_type`) to an `http(s)://` URL and
+    /// returns the 200 answer's body, within the same limits as a download
+    /// (OCSP requests, RFC 6960 appendix A).
+    pub fn post(
+        &self,
+        url: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, FetchError> {
+        let lower = url.to_ascii_lowercase();
+        if !lower.starts_with("http://") && !lower.starts_with("https://") {
+            return Err(FetchError::Scheme { url: url.into() });
+        }
+        let start = Instant::now();
+        let mut response = self
+            .client
+            .post(url)
+            .header(reqwest::header::CONNECTION, "close")
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .map_err(|e| classify(url, &e))?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            return Err(FetchError::Status {
+                url: url.into(),
+                status,
+            });
+        }
+        self.read_body(&mut response, url, start, &mut |_, _| {})
     }
 }

@@ -16,6 +16,7 @@ pub mod cache;
 pub mod check;
 pub mod fetch;
 pub mod index;
+pub mod ocsp;
 pub mod parse;
 pub mod update;
 
@@ -222,6 +223,8 @@ pub struct Env {
     pub home: Home,
     /// The `[crl]` settings.
     pub policy: CrlPolicy,
+    /// The `[revocation]` settings.
+    pub revocation: crate::config::RevocationPolicy,
 }
 
 impl Env {
@@ -230,6 +233,7 @@ impl Env {
         Self {
             home: home.clone(),
             policy: config.crl.clone(),
+            revocation: config.revocation.clone(),
         }
     }
 

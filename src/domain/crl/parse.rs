@@ -438,7 +438,7 @@ pub fn for_each_entry<'a>(
     Ok(count)
 }
 
-fn digest_of(oid: &str) -> Option<(Option<MessageDigest>, Id)> {
+pub(crate) fn digest_of(oid: &str) -> Option<(Option<MessageDigest>, Id)> {
     Some(match oid {
         "1.2.840.113549.1.1.5" => (Some(MessageDigest::sha1()), Id::RSA),
         "1.2.840.113549.1.1.14" => (Some(MessageDigest::sha224()), Id::RSA),
