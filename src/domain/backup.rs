@@ -504,6 +504,7 @@ pub fn run(
             .map(|d| d.mount_point.display().to_string()),
         drive_label: dest.drive.as_ref().and_then(|d| d.label.clone()),
         fingerprint: identity.fingerprint(),
+        fingerprints: vec![identity.fingerprint()],
         profile: Some(profile),
         origin: "backup".into(),
     };
