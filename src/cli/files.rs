@@ -176,6 +176,7 @@ pub fn backup(ctx: &Context, args: &BackupArgs) -> Result<u8, Failure> {
             "profile": outcome.profile,
             "verified": outcome.verified,
             "certificates": outcome.certificates,
+            "identities": outcome.identities,
             "bytes": outcome.bytes,
             "checks": outcome.checks,
             "warnings": outcome.warnings.iter().map(|w| json!({"code": w, "message": w.to_string()})).collect::<Vec<_>>(),
