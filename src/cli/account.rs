@@ -52,6 +52,9 @@ pub enum AccountCommand {
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Remove an account and delete its private key.
     Remove {
@@ -112,7 +115,8 @@ pub fn run(ctx: &Context, cmd: AccountCommand) -> Result<u8, Failure> {
             id,
             fingerprint,
             yes,
-        } => forget(ctx, &id, &fingerprint, yes),
+            json,
+        } => forget(ctx, &id, &fingerprint, yes, json),
         AccountCommand::Remove { id, yes } => remove(ctx, &id, yes),
     }
 }
@@ -310,7 +314,13 @@ fn show(ctx: &Context, id: &str, json: bool) -> Result<u8, Failure> {
     Ok(0)
 }
 
-fn forget(ctx: &Context, id: &str, fingerprint: &str, yes: bool) -> Result<u8, Failure> {
+fn forget(
+    ctx: &Context,
+    id: &str,
+    fingerprint: &str,
+    yes: bool,
+    json: bool,
+) -> Result<u8, Failure> {
     let store = ctx.store_existing();
     let account = store.get(id)?;
     // The current identity and an unknown one are refused before any question.
@@ -359,8 +369,13 @@ fn forget(ctx: &Context, id: &str, fingerprint: &str, yes: bool) -> Result<u8, F
             return Err(Failure::op(t!("cli.not_forgotten")));
         }
     }
-    let (_, fp) = store.forget(&account, &earlier.fingerprint)?;
+    let (account, fp) = store.forget(&account, &earlier.fingerprint)?;
     errln!("{}", t!("cli.forgotten", id = account.meta.id, fingerprint = fp));
+    if json {
+        let mut value = account_json(ctx, &account)?;
+        value["forgotten"] = json!(fp);
+        print_json(&value);
+    }
     Ok(0)
 }
 

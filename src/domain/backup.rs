@@ -406,14 +406,7 @@ pub fn run(
     let identity = &identities[0];
     // One identity: its friendlyName is the label. Several (a history):
     // each is `label (from → to)`, so a reader's list tells them apart.
-    let names: Vec<String> = if identities.len() == 1 {
-        vec![account.meta.label.clone()]
-    } else {
-        identities
-            .iter()
-            .map(|i| super::history::friendly_name(&account.meta.label, &i.info()))
-            .collect()
-    };
+    let names = super::history::friendly_names(&account.meta.label, &identities);
     let entries: Vec<p12::Entry<'_>> = identities
         .iter()
         .zip(&names)

@@ -190,6 +190,33 @@ pub fn friendly_name(label: &str, info: &CertInfo) -> String {
     )
 }
 
+/// The friendlyNames of a backup's identities (current first): the label
+/// alone for one identity; for several, label and dates, plus the start of
+/// the fingerprint where two share their dates.
+pub fn friendly_names(label: &str, identities: &[Identity]) -> Vec<String> {
+    if identities.len() == 1 {
+        return vec![label.to_string()];
+    }
+    let infos: Vec<CertInfo> = identities.iter().map(Identity::info).collect();
+    let plain: Vec<String> = infos.iter().map(|i| friendly_name(label, i)).collect();
+    plain
+        .iter()
+        .zip(&infos)
+        .map(|(name, info)| {
+            if plain.iter().filter(|n| *n == name).count() > 1 {
+                format!(
+                    "{label} ({} \u{2192} {}, {})",
+                    super::time::date(info.not_before),
+                    super::time::date(info.not_after),
+                    info.fingerprint.get(..8).unwrap_or_default()
+                )
+            } else {
+                name.clone()
+            }
+        })
+        .collect()
+}
+
 /// Every identity of a PKCS#12 file, opened with its password.
 pub struct OpenedAll {
     /// The identities, in the order of their keys in the file.
@@ -298,6 +325,24 @@ mod tests {
         assert!(one_holder(&[&old, &mid, &future]));
         assert!(!one_holder(&[&old, &cert("Dr Y", t, t + year)]));
         let name = friendly_name("Dr X", &CertInfo::of(&mid));
+        let identity = |c: &X509| Identity {
+            key: openssl::pkey::PKey::from_ec_key(
+                openssl::ec::EcKey::generate(
+                    &openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1)
+                        .unwrap(),
+                )
+                .unwrap(),
+            )
+            .unwrap(),
+            cert: c.clone(),
+            chain: Vec::new(),
+        };
+        let twin = cert("Dr X", t - 2 * year, t + year);
+        let names = friendly_names("Dr X", &[identity(&mid), identity(&twin), identity(&old)]);
+        assert_ne!(names[0], names[1], "same dates, told apart");
+        assert!(names[0].starts_with("Dr X (2024-06-01 \u{2192} 2027-06-01, "));
+        assert_eq!(names[2], "Dr X (2022-06-02 \u{2192} 2025-06-01)");
+        assert_eq!(friendly_names("Dr X", &[identity(&mid)]), ["Dr X"]);
         assert_eq!(name, "Dr X (2024-06-01 \u{2192} 2027-06-01)");
     }
 }
