@@ -111,9 +111,17 @@ fn mail_to_every_key_survives_renewal_backup_and_restore() {
     assert_eq!(home.snapshot(), before, "a refused import changed the home");
 
     let out = import(&home, &pki, &second, &["--renewal-of", &id]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), id);
-    assert_eq!(state(&home, &id), "outdated", "a renewal needs a new backup");
+    assert_eq!(
+        state(&home, &id),
+        "outdated",
+        "a renewal needs a new backup"
+    );
     let ids = identities(&home, &id);
     assert_eq!(ids.len(), 2);
     assert_eq!(ids[0]["fingerprint"], fp(&second.cert));
@@ -139,9 +147,17 @@ fn mail_to_every_key_survives_renewal_backup_and_restore() {
     let before = home.snapshot();
     for leaf in [&first, &second] {
         let out = import(&home, &pki, leaf, &["--renewal-of", &id]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
-    assert_eq!(home.snapshot(), before, "an idempotent renewal changed the home");
+    assert_eq!(
+        home.snapshot(),
+        before,
+        "an idempotent renewal changed the home"
+    );
     // The earlier certificate cannot become a separate account either.
     let out = import(&home, &pki, &first, &["--label", "Copy"]);
     assert_eq!(out.status.code(), Some(1));
@@ -161,7 +177,11 @@ fn mail_to_every_key_survives_renewal_backup_and_restore() {
         .write_stdin(format!("{STRONG}\n"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let b = stdout_json(&out);
     assert_eq!(b["verified"], true);
     assert_eq!(
@@ -179,7 +199,11 @@ fn mail_to_every_key_survives_renewal_backup_and_restore() {
         .write_stdin(format!("{STRONG}\n"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = stdout_json(&out);
     let listed: Vec<&str> = v["identities"]
         .as_array()
@@ -208,18 +232,30 @@ fn mail_to_every_key_survives_renewal_backup_and_restore() {
         .write_stdin(format!("{STRONG}\n"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let r = stdout_json(&out);
     assert_eq!(r["action"], "created");
     let id = r["id"].as_str().unwrap().to_string();
     let listed = home.run_ok(&["account", "list", "--json"], &[]);
-    assert_eq!(stdout_json(&listed).as_array().unwrap().len(), 1, "one account");
+    assert_eq!(
+        stdout_json(&listed).as_array().unwrap().len(),
+        1,
+        "one account"
+    );
     let ids = identities(&home, &id);
     assert_eq!(ids.len(), 2);
     assert_eq!(ids[0]["fingerprint"], f2.as_str());
     assert_eq!(ids[1]["fingerprint"], f1.as_str());
     assert_eq!(home.account_json(&id)["label"], HOLDER);
-    assert_eq!(state(&home, &id), "ok", "the restored file is a backup of both");
+    assert_eq!(
+        state(&home, &id),
+        "ok",
+        "the restored file is a backup of both"
+    );
 
     // Both messages decrypt with keys from the restored store.
     let account_dir = home.path().join("data/accounts").join(&id);
@@ -236,7 +272,11 @@ fn mail_to_every_key_survives_renewal_backup_and_restore() {
         .write_stdin(format!("{STRONG}\n"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(stdout_json(&out)["action"], "already_present");
     assert_eq!(identities(&home, &id).len(), 2);
 
@@ -261,7 +301,11 @@ fn mail_to_every_key_survives_renewal_backup_and_restore() {
         .args(["account", "forget", &id, &f1[..16], "--yes"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ids = identities(&home, &id);
     assert_eq!(ids.len(), 1);
     assert_eq!(ids[0]["fingerprint"], f2.as_str());
@@ -284,13 +328,21 @@ fn a_renewal_needs_the_same_holder_and_a_separate_account_a_label() {
     // The same holder with --label: a separate account, both single.
     let again = pki.leaf(HOLDER, Alg::Ec);
     let out = import(&home, &pki, &again, &["--label", "Cabinet 2"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let second = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert_ne!(second, id);
     assert_eq!(identities(&home, &id).len(), 1);
     // A change of name the user vouches for.
     let out = import(&home, &pki, &other, &["--renewal-of", &id, "--any-holder"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ids = identities(&home, &id);
     assert_eq!(ids[0]["fingerprint"], fp(&other.cert));
     assert_eq!(ids[1]["fingerprint"], fp(&first.cert));
@@ -313,7 +365,10 @@ fn old_homes_load_with_an_empty_history() {
         .join(&id)
         .join("account.json");
     let mut v: Value = serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
-    assert!(v.get("history").is_none(), "an empty history is not written");
+    assert!(
+        v.get("history").is_none(),
+        "an empty history is not written"
+    );
     v["backups"] = serde_json::json!([{
         "at": "2099-01-01T00:00:00Z", "path": "/media/x.p12", "mount_point": null,
         "drive_label": null, "fingerprint": fp(&leaf.cert), "profile": "modern",

@@ -425,7 +425,11 @@ fn killed_renewals_and_forgets_leave_a_consistent_history() {
         assert!(now == held || now == held + 1, "{held} then {now}");
         // Run again: it completes (or finds it done).
         let out = renew(&leaf, n).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let after = history_ok();
         assert_eq!(after, held + 1, "one identity more after the renewal");
         held = after;
@@ -458,7 +462,11 @@ fn killed_renewals_and_forgets_leave_a_consistent_history() {
             .any(|e| e["fingerprint"] == fp.as_str());
         if still {
             let out = forget(fp).output().unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
     assert_eq!(history_ok(), 1);

@@ -370,7 +370,10 @@ fn forget(
         }
     }
     let (account, fp) = store.forget(&account, &earlier.fingerprint)?;
-    errln!("{}", t!("cli.forgotten", id = account.meta.id, fingerprint = fp));
+    errln!(
+        "{}",
+        t!("cli.forgotten", id = account.meta.id, fingerprint = fp)
+    );
     if json {
         let mut value = account_json(ctx, &account)?;
         value["forgotten"] = json!(fp);

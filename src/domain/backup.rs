@@ -468,7 +468,9 @@ pub fn run(
     })?;
     progress(Step::Opened);
     progress(Step::KeyMatches);
-    let opened = found.first().ok_or_else(|| fail(&crate::t!("backup.check_key")))?;
+    let opened = found
+        .first()
+        .ok_or_else(|| fail(&crate::t!("backup.check_key")))?;
     let chain_complete = opened.identity.chain_complete();
     if chain_complete {
         progress(Step::ChainComplete);
@@ -513,7 +515,11 @@ pub fn run(
             .map(|d| d.mount_point.display().to_string()),
         drive_label: dest.drive.as_ref().and_then(|d| d.label.clone()),
         fingerprint: identity.fingerprint(),
-        fingerprints: account.fingerprints().iter().map(|f| (*f).to_string()).collect(),
+        fingerprints: account
+            .fingerprints()
+            .iter()
+            .map(|f| (*f).to_string())
+            .collect(),
         profile: Some(profile),
         origin: "backup".into(),
     };
@@ -536,7 +542,11 @@ pub fn run(
         .chain(chain_complete.then_some(Step::ChainComplete))
         .collect(),
         certificates: opened.certificates,
-        identities: account.fingerprints().iter().map(|f| (*f).to_string()).collect(),
+        identities: account
+            .fingerprints()
+            .iter()
+            .map(|f| (*f).to_string())
+            .collect(),
         bytes: bytes.len(),
         warnings,
     })

@@ -290,9 +290,8 @@ mod tests {
     fn cert(cn: &str, from: i64, to: i64) -> X509 {
         let group =
             openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap();
-        let key =
-            openssl::pkey::PKey::from_ec_key(openssl::ec::EcKey::generate(&group).unwrap())
-                .unwrap();
+        let key = openssl::pkey::PKey::from_ec_key(openssl::ec::EcKey::generate(&group).unwrap())
+            .unwrap();
         let mut name = X509NameBuilder::new().unwrap();
         name.append_entry_by_text("CN", cn).unwrap();
         let name = name.build();
@@ -300,9 +299,11 @@ mod tests {
         b.set_subject_name(&name).unwrap();
         b.set_issuer_name(&name).unwrap();
         b.set_pubkey(&key).unwrap();
-        b.set_not_before(&Asn1Time::from_unix(from).unwrap()).unwrap();
+        b.set_not_before(&Asn1Time::from_unix(from).unwrap())
+            .unwrap();
         b.set_not_after(&Asn1Time::from_unix(to).unwrap()).unwrap();
-        b.sign(&key, openssl::hash::MessageDigest::sha256()).unwrap();
+        b.sign(&key, openssl::hash::MessageDigest::sha256())
+            .unwrap();
         b.build()
     }
 
@@ -315,8 +316,7 @@ mod tests {
         let mid = cert("Dr X", t - 2 * year, t + year);
         // Not valid yet: not current.
         let future = cert("Dr X", t + year, t + 4 * year);
-        let (current, earlier) =
-            order_history(vec![&old, &future, &mid], |c| &***c, now);
+        let (current, earlier) = order_history(vec![&old, &future, &mid], |c| &***c, now);
         assert_eq!(current.to_der().unwrap(), mid.to_der().unwrap());
         let order: Vec<Vec<u8>> = earlier.iter().map(|(c, _)| c.to_der().unwrap()).collect();
         assert_eq!(order, [future.to_der().unwrap(), old.to_der().unwrap()]);

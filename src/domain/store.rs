@@ -342,7 +342,12 @@ impl Account {
 
     /// An earlier identity, private key included.
     pub fn earlier_identity(&self, fingerprint: &str) -> Result<Identity, StoreError> {
-        if !self.meta.history.iter().any(|h| h.fingerprint == fingerprint) {
+        if !self
+            .meta
+            .history
+            .iter()
+            .any(|h| h.fingerprint == fingerprint)
+        {
             return Err(StoreError::UnknownIdentity {
                 id: self.meta.id.clone(),
                 fingerprint: fingerprint.to_string(),
@@ -1035,7 +1040,11 @@ impl Locked<'_> {
         let mut new = Vec::new();
         for (identity, at) in earlier {
             let fp = identity.fingerprint();
-            if account.holds(&fp) || new.iter().any(|(i, _): &(&Identity, _)| i.fingerprint() == fp) {
+            if account.holds(&fp)
+                || new
+                    .iter()
+                    .any(|(i, _): &(&Identity, _)| i.fingerprint() == fp)
+            {
                 continue;
             }
             if let Some(other) = self.find_by_fingerprint(&fp)? {
