@@ -1,6 +1,6 @@
 //! certsafe's own PKCS#12 writer (`p12::build_many`): files of one and of
 //! three identities (RSA 2048, RSA 3072, EC P-256, one shared chain), both
-//! profiles, opened by OpenSSL, NSS, GnuTLS, Python `cryptography`, Java's
+//! profiles, opened by OpenSSL, NSS, `GnuTLS`, Python `cryptography`, Java's
 //! keytool and certsafe itself; what is shared (one salt, one derivation)
 //! and what is not (IVs); how many derivations a backup costs.
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
@@ -403,12 +403,9 @@ fn python_cryptography_loads_key_cert_and_the_others() {
         got.insert(f.leaf_fps(n)[0].clone());
         assert_eq!(got, f.all_fps(n), "{cx}: certificates");
         assert_eq!(additional.len(), n + 1, "{cx}");
-        for i in 1..n {
-            let entry = additional
-                .iter()
-                .find(|a| a[0] == f.leaf_fps(n)[i].as_str())
-                .unwrap();
-            assert_eq!(entry[1], NAMES[i], "{cx}: friendly name of identity {i}");
+        for (leaf, name) in f.leaf_fps(n).iter().zip(NAMES).skip(1) {
+            let entry = additional.iter().find(|a| a[0] == leaf.as_str()).unwrap();
+            assert_eq!(entry[1], name, "{cx}: friendly name of {leaf}");
         }
     }
 }

@@ -5,7 +5,7 @@
 //! Layout (what OpenSSL's `PKCS12_create` writes, extended to several
 //! keys): `AuthenticatedSafe { encryptedData(certificate bags),
 //! data(shrouded key bags) }` and a `MacData`. Each identity has a
-//! certificate bag and a key bag carrying its friendlyName (BMPString) and
+//! certificate bag and a key bag carrying its friendlyName (`BMPString`) and
 //! the same localKeyId (SHA-1 of its certificate, as OpenSSL does); chain
 //! certificates follow, once each, without attributes.
 //!
@@ -245,7 +245,7 @@ pub fn build_many(
             written.push(fp);
         }
     }
-    let (alg, sealed) = sealer.seal(&ber::der(tag::SEQUENCE, &bags.concat()))?;
+    let (alg, cert_part) = sealer.seal(&ber::der(tag::SEQUENCE, &bags.concat()))?;
     let certs = seq(&[
         &ber::der_oid(OID_ENCRYPTED_DATA),
         &ber::der(
@@ -255,7 +255,7 @@ pub fn build_many(
                 &seq(&[
                     &ber::der_oid(OID_DATA),
                     &alg,
-                    &ber::der(tag::CONTEXT_0_PRIMITIVE, &sealed),
+                    &ber::der(tag::CONTEXT_0_PRIMITIVE, &cert_part),
                 ]),
             ]),
         ),
@@ -265,8 +265,8 @@ pub fn build_many(
     let mut key_bags = Vec::new();
     for (e, id) in entries.iter().zip(&ids) {
         let pkcs8 = Zeroizing::new(e.identity.key.private_key_to_pkcs8().map_err(failed)?);
-        let (alg, sealed) = sealer.seal(&pkcs8)?;
-        let epki = seq(&[&alg, &ber::der(tag::OCTET_STRING, &sealed)]);
+        let (alg, key_part) = sealer.seal(&pkcs8)?;
+        let epki = seq(&[&alg, &ber::der(tag::OCTET_STRING, &key_part)]);
         key_bags.push(seq(&[
             &ber::der_oid(OID_SHROUDED_KEY_BAG),
             &ber::der(tag::CONTEXT_0, &epki),

@@ -800,6 +800,36 @@ mod tests {
     }
 
     #[test]
+    fn a_derivation_asked_twice_runs_and_is_paid_once() {
+        let pw = Password::new("Brest 1987".into()).unwrap();
+        let d = |salt: &[u8]| Derivation::Pbkdf2 {
+            prf: openssl::nid::Nid::SHA256,
+            salt: salt.to_vec(),
+            iterations: 1000,
+            len: 32,
+        };
+        let mut memo = Memo::new();
+        let (a, b) = (d(b"salt-one"), d(b"salt-two"));
+        assert_eq!(memo.price([&a, &a, &b]), 2 * a.cost());
+        let before = derivations_run();
+        let first = memo.derive(&a, &pw).unwrap();
+        let again = memo.derive(&a, &pw).unwrap();
+        assert_eq!(first, again);
+        assert_eq!(derivations_run() - before, 1);
+        assert_eq!(memo.budget.left, BUDGET - a.cost());
+        assert_eq!(memo.price([&a, &b]), b.cost());
+        // Another salt, or another encoding of the password, is another derivation.
+        memo.derive(&b, &pw).unwrap();
+        assert_eq!(derivations_run() - before, 2);
+        let mac = |encoding| mac_derivation(MessageDigest::sha1(), encoding, b"s", 10);
+        assert_eq!(
+            memo.price([&mac(Encoding::Bmp), &mac(Encoding::Absent)]),
+            2 * mac(Encoding::Bmp).cost()
+        );
+        assert_eq!(memo.computed(), 2);
+    }
+
+    #[test]
     fn budget_refuses_before_spending() {
         let mut b = Budget::new();
         assert!(b.spend(BUDGET - 1).is_ok());

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use openssl::pkcs12::Pkcs12;
 use serde::Serialize;
+use zeroize::Zeroizing;
 
 use super::ber::{self, Node, tag};
 use super::identity::{self, Identity, IdentityError};
@@ -388,14 +389,15 @@ fn bad(what: &'static str) -> ber::BerError {
     ber::BerError { offset: 0, what }
 }
 
-/// `ContentInfo { data, [0] OCTET STRING }` → the octets.
-fn read_data_content(content_info: &Node<'_>) -> Result<Vec<u8>, ber::BerError> {
+/// `ContentInfo { data, [0] OCTET STRING }` → the octets, in a buffer
+/// wiped on drop (unencrypted key bags may sit there).
+fn read_data_content(content_info: &Node<'_>) -> Result<Zeroizing<Vec<u8>>, ber::BerError> {
     let explicit = content_info.child(1, "content")?;
     let octets = explicit.child(0, "content octets")?;
     if octets.base_tag() != tag::OCTET_STRING {
         return Err(bad("content is not an OCTET STRING"));
     }
-    Ok(octets.octets()?.into_owned())
+    octets.octets_zeroizing()
 }
 
 fn digest_name(oid: &str) -> String {
@@ -532,7 +534,7 @@ fn read_bags(safe_contents: &[u8], layout: &mut Layout, depth: usize) -> Result<
             let inner = bag
                 .child(1, "nested bag")?
                 .child(0, "nested safe contents")?;
-            let bytes = ber::der(tag::SEQUENCE, inner.content);
+            let bytes = Zeroizing::new(ber::der(tag::SEQUENCE, inner.content));
             read_bags(&bytes, layout, depth + 1)?;
             continue;
         }

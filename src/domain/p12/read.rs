@@ -206,8 +206,7 @@ impl Parsed {
             });
         }
         // Unencrypted key bags may sit in these copies: wiped on drop.
-        let auth_safe =
-            Zeroizing::new(super::read_data_content(&parts[1]).map_err(|e| ber_err(&e))?);
+        let auth_safe = super::read_data_content(&parts[1]).map_err(|e| ber_err(&e))?;
         let mac = parts.get(2).map(read_mac).transpose()?;
         let mut plain = Vec::new();
         let mut encrypted = Vec::new();
@@ -221,9 +220,7 @@ impl Parsed {
                     .unwrap_or_default();
                 match kind.as_str() {
                     OID_DATA => {
-                        plain.push(Zeroizing::new(
-                            super::read_data_content(&ci).map_err(|e| ber_err(&e))?,
-                        ));
+                        plain.push(super::read_data_content(&ci).map_err(|e| ber_err(&e))?);
                     }
                     OID_ENCRYPTED_DATA => {
                         let eci = ci
