@@ -356,18 +356,17 @@ pub fn restore_history(
         origin: "restore".into(),
     };
     let store = store.lock()?;
-    let target = match &options.account {
-        Some(id) => Some(store.get(id)?),
-        None => {
-            let mut found = None;
-            for fp in &fps {
-                if let Some(a) = store.find_by_fingerprint(fp)? {
-                    found = Some(a);
-                    break;
-                }
+    let target = if let Some(id) = &options.account {
+        Some(store.get(id)?)
+    } else {
+        let mut found = None;
+        for fp in &fps {
+            if let Some(a) = store.find_by_fingerprint(fp)? {
+                found = Some(a);
+                break;
             }
-            found
         }
+        found
     };
     let (account, action, added) = match target {
         None => {

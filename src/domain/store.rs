@@ -1354,7 +1354,7 @@ fn write_earlier(
         superseded_at,
     });
     meta.history
-        .sort_by(|a, b| b.superseded_at.cmp(&a.superseded_at));
+        .sort_by_key(|h| std::cmp::Reverse(h.superseded_at));
     Ok(())
 }
 
