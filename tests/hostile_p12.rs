@@ -245,9 +245,16 @@ fn key_bag_with_2_31_iterations_inside_the_encrypted_part() {
 #[test]
 fn many_key_bags_each_under_the_limit_add_up() {
     // 15 key bags of 1 M iterations: each alone is fine, together 15 M units.
+    // Each its own salt: identical derivations are computed (and priced)
+    // once per open, so 15 bags sharing one salt would cost 1 M.
     let dir = tempfile::tempdir().unwrap();
-    let mut bags: Vec<Vec<u8>> = (0..15)
-        .map(|_| shrouded_bag(pbes2(pbkdf2(b"saltsalt", 1_000_000), &[1; 16])))
+    let mut bags: Vec<Vec<u8>> = (0..15u8)
+        .map(|i| {
+            shrouded_bag(pbes2(
+                pbkdf2(&[b's', i, 0, 0, 0, 0, 0, 0], 1_000_000),
+                &[1; 16],
+            ))
+        })
         .collect();
     bags.push(cert_bag(&leaf_der()));
     let file = pfx(&[encrypted_part(&seq(&bags), STRONG)], STRONG, 2048);

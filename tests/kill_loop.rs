@@ -364,3 +364,112 @@ fn killed_crl_updates_leave_a_consistent_home() {
     eprintln!("crl update: {kills} killed (update ~{full:?})");
     assert!(kills >= 8, "too few kills landed: {kills}");
 }
+
+/// Renewals (`account import --renewal-of`) and `account forget` killed at
+/// random: the account keeps the old history or the new one, never a key
+/// outside a listed account, and every earlier identity's key matches its
+/// certificate; the interrupted command run again completes.
+#[test]
+fn killed_renewals_and_forgets_leave_a_consistent_history() {
+    let mut rng = Rng::from_env("renewal/forget");
+    let pki = Pki::new(Alg::Ec);
+    let home = Home::new();
+    let files = tempfile::tempdir().unwrap();
+    let first = pki.leaf("Dr Renew", Alg::Ec);
+    let id = home.import(&pki, &first, "Dr Renew");
+    let renew = |leaf: &common::Leaf, n: usize| {
+        let dir = files.path().join(format!("renewal{n}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (c, k, ch) = pki.write(&dir, leaf);
+        let mut cmd = certsafe(home.path());
+        cmd.args(["account", "import", "--renewal-of", &id])
+            .arg("--cert")
+            .arg(c)
+            .arg("--key")
+            .arg(k)
+            .arg("--chain")
+            .arg(ch);
+        cmd
+    };
+    // The store is consistent and every earlier key matches its
+    // certificate; returns how many identities the account holds.
+    let history_ok = || {
+        assert_consistent(home.path());
+        let v = home.account_json(&id);
+        let ids = v["identities"].as_array().unwrap().clone();
+        let dir = home.path().join("data/accounts").join(&id).join("history");
+        for e in ids.iter().skip(1) {
+            let fp = e["fingerprint"].as_str().unwrap();
+            let d = dir.join(fp);
+            let key = openssl::pkey::PKey::private_key_from_pem(
+                &std::fs::read(d.join("key.pem")).unwrap(),
+            )
+            .unwrap();
+            let cert =
+                openssl::x509::X509::from_pem(&std::fs::read(d.join("cert.pem")).unwrap()).unwrap();
+            assert!(cert.public_key().unwrap().public_eq(&key), "{fp}");
+        }
+        ids.len()
+    };
+    let probe = pki.leaf("Dr Renew", Alg::Ec);
+    let full = timed(renew(&probe, 0), "");
+    let mut kills = 0;
+    let mut held = history_ok();
+    assert_eq!(held, 2);
+    for n in 1..=16 {
+        let leaf = pki.leaf("Dr Renew", Alg::Ec);
+        if run_and_kill(renew(&leaf, n), "", delay(&mut rng, full)).is_none() {
+            kills += 1;
+        }
+        let now = history_ok();
+        assert!(now == held || now == held + 1, "{held} then {now}");
+        // Run again: it completes (or finds it done).
+        let out = renew(&leaf, n).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let after = history_ok();
+        assert_eq!(after, held + 1, "one identity more after the renewal");
+        held = after;
+        assert_eq!(
+            home.account_json(&id)["fingerprint"],
+            common::fp(&leaf.cert)
+        );
+    }
+    // Forgets killed at random.
+    let v = home.account_json(&id);
+    let earlier: Vec<String> = v["identities"].as_array().unwrap()[1..]
+        .iter()
+        .map(|e| e["fingerprint"].as_str().unwrap().to_string())
+        .collect();
+    let forget = |fp: &str| {
+        let mut c = certsafe(home.path());
+        c.args(["account", "forget", &id, fp, "--yes"]);
+        c
+    };
+    for fp in &earlier {
+        if run_and_kill(forget(fp), "", delay(&mut rng, full)).is_none() {
+            kills += 1;
+        }
+        assert_consistent(home.path());
+        let v = home.account_json(&id);
+        let still = v["identities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["fingerprint"] == fp.as_str());
+        if still {
+            let out = forget(fp).output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    assert_eq!(history_ok(), 1);
+    eprintln!("renewal/forget: {kills} killed before they ended (renewal ~{full:?})");
+    assert!(kills >= 6, "too few kills landed: {kills}");
+}

@@ -43,6 +43,19 @@ pub enum AccountCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Delete one earlier identity of an account (mail encrypted to it becomes unreadable).
+    Forget {
+        /// The account's ID (or a unique prefix).
+        id: String,
+        /// The earlier identity's fingerprint (8 characters or more).
+        fingerprint: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove an account and delete its private key.
     Remove {
         /// The account's ID.
@@ -78,6 +91,12 @@ pub struct ImportArgs {
     /// The account's e-mail address (default: from the certificate).
     #[arg(long)]
     pub email: Option<String>,
+    /// The identity renews this account: it becomes current, the old one is kept as an earlier identity.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["label", "email"])]
+    pub renewal_of: Option<String>,
+    /// With --renewal-of: accept a certificate whose subject and e-mail differ from the account's (a change of name).
+    #[arg(long, requires = "renewal_of")]
+    pub any_holder: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -92,6 +111,12 @@ pub fn run(ctx: &Context, cmd: AccountCommand) -> Result<u8, Failure> {
         AccountCommand::Import(args) => import(ctx, &args),
         AccountCommand::Show { id, json } => show(ctx, &id, json),
         AccountCommand::Rename { id, label, json } => rename(ctx, &id, &label, json),
+        AccountCommand::Forget {
+            id,
+            fingerprint,
+            yes,
+            json,
+        } => forget(ctx, &id, &fingerprint, yes, json),
         AccountCommand::Remove { id, yes } => remove(ctx, &id, yes),
     }
 }
@@ -118,7 +143,30 @@ pub fn account_json(ctx: &Context, account: &Account) -> Result<serde_json::Valu
         "last_backup": last.map(|b| json!({
             "at": rfc3339(b.at), "path": b.path, "profile": b.profile, "origin": b.origin,
         })),
+        "identities": identities_json(account, t)?,
     }))
+}
+
+/// Every identity of the account, newest first (`identities`).
+fn identities_json(
+    account: &Account,
+    now: time::OffsetDateTime,
+) -> Result<serde_json::Value, Failure> {
+    Ok(account
+        .identities(now)?
+        .iter()
+        .map(|e| {
+            json!({
+                "fingerprint": e.info.fingerprint,
+                "subject": e.info.subject,
+                "not_before": rfc3339(e.info.not_before),
+                "not_after": rfc3339(e.info.not_after),
+                "current": e.current,
+                "superseded_at": e.superseded_at.map(rfc3339),
+                "expired": e.expired,
+            })
+        })
+        .collect())
 }
 
 fn list(ctx: &Context, json: bool) -> Result<u8, Failure> {
@@ -234,6 +282,102 @@ fn show(ctx: &Context, id: &str, json: bool) -> Result<u8, Failure> {
     );
     if let Some(b) = account.last_backup() {
         field("show.last_backup", format!("{} {}", rfc3339(b.at), b.path));
+    }
+    let identities = value["identities"].as_array().cloned().unwrap_or_default();
+    if identities.len() > 1 {
+        field(
+            "show.identities",
+            t!("show.identity_count", count = identities.len()),
+        );
+        for i in &identities {
+            let s = |k: &str| i[k].as_str().unwrap_or("-").to_string();
+            let day = |k: &str| s(k).get(..10).unwrap_or("-").to_string();
+            let state = if i["current"].as_bool() == Some(true) {
+                t!("show.identity_current")
+            } else {
+                t!("show.identity_superseded", date = day("superseded_at"))
+            };
+            let expired = if i["expired"].as_bool() == Some(true) {
+                format!(", {}", t!("show.identity_expired"))
+            } else {
+                String::new()
+            };
+            outln!(
+                "{} {}  {} → {}  {state}{expired}",
+                pad("", 13),
+                s("fingerprint").get(..16).unwrap_or("-"),
+                day("not_before"),
+                day("not_after"),
+            );
+        }
+    }
+    Ok(0)
+}
+
+fn forget(
+    ctx: &Context,
+    id: &str,
+    fingerprint: &str,
+    yes: bool,
+    json: bool,
+) -> Result<u8, Failure> {
+    let store = ctx.store_existing();
+    let account = store.get(id)?;
+    // The current identity and an unknown one are refused before any question.
+    let wanted = fingerprint.to_ascii_lowercase();
+    if wanted.len() >= 8 && account.meta.fingerprint.starts_with(&wanted) {
+        return Err(crate::domain::store::StoreError::ForgetCurrent {
+            id: account.meta.id.clone(),
+            fingerprint: account.meta.fingerprint.clone(),
+        }
+        .into());
+    }
+    let Some(earlier) = account
+        .meta
+        .history
+        .iter()
+        .find(|h| wanted.len() >= 8 && h.fingerprint.starts_with(&wanted))
+    else {
+        return Err(crate::domain::store::StoreError::UnknownIdentity {
+            id: account.meta.id.clone(),
+            fingerprint: fingerprint.to_string(),
+        }
+        .into());
+    };
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Failure::coded(
+                t!(
+                    "cli.forget_needs_yes",
+                    id = account.meta.id,
+                    fingerprint = earlier.fingerprint
+                ),
+                "confirmation_needed",
+            ));
+        }
+        super::print_prompt(&t!(
+            "cli.forget_confirm",
+            id = account.meta.id,
+            label = account.meta.label,
+            fingerprint = earlier.fingerprint
+        ));
+        let mut answer = String::new();
+        std::io::stdin()
+            .read_line(&mut answer)
+            .map_err(Failure::op)?;
+        if !matches!(answer.trim().to_lowercase().as_str(), "yes" | "oui") {
+            return Err(Failure::op(t!("cli.not_forgotten")));
+        }
+    }
+    let (account, fp) = store.forget(&account, &earlier.fingerprint)?;
+    errln!(
+        "{}",
+        t!("cli.forgotten", id = account.meta.id, fingerprint = fp)
+    );
+    if json {
+        let mut value = account_json(ctx, &account)?;
+        value["forgotten"] = json!(fp);
+        print_json(&value);
     }
     Ok(0)
 }
@@ -386,7 +530,41 @@ fn finish_import(
         warn(t!("cli.import_chain_incomplete"));
     }
     let store = ctx.store()?;
-    let account = store.add(identity, &label, email.as_deref(), now)?;
+    let locked = store.lock()?;
+    if let Some(of) = &args.renewal_of {
+        let (account, what) =
+            crate::domain::history::renew(&locked, of, identity, args.any_holder, now)?;
+        drop(locked);
+        if what == crate::domain::history::Renewed::AlreadyPresent {
+            errln!("{}", t!("cli.renewal_already", id = account.meta.id));
+        }
+        if args.json {
+            let mut value = account_json(ctx, &account)?;
+            value["renewed"] = json!(what == crate::domain::history::Renewed::Renewed);
+            print_json(&value);
+        } else {
+            outln!("{}", account.meta.id);
+        }
+        return Ok(0);
+    }
+    // The same holder as an account: a renewal or a separate account? Only
+    // the user knows; without --label (a separate account's own name) ask.
+    if args.label.is_none() {
+        if let Some(c) = crate::domain::history::renewal_candidate(&locked.list()?, &identity.cert)?
+        {
+            let message = t!("cli.renewal_candidate", id = c.id, label = c.label);
+            errln!("certsafe: {}: {message}", t!("cli.error"));
+            if args.json {
+                print_json(&json!({
+                    "renewal_candidate": c,
+                    "error": {"message": message, "exit_code": 1, "code": "renewal_candidate"},
+                }));
+            }
+            return Ok(1);
+        }
+    }
+    let account = locked.add(identity, &label, email.as_deref(), now)?;
+    drop(locked);
     if args.json {
         print_json(&account_json(ctx, &account)?);
     } else {

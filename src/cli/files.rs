@@ -176,6 +176,7 @@ pub fn backup(ctx: &Context, args: &BackupArgs) -> Result<u8, Failure> {
             "profile": outcome.profile,
             "verified": outcome.verified,
             "certificates": outcome.certificates,
+            "identities": outcome.identities,
             "bytes": outcome.bytes,
             "checks": outcome.checks,
             "warnings": outcome.warnings.iter().map(|w| json!({"code": w, "message": w.to_string()})).collect::<Vec<_>>(),
@@ -209,6 +210,17 @@ pub fn open_with_retry(
     source: &Source,
     identity: Option<usize>,
 ) -> Result<p12::Opened, Failure> {
+    open_with_retry_as(path, source, |bytes, pw| {
+        p12::open_identity(bytes, pw, identity)
+    })
+}
+
+/// Opens a file with `open`, asking again on a terminal after a wrong password.
+fn open_with_retry_as<T>(
+    path: &std::path::Path,
+    source: &Source,
+    open: impl Fn(&[u8], &crate::domain::secret::Password) -> Result<T, P12Error>,
+) -> Result<T, Failure> {
     let bytes = restore::read_file(path)?;
     let shown = path.display().to_string();
     // Structure and priced work first: a file that is not PKCS#12, or asks
@@ -220,7 +232,7 @@ pub fn open_with_retry(
     loop {
         tries += 1;
         let pw = password::read(source, &t!("password.prompt_open", path = shown))?;
-        match p12::open_identity(&bytes, &pw, identity) {
+        match open(&bytes, &pw) {
             Ok(opened) => return Ok(opened),
             Err(P12Error::WrongPassword) if source.can_retry() && tries < password::TRIES => {
                 errln!("certsafe: {}", t!("password.wrong_retry"));
@@ -359,22 +371,38 @@ pub fn restore(ctx: &Context, args: &RestoreArgs) -> Result<u8, Failure> {
     if let Some(label) = &args.label {
         crate::domain::store::check_label(label)?;
     }
-    // On an empty machine the store is created here, after the file is read.
-    let opened = open_with_retry(
-        &args.file,
-        &Source::from_args(&args.password),
-        args.identity,
-    )?;
-    if opened.layout.mac.is_none() {
-        warn(t!("p12.no_mac"));
-    }
-    let store = ctx.store()?;
     let options = RestoreOptions {
         account: args.account.clone(),
         label: args.label.clone(),
         replace: args.replace,
     };
-    let restored = restore::restore(&store, &args.file, &opened, &options, now())?;
+    let source = Source::from_args(&args.password);
+    // Without --identity every identity is opened: one holder's history
+    // restores as one account; unrelated identities need --identity N.
+    let restored = if args.identity.is_none() {
+        let all = open_with_retry_as(&args.file, &source, crate::domain::history::open_all)?;
+        if all.layout.mac.is_none() {
+            warn(t!("p12.no_mac"));
+        }
+        if all.is_history() {
+            // On an empty machine the store is created here, after the file is read.
+            let store = ctx.store()?;
+            restore::restore_history(&store, &args.file, all, &options, now())?
+        } else {
+            let opened = all
+                .into_single()
+                .map_err(|e| open_failure(&args.file.display().to_string(), e))?;
+            let store = ctx.store()?;
+            restore::restore(&store, &args.file, &opened, &options, now())?
+        }
+    } else {
+        let opened = open_with_retry(&args.file, &source, args.identity)?;
+        if opened.layout.mac.is_none() {
+            warn(t!("p12.no_mac"));
+        }
+        let store = ctx.store()?;
+        restore::restore(&store, &args.file, &opened, &options, now())?
+    };
     if restored.expired {
         warn(t!("restore.expired"));
     }

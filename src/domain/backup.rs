@@ -325,8 +325,10 @@ pub struct BackupOutcome {
     pub verified: bool,
     /// Steps completed.
     pub checks: Vec<Step>,
-    /// Certificates inside.
+    /// Certificates inside (of the current identity: leaf + chain).
     pub certificates: usize,
+    /// Fingerprints of every identity inside, current first.
+    pub identities: Vec<String>,
     /// Size of the file.
     pub bytes: usize,
     /// Warnings.
@@ -429,15 +431,27 @@ fn run_unjournaled(
     let warnings = warnings_for(account, dest, store, now);
     // The account as it is now, read under the store lock; the lock is not
     // held while the keys are derived (about a second per KDF).
-    let (account, identity) = {
+    let (account, identities) = {
         let locked = store.lock()?;
         let current = locked.get(&account.meta.id)?;
-        let identity = current.identity()?;
-        (current, identity)
+        let identities = current.all_identities()?;
+        (current, identities)
     };
     let account = &account;
+    let identity = &identities[0];
+    // One identity: its friendlyName is the label. Several (a history):
+    // each is `label (from → to)`, so a reader's list tells them apart.
+    let names = super::history::friendly_names(&account.meta.label, &identities);
+    let entries: Vec<p12::Entry<'_>> = identities
+        .iter()
+        .zip(&names)
+        .map(|(identity, name)| p12::Entry {
+            identity,
+            friendly_name: name,
+        })
+        .collect();
     dest.check()?;
-    let bytes = p12::build(&identity, &account.meta.label, password, profile)?;
+    let bytes = p12::build_many(&entries, password, profile)?;
     progress(Step::Built);
     // One backup at a time into this folder: two `--overwrite` to the same
     // file cannot cross, so the file that stays is the one last verified.
@@ -477,26 +491,23 @@ fn run_unjournaled(
         return Err(fail(&crate::t!("backup.check_bytes")));
     }
     progress(Step::ReadBack);
-    let opened = p12::read_back(&read_back, password).map_err(|e| fail(&e.to_string()))?;
+    // Every identity, in order: certificate, key (matching it), chain and
+    // friendlyName as written (OpenSSL parses the file too).
+    let found = p12::verify_written(&read_back, password, &entries).map_err(|e| match e {
+        P12Error::NotAsWritten { part, .. } => fail(&crate::t!(match part {
+            p12::WrittenPart::Chain => "backup.check_chain",
+            p12::WrittenPart::Name => "backup.check_name",
+            _ => "backup.check_key",
+        })),
+        e => fail(&e.to_string()),
+    })?;
     progress(Step::Opened);
-    let same_cert = opened.identity.cert.to_der().ok() == identity.cert.to_der().ok();
-    if !same_cert || !opened.identity.key.public_eq(&identity.key) || !opened.identity.key_matches()
-    {
-        return Err(fail(&crate::t!("backup.check_key")));
-    }
     progress(Step::KeyMatches);
-    let fps = |v: &[openssl::x509::X509]| {
-        v.iter()
-            .map(|c| super::identity::fingerprint(c))
-            .collect::<Vec<_>>()
-    };
-    if fps(&opened.identity.chain) != fps(&identity.chain) {
-        return Err(fail(&crate::t!("backup.check_chain")));
-    }
-    if opened.friendly_name.as_deref() != Some(account.meta.label.as_str()) {
-        return Err(fail(&crate::t!("backup.check_name")));
-    }
-    if opened.identity.chain_complete() {
+    let opened = found
+        .first()
+        .ok_or_else(|| fail(&crate::t!("backup.check_key")))?;
+    let chain_complete = opened.identity.chain_complete();
+    if chain_complete {
         progress(Step::ChainComplete);
     }
 
@@ -505,7 +516,7 @@ fn run_unjournaled(
     // held from this check to the record, so a `remove` cannot slip between.
     let locked = store.lock()?;
     match locked.get(&account.meta.id) {
-        Ok(a) if a.meta.fingerprint == account.meta.fingerprint => {}
+        Ok(a) if a.fingerprints() == account.fingerprints() => {}
         Ok(_) | Err(StoreError::UnknownAccount { .. }) => {
             return Err(StoreError::Changed {
                 id: account.meta.id.clone(),
@@ -539,6 +550,11 @@ fn run_unjournaled(
             .map(|d| d.mount_point.display().to_string()),
         drive_label: dest.drive.as_ref().and_then(|d| d.label.clone()),
         fingerprint: identity.fingerprint(),
+        fingerprints: account
+            .fingerprints()
+            .iter()
+            .map(|f| (*f).to_string())
+            .collect(),
         profile: Some(profile),
         origin: "backup".into(),
     };
@@ -570,14 +586,14 @@ fn run_unjournaled(
             Step::KeyMatches,
         ]
         .into_iter()
-        .chain(
-            opened
-                .identity
-                .chain_complete()
-                .then_some(Step::ChainComplete),
-        )
+        .chain(chain_complete.then_some(Step::ChainComplete))
         .collect(),
         certificates: opened.certificates,
+        identities: account
+            .fingerprints()
+            .iter()
+            .map(|f| (*f).to_string())
+            .collect(),
         bytes: bytes.len(),
         warnings,
     })

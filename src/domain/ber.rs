@@ -9,6 +9,8 @@
 
 use std::borrow::Cow;
 
+use zeroize::Zeroizing;
+
 /// Universal tag numbers used by PKCS#12.
 pub mod tag {
     /// INTEGER
@@ -125,14 +127,46 @@ impl<'a> Node<'a> {
     /// The bytes of an OCTET STRING, joining the pieces of a BER constructed one.
     pub fn octets(&self) -> Result<Cow<'a, [u8]>, BerError> {
         if self.constructed() {
-            let mut joined = Vec::new();
-            for c in self.children()? {
-                joined.extend_from_slice(&c.octets()?);
-            }
+            let mut joined = Vec::with_capacity(self.octets_len()?);
+            self.join_into(&mut joined)?;
             Ok(Cow::Owned(joined))
         } else {
             Ok(Cow::Borrowed(self.content))
         }
+    }
+
+    /// The bytes of an OCTET STRING in a buffer wiped on drop (it may hold
+    /// key bags). The pieces of a BER constructed one are joined into one
+    /// allocation of the final size: no growing buffer leaves copies behind.
+    pub fn octets_zeroizing(&self) -> Result<Zeroizing<Vec<u8>>, BerError> {
+        let mut out = Zeroizing::new(Vec::with_capacity(self.octets_len()?));
+        self.join_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// Length of the joined bytes of an OCTET STRING.
+    fn octets_len(&self) -> Result<usize, BerError> {
+        if !self.constructed() {
+            return Ok(self.content.len());
+        }
+        let mut len = 0usize;
+        for c in self.children()? {
+            len = len.saturating_add(c.octets_len()?);
+        }
+        Ok(len)
+    }
+
+    /// Appends the joined bytes of an OCTET STRING to `out` (sized by the
+    /// caller, so it never reallocates).
+    fn join_into(&self, out: &mut Vec<u8>) -> Result<(), BerError> {
+        if self.constructed() {
+            for c in self.children()? {
+                c.join_into(out)?;
+            }
+        } else {
+            out.extend_from_slice(self.content);
+        }
+        Ok(())
     }
 
     /// A non-negative INTEGER that fits in a u64 (None when larger or negative).
@@ -441,6 +475,9 @@ mod tests {
         assert_eq!(kids.len(), 1);
         assert_eq!(kids[0].base_tag(), tag::OCTET_STRING);
         assert_eq!(&*kids[0].octets().unwrap(), b"abc");
+        let joined = kids[0].octets_zeroizing().unwrap();
+        assert_eq!(&joined[..], b"abc");
+        assert_eq!(joined.capacity(), 3, "one allocation of the final size");
     }
 
     #[test]

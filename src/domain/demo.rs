@@ -185,6 +185,7 @@ pub fn populate(accounts_dir: &Path, now: OffsetDateTime) -> Result<(), DemoErro
                 mount_point: Some("/media/CLE_USB".into()),
                 drive_label: Some("CLE_USB".into()),
                 fingerprint: identity.fingerprint(),
+                fingerprints: Vec::new(),
                 profile: Some(super::p12::Profile::Modern),
                 origin: "backup".into(),
             };

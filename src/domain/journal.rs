@@ -74,6 +74,13 @@ pub enum Event {
         /// The new current identity.
         new_fingerprint: String,
     },
+    /// An earlier identity and its key were deleted (`account forget`).
+    IdentityForgotten {
+        /// The account.
+        account: String,
+        /// The identity deleted.
+        fingerprint: String,
+    },
     /// A backup was written, read back and verified.
     Backup {
         /// The account.
@@ -199,6 +206,7 @@ impl Event {
         match self {
             Self::AccountImported { .. } => "account_imported",
             Self::Renewal { .. } => "renewal",
+            Self::IdentityForgotten { .. } => "identity_forgotten",
             Self::Backup { .. } => "backup",
             Self::BackupFailed { .. } => "backup_failed",
             Self::Restore { .. } => "restore",
@@ -219,6 +227,7 @@ impl Event {
         match self {
             Self::AccountImported { account, .. }
             | Self::Renewal { account, .. }
+            | Self::IdentityForgotten { account, .. }
             | Self::Backup { account, .. }
             | Self::BackupFailed { account, .. }
             | Self::Restore { account, .. }
@@ -252,6 +261,9 @@ impl std::fmt::Display for Event {
                 old = old_fingerprint,
                 new = new_fingerprint
             ),
+            Self::IdentityForgotten { fingerprint, .. } => {
+                t!("journal.identity_forgotten", fingerprint = fingerprint)
+            }
             Self::Backup {
                 fingerprints,
                 path,

@@ -9,6 +9,7 @@ pub mod crl;
 pub mod demo;
 pub mod drives;
 pub mod fsutil;
+pub mod history;
 pub mod home;
 pub mod identity;
 pub mod igc;

@@ -210,6 +210,11 @@ pub struct Restored {
     pub no_mac: bool,
     /// Whether the certificate has expired.
     pub expired: bool,
+    /// Fingerprints of every identity the file brought, current first
+    /// (one, unless the file held a history).
+    pub identities: Vec<String>,
+    /// How many of them were added to the account (a restored history).
+    pub added: usize,
 }
 
 /// Options of a restore.
@@ -243,6 +248,7 @@ pub fn restore(
         mount_point: None,
         drive_label: None,
         fingerprint: fp.clone(),
+        fingerprints: vec![fp.clone()],
         profile: None,
         origin: "restore".into(),
     };
@@ -321,5 +327,130 @@ pub fn restore(
         key_works: true,
         no_mac: opened.layout.mac.is_none(),
         expired: identity.info().expired_at(now),
+        identities: vec![identity.fingerprint()],
+        added: usize::from(action == "created" || action == "replaced"),
     })
+}
+
+/// Restores a file holding one holder's history (see
+/// [`super::history::OpenedAll::is_history`]) as ONE account: the newest
+/// valid identity current, the others earlier identities. Into an account
+/// that already holds one of them (or `--account`), the missing ones are
+/// added: a newer one becomes current (a renewal), older ones join the
+/// history. The record counts as a verified backup of every identity.
+pub fn restore_history(
+    store: &Store,
+    path: &Path,
+    opened: super::history::OpenedAll,
+    options: &RestoreOptions,
+    now: OffsetDateTime,
+) -> Result<Restored, RestoreError> {
+    use super::history::order_history;
+    for f in &opened.identities {
+        f.identity.prove_key()?;
+    }
+    if let Some(label) = &options.label {
+        super::store::check_label(label)?;
+    }
+    let no_mac = opened.layout.mac.is_none();
+    let (current, earlier) = order_history(opened.identities, |f| &f.identity.cert, now);
+    let fps: Vec<String> = std::iter::once(current.identity.fingerprint())
+        .chain(earlier.iter().map(|(f, _)| f.identity.fingerprint()))
+        .collect();
+    let record = BackupRecord {
+        at: now,
+        path: path.display().to_string(),
+        mount_point: None,
+        drive_label: None,
+        fingerprint: fps[0].clone(),
+        fingerprints: fps.clone(),
+        profile: None,
+        origin: "restore".into(),
+    };
+    let store = store.lock()?;
+    let target = if let Some(id) = &options.account {
+        Some(store.get(id)?)
+    } else {
+        let mut found = None;
+        for fp in &fps {
+            if let Some(a) = store.find_by_fingerprint(fp)? {
+                found = Some(a);
+                break;
+            }
+        }
+        found
+    };
+    let (account, action, added) = match target {
+        None => {
+            let identity = &current.identity;
+            let label = options
+                .label
+                .clone()
+                .or_else(|| {
+                    // The friendlyName of a certsafe backup is `label (dates)`.
+                    current
+                        .friendly_name
+                        .as_deref()
+                        .map(strip_dates)
+                        .and_then(label_from_name)
+                })
+                .or_else(|| {
+                    super::identity::common_name(&identity.cert)
+                        .as_deref()
+                        .and_then(label_from_name)
+                })
+                .unwrap_or_else(|| fps[0][..12].to_string());
+            let email = super::identity::emails(&identity.cert).into_iter().next();
+            let earlier: Vec<(&super::identity::Identity, OffsetDateTime)> =
+                earlier.iter().map(|(f, at)| (&f.identity, *at)).collect();
+            let account =
+                store.add_with_history(identity, &earlier, &label, email.as_deref(), now)?;
+            (account, "created", fps.len())
+        }
+        Some(existing) => {
+            let mut account = existing;
+            let mut added = 0;
+            let existing_start = account.info()?.not_before;
+            let mut older: Vec<(&super::identity::Identity, OffsetDateTime)> = Vec::new();
+            if !account.holds(&fps[0]) && current.identity.info().not_before > existing_start {
+                let (a, changed) = store.renew(&account, &current.identity, now)?;
+                account = a;
+                added += usize::from(changed);
+            } else {
+                older.push((&current.identity, now));
+            }
+            older.extend(earlier.iter().map(|(f, at)| (&f.identity, *at)));
+            let (a, n) = store.add_earlier(&account, &older)?;
+            account = a;
+            added += n;
+            let action = if added == 0 {
+                "already_present"
+            } else {
+                "merged"
+            };
+            (account, action, added)
+        }
+    };
+    let account = store.record_backup(&account, record)?;
+    Ok(Restored {
+        id: account.meta.id.clone(),
+        label: account.meta.label.clone(),
+        fingerprint: account.meta.fingerprint.clone(),
+        action,
+        archived_to: None,
+        key_works: true,
+        no_mac,
+        expired: account.info().is_ok_and(|i| i.expired_at(now)),
+        identities: fps,
+        added,
+    })
+}
+
+/// A friendlyName written by a backup of several identities,
+/// `Label (2023-01-05 → 2026-01-05)`, without its dates.
+fn strip_dates(name: &str) -> &str {
+    match name.rsplit_once(" (") {
+        Some((label, rest)) if rest.ends_with(')') && rest.contains('\u{2192}') => label,
+        _ => name,
+    }
 }

@@ -1,6 +1,9 @@
 //! The store of accounts: `DATA/accounts/<id>/` holds `account.json`,
-//! `cert.pem`, `chain.pem` and `key.pem` (0600). Replaced identities are kept
-//! under `archive/<time>/`.
+//! `cert.pem`, `chain.pem` and `key.pem` (0600): the current identity.
+//! Identities it superseded (renewals) are kept under
+//! `history/<fingerprint>/` with the same three files and listed in
+//! `account.json` (`history`). Replaced identities are kept under
+//! `archive/<time>/`.
 //!
 //! Every change happens under the store lock (`DATA/accounts/.lock`, `flock`),
 //! reads the current files again, and lands in one atomic step: a new
@@ -83,6 +86,23 @@ pub enum StoreError {
     ChangedSinceConfirmed {
         /// The account.
         id: String,
+    },
+    /// The identity asked for is the account's current one: it cannot be
+    /// forgotten (remove the account instead).
+    #[error("{}", crate::t!("store.forget_current", id = .id, fingerprint = .fingerprint))]
+    ForgetCurrent {
+        /// The account.
+        id: String,
+        /// The current certificate's fingerprint.
+        fingerprint: String,
+    },
+    /// No earlier identity of the account has this fingerprint.
+    #[error("{}", crate::t!("store.unknown_identity", id = .id, fingerprint = .fingerprint))]
+    UnknownIdentity {
+        /// The account.
+        id: String,
+        /// The fingerprint (or prefix) asked for.
+        fingerprint: String,
     },
     /// A stored file is corrupt.
     #[error("{}", crate::t!("store.corrupt", path = .path, detail = .detail))]
@@ -190,12 +210,46 @@ pub struct BackupRecord {
     pub mount_point: Option<String>,
     /// The drive's label, when known.
     pub drive_label: Option<String>,
-    /// Fingerprint of the certificate inside.
+    /// Fingerprint of the certificate inside (the current one when it
+    /// carried several).
     pub fingerprint: String,
+    /// Fingerprints of every identity the file carried (current first);
+    /// empty in records written before identity history: then only
+    /// `fingerprint`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fingerprints: Vec<String>,
     /// Profile of the file (`None` when restored from a foreign file).
     pub profile: Option<Profile>,
     /// `backup` or `restore`.
     pub origin: String,
+}
+
+impl BackupRecord {
+    /// The fingerprints the file carried.
+    pub fn carried(&self) -> Vec<&str> {
+        if self.fingerprints.is_empty() {
+            vec![self.fingerprint.as_str()]
+        } else {
+            self.fingerprints.iter().map(String::as_str).collect()
+        }
+    }
+
+    /// Whether the file carried every fingerprint of `wanted`.
+    pub fn carries_all(&self, wanted: &[&str]) -> bool {
+        let carried = self.carried();
+        wanted.iter().all(|w| carried.contains(w))
+    }
+}
+
+/// An identity the account held before a renewal, kept in
+/// `history/<fingerprint>/` to read the mail encrypted to it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EarlierIdentity {
+    /// Fingerprint of its certificate (also its folder's name).
+    pub fingerprint: String,
+    /// When a newer identity took its place.
+    #[serde(with = "time::serde::rfc3339")]
+    pub superseded_at: OffsetDateTime,
 }
 
 /// `account.json`.
@@ -218,6 +272,10 @@ pub struct AccountMeta {
     /// Fingerprints of replaced identities, kept in `archive/`.
     #[serde(default)]
     pub archived: Vec<String>,
+    /// Earlier identities (superseded by renewals), newest first; each in
+    /// `history/<fingerprint>/`. Absent in homes made before history.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<EarlierIdentity>,
 }
 
 /// Backup state of an account.
@@ -226,7 +284,8 @@ pub struct AccountMeta {
 pub enum BackupState {
     /// Never backed up.
     None,
-    /// The certificate changed since the last verified backup.
+    /// An identity (current or earlier) was added since the last verified
+    /// backup that carried them all.
     Outdated,
     /// The last verified backup is older than the configured age.
     Old,
@@ -258,12 +317,7 @@ pub struct Account {
 impl Account {
     /// The leaf certificate.
     pub fn cert(&self) -> Result<X509, StoreError> {
-        let path = self.dir.join("cert.pem");
-        let bytes = fs::read(&path).map_err(io_err("read", &path))?;
-        X509::from_pem(&bytes).map_err(|e| StoreError::Corrupt {
-            path: path.display().to_string(),
-            detail: e.to_string(),
-        })
+        read_cert(&self.dir)
     }
 
     /// Facts about the certificate.
@@ -274,50 +328,96 @@ impl Account {
 
     /// The chain, nearest issuer first.
     pub fn chain(&self) -> Result<Vec<X509>, StoreError> {
-        let path = self.dir.join("chain.pem");
-        match fs::read(&path) {
-            Ok(bytes) if bytes.is_empty() => Ok(Vec::new()),
-            Ok(bytes) => X509::stack_from_pem(&bytes).map_err(|e| StoreError::Corrupt {
-                path: path.display().to_string(),
-                detail: e.to_string(),
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(io_err("read", &path)(e)),
-        }
+        read_chain(&self.dir)
     }
 
     /// The whole identity, private key included.
     pub fn identity(&self) -> Result<Identity, StoreError> {
-        let path = self.dir.join("key.pem");
-        let bytes = zeroize::Zeroizing::new(fs::read(&path).map_err(io_err("read", &path))?);
-        let corrupt = |detail: String| StoreError::Corrupt {
-            path: path.display().to_string(),
-            detail,
-        };
-        let key = read_private_key(&bytes, None, "key.pem").map_err(|e| corrupt(e.to_string()))?;
-        let identity = Identity {
-            key,
-            cert: self.cert()?,
-            chain: self.chain()?,
-        };
-        if !identity.key_matches() {
-            return Err(corrupt(
-                IdentityError::KeyMismatch {
-                    subject: String::new(),
-                }
-                .to_string(),
-            ));
-        }
-        Ok(identity)
+        read_identity(&self.dir)
     }
 
-    /// Backup state at `now` with the configured maximum age.
+    /// The folder of an earlier identity.
+    pub fn history_dir(&self, fingerprint: &str) -> PathBuf {
+        self.dir.join("history").join(fingerprint)
+    }
+
+    /// An earlier identity, private key included.
+    pub fn earlier_identity(&self, fingerprint: &str) -> Result<Identity, StoreError> {
+        if !self
+            .meta
+            .history
+            .iter()
+            .any(|h| h.fingerprint == fingerprint)
+        {
+            return Err(StoreError::UnknownIdentity {
+                id: self.meta.id.clone(),
+                fingerprint: fingerprint.to_string(),
+            });
+        }
+        read_identity(&self.history_dir(fingerprint))
+    }
+
+    /// The certificate of an earlier identity.
+    pub fn earlier_cert(&self, fingerprint: &str) -> Result<X509, StoreError> {
+        read_cert(&self.history_dir(fingerprint))
+    }
+
+    /// Fingerprints of every identity: the current one first, then the
+    /// earlier ones, newest first.
+    pub fn fingerprints(&self) -> Vec<&str> {
+        std::iter::once(self.meta.fingerprint.as_str())
+            .chain(self.meta.history.iter().map(|h| h.fingerprint.as_str()))
+            .collect()
+    }
+
+    /// Whether the account holds this certificate, current or earlier.
+    pub fn holds(&self, fingerprint: &str) -> bool {
+        self.fingerprints().contains(&fingerprint)
+    }
+
+    /// Every identity with its keys: the current one first, then the
+    /// earlier ones, newest first (what a backup carries).
+    pub fn all_identities(&self) -> Result<Vec<Identity>, StoreError> {
+        let mut out = vec![self.identity()?];
+        for h in &self.meta.history {
+            out.push(read_identity(&self.history_dir(&h.fingerprint))?);
+        }
+        Ok(out)
+    }
+
+    /// What `account show` lists: every identity, newest first (the current
+    /// one, then the earlier ones by start of validity).
+    pub fn identities(&self, now: OffsetDateTime) -> Result<Vec<IdentityEntry>, StoreError> {
+        let cert = self.cert()?;
+        let mut out = vec![IdentityEntry::new(CertInfo::of(&cert), None, now)];
+        let mut earlier = Vec::new();
+        for h in &self.meta.history {
+            let cert = self.earlier_cert(&h.fingerprint)?;
+            earlier.push(IdentityEntry::new(
+                CertInfo::of(&cert),
+                Some(h.superseded_at),
+                now,
+            ));
+        }
+        earlier.sort_by(|a, b| {
+            b.info
+                .not_before
+                .cmp(&a.info.not_before)
+                .then(b.superseded_at.cmp(&a.superseded_at))
+        });
+        out.extend(earlier);
+        Ok(out)
+    }
+
+    /// Backup state at `now` with the configured maximum age: only a
+    /// backup that carried every identity (current and earlier) counts.
     pub fn backup_state(&self, now: OffsetDateTime, max_age_days: u32) -> BackupState {
+        let wanted = self.fingerprints();
         let latest = self
             .meta
             .backups
             .iter()
-            .filter(|b| b.fingerprint == self.meta.fingerprint)
+            .filter(|b| b.carries_all(&wanted))
             .max_by_key(|b| b.at);
         match latest {
             None if self.meta.backups.is_empty() => BackupState::None,
@@ -334,7 +434,7 @@ impl Account {
         self.meta
             .backups
             .iter()
-            .filter(|b| b.fingerprint == self.meta.fingerprint)
+            .filter(|b| b.carried().contains(&self.meta.fingerprint.as_str()))
             .max_by_key(|b| b.at)
     }
 
@@ -348,6 +448,79 @@ impl Account {
         }
         words
     }
+}
+
+/// One identity of an account as `account show` lists it.
+#[derive(Debug, Clone)]
+pub struct IdentityEntry {
+    /// Facts of its certificate.
+    pub info: CertInfo,
+    /// Whether it is the current identity.
+    pub current: bool,
+    /// When it was superseded (earlier identities).
+    pub superseded_at: Option<OffsetDateTime>,
+    /// Whether its certificate has expired.
+    pub expired: bool,
+}
+
+impl IdentityEntry {
+    fn new(info: CertInfo, superseded_at: Option<OffsetDateTime>, now: OffsetDateTime) -> Self {
+        Self {
+            expired: info.expired_at(now),
+            current: superseded_at.is_none(),
+            superseded_at,
+            info,
+        }
+    }
+}
+
+/// Reads the certificate in `dir/cert.pem`.
+fn read_cert(dir: &Path) -> Result<X509, StoreError> {
+    let path = dir.join("cert.pem");
+    let bytes = fs::read(&path).map_err(io_err("read", &path))?;
+    X509::from_pem(&bytes).map_err(|e| StoreError::Corrupt {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    })
+}
+
+/// Reads the chain in `dir/chain.pem` (absent or empty: none).
+fn read_chain(dir: &Path) -> Result<Vec<X509>, StoreError> {
+    let path = dir.join("chain.pem");
+    match fs::read(&path) {
+        Ok(bytes) if bytes.is_empty() => Ok(Vec::new()),
+        Ok(bytes) => X509::stack_from_pem(&bytes).map_err(|e| StoreError::Corrupt {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(io_err("read", &path)(e)),
+    }
+}
+
+/// Reads key, certificate and chain from `dir`; the key must match.
+fn read_identity(dir: &Path) -> Result<Identity, StoreError> {
+    let path = dir.join("key.pem");
+    let bytes = zeroize::Zeroizing::new(fs::read(&path).map_err(io_err("read", &path))?);
+    let corrupt = |detail: String| StoreError::Corrupt {
+        path: path.display().to_string(),
+        detail,
+    };
+    let key = read_private_key(&bytes, None, "key.pem").map_err(|e| corrupt(e.to_string()))?;
+    let identity = Identity {
+        key,
+        cert: read_cert(dir)?,
+        chain: read_chain(dir)?,
+    };
+    if !identity.key_matches() {
+        return Err(corrupt(
+            IdentityError::KeyMismatch {
+                subject: String::new(),
+            }
+            .to_string(),
+        ));
+    }
+    Ok(identity)
 }
 
 /// How long a command waits for another one to release the store.
@@ -519,9 +692,9 @@ impl Store {
         }
     }
 
-    /// The account holding this certificate, if any.
+    /// The account holding this certificate (current or earlier), if any.
     pub fn find_by_fingerprint(&self, fp: &str) -> Result<Option<Account>, StoreError> {
-        Ok(self.list()?.into_iter().find(|a| a.meta.fingerprint == fp))
+        Ok(self.list()?.into_iter().find(|a| a.holds(fp)))
     }
 
     /// Adds an identity as a new account (takes the lock) and journals it.
@@ -567,6 +740,41 @@ impl Store {
         record: BackupRecord,
     ) -> Result<Account, StoreError> {
         self.lock()?.record_backup(account, record)
+    }
+
+    /// A renewal (takes the lock) and journals it; see [`Locked::renew`].
+    pub fn renew(
+        &self,
+        account: &Account,
+        identity: &Identity,
+        now: OffsetDateTime,
+    ) -> Result<(Account, bool), StoreError> {
+        let locked = self.lock()?;
+        let old_fingerprint = locked.get(&account.meta.id)?.meta.fingerprint;
+        let (renewed, changed) = locked.renew(account, identity, now)?;
+        if changed {
+            self.journal(&Event::Renewal {
+                account: renewed.meta.id.clone(),
+                old_fingerprint,
+                new_fingerprint: renewed.meta.fingerprint.clone(),
+            });
+        }
+        Ok((renewed, changed))
+    }
+
+    /// Deletes one earlier identity (takes the lock) and journals it; see
+    /// [`Locked::forget`].
+    pub fn forget(
+        &self,
+        account: &Account,
+        fingerprint: &str,
+    ) -> Result<(Account, String), StoreError> {
+        let (kept, forgotten) = self.lock()?.forget(account, fingerprint)?;
+        self.journal(&Event::IdentityForgotten {
+            account: kept.meta.id.clone(),
+            fingerprint: forgotten.clone(),
+        });
+        Ok((kept, forgotten))
     }
 
     /// Gives an account another label (takes the lock) and journals it.
@@ -684,9 +892,11 @@ impl Locked<'_> {
                 changed = true;
             } else if !name.starts_with('.') && path.is_dir() {
                 changed |= remove_temp_files(&path).unwrap_or(false);
-                if let Ok(archives) = fs::read_dir(path.join("archive")) {
-                    for a in archives.flatten() {
-                        changed |= remove_temp_files(&a.path()).unwrap_or(false);
+                for sub in ["archive", "history"] {
+                    if let Ok(folders) = fs::read_dir(path.join(sub)) {
+                        for a in folders.flatten() {
+                            changed |= remove_temp_files(&a.path()).unwrap_or(false);
+                        }
                     }
                 }
             }
@@ -707,9 +917,9 @@ impl Locked<'_> {
         self.store.get_in(id)
     }
 
-    /// The account holding this certificate, if any.
+    /// The account holding this certificate (current or earlier), if any.
     pub fn find_by_fingerprint(&self, fp: &str) -> Result<Option<Account>, StoreError> {
-        Ok(self.list()?.into_iter().find(|a| a.meta.fingerprint == fp))
+        Ok(self.list()?.into_iter().find(|a| a.holds(fp)))
     }
 
     fn staging(&self) -> Result<tempfile::TempDir, StoreError> {
@@ -733,14 +943,30 @@ impl Locked<'_> {
         email: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<Account, StoreError> {
+        self.add_with_history(identity, &[], label, email, now)
+    }
+
+    /// Adds a new account whose current identity is `identity` and whose
+    /// earlier ones are `earlier` (each with the date it was superseded),
+    /// all in one step (a restored history).
+    pub fn add_with_history(
+        &self,
+        identity: &Identity,
+        earlier: &[(&Identity, OffsetDateTime)],
+        label: &str,
+        email: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<Account, StoreError> {
         check_label(label)?;
         let dir = &self.store.dir;
         let fp = identity.fingerprint();
-        if let Some(existing) = self.find_by_fingerprint(&fp)? {
-            return Err(StoreError::AlreadyImported {
-                id: existing.meta.id,
-                label: existing.meta.label,
-            });
+        for fp in std::iter::once(fp.clone()).chain(earlier.iter().map(|(i, _)| i.fingerprint())) {
+            if let Some(existing) = self.find_by_fingerprint(&fp)? {
+                return Err(StoreError::AlreadyImported {
+                    id: existing.meta.id,
+                    label: existing.meta.label,
+                });
+            }
         }
         let mut id = fp[..ID_LEN].to_string();
         let mut n = 1;
@@ -748,7 +974,7 @@ impl Locked<'_> {
             id = format!("{}{n}", &fp[..ID_LEN]);
             n += 1;
         }
-        let meta = AccountMeta {
+        let mut meta = AccountMeta {
             id: id.clone(),
             label: label.to_string(),
             email: email.map(str::to_string),
@@ -756,10 +982,14 @@ impl Locked<'_> {
             created: now,
             backups: Vec::new(),
             archived: Vec::new(),
+            history: Vec::new(),
         };
         // Written in a hidden folder, then renamed: an account appears whole or not at all.
         let staging = self.staging()?;
         write_identity_files(staging.path(), identity)?;
+        for (earlier, at) in earlier {
+            write_earlier(staging.path(), &mut meta, earlier, *at)?;
+        }
         write_meta(staging.path(), &meta)?;
         sync_dir(staging.path()).map_err(io_err("write", staging.path()))?;
         let final_dir = dir.join(&id);
@@ -772,6 +1002,162 @@ impl Locked<'_> {
             meta,
             dir: final_dir,
         })
+    }
+
+    /// Changes an account's folder in one step: its files are copied into
+    /// a `.new-*` folder, `change` edits the copy and the metadata, and the
+    /// copy is exchanged with the live folder (see [`Locked::replace`]).
+    fn rebuild(
+        &self,
+        account: &Account,
+        change: impl FnOnce(&Path, &mut AccountMeta) -> Result<(), StoreError>,
+    ) -> Result<Account, StoreError> {
+        let account = reload(account)?;
+        let staging = self.staging()?;
+        copy_tree(&account.dir, staging.path())?;
+        let mut meta = account.meta.clone();
+        change(staging.path(), &mut meta)?;
+        write_meta(staging.path(), &meta)?;
+        sync_dir(staging.path()).map_err(io_err("write", staging.path()))?;
+        self.swap_in(&staging, &account)?;
+        Ok(Account {
+            meta,
+            dir: account.dir.clone(),
+        })
+    }
+
+    /// A renewal: `identity` becomes the account's current identity and the
+    /// current one an earlier identity (superseded at `now`), kept with its
+    /// key in `history/<fingerprint>/`. An identity the account already
+    /// holds (current or earlier) changes nothing: `Ok((account, false))`.
+    pub fn renew(
+        &self,
+        account: &Account,
+        identity: &Identity,
+        now: OffsetDateTime,
+    ) -> Result<(Account, bool), StoreError> {
+        let account = reload(account)?;
+        let fp = identity.fingerprint();
+        if account.holds(&fp) {
+            return Ok((account, false));
+        }
+        if let Some(other) = self.find_by_fingerprint(&fp)? {
+            return Err(StoreError::AlreadyImported {
+                id: other.meta.id,
+                label: other.meta.label,
+            });
+        }
+        let renewed = self.rebuild(&account, |staging, meta| {
+            let old = staging.join("history").join(&meta.fingerprint);
+            create_private_dir(&staging.join("history"))
+                .map_err(io_err("create", &staging.join("history")))?;
+            remove_tree(&old)?;
+            create_private_dir(&old).map_err(io_err("create", &old))?;
+            for file in ["key.pem", "cert.pem", "chain.pem"] {
+                let from = staging.join(file);
+                match fs::rename(&from, old.join(file)) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io_err("write", &from)(e)),
+                }
+            }
+            sync_dir(&old).map_err(io_err("write", &old))?;
+            let old_fp = meta.fingerprint.clone();
+            meta.history.retain(|h| h.fingerprint != old_fp);
+            meta.history.insert(
+                0,
+                EarlierIdentity {
+                    fingerprint: old_fp,
+                    superseded_at: now,
+                },
+            );
+            write_identity_files(staging, identity)?;
+            meta.fingerprint.clone_from(&fp);
+            Ok(())
+        })?;
+        Ok((renewed, true))
+    }
+
+    /// Adds earlier identities to an account (a restored history merged
+    /// into an existing account). Those it already holds are skipped;
+    /// returns the account and how many were added.
+    pub fn add_earlier(
+        &self,
+        account: &Account,
+        earlier: &[(&Identity, OffsetDateTime)],
+    ) -> Result<(Account, usize), StoreError> {
+        let account = reload(account)?;
+        let mut new = Vec::new();
+        for (identity, at) in earlier {
+            let fp = identity.fingerprint();
+            if account.holds(&fp)
+                || new
+                    .iter()
+                    .any(|(i, _): &(&Identity, _)| i.fingerprint() == fp)
+            {
+                continue;
+            }
+            if let Some(other) = self.find_by_fingerprint(&fp)? {
+                return Err(StoreError::AlreadyImported {
+                    id: other.meta.id,
+                    label: other.meta.label,
+                });
+            }
+            new.push((*identity, *at));
+        }
+        if new.is_empty() {
+            return Ok((account, 0));
+        }
+        let count = new.len();
+        let account = self.rebuild(&account, |staging, meta| {
+            for (identity, at) in &new {
+                write_earlier(staging, meta, identity, *at)?;
+            }
+            Ok(())
+        })?;
+        Ok((account, count))
+    }
+
+    /// Deletes one earlier identity and its key (mail encrypted to it
+    /// becomes unreadable: the caller asked). The current identity is
+    /// refused; `fingerprint` may be a unique prefix (8 characters or more).
+    /// Returns the account and the whole fingerprint removed.
+    pub fn forget(
+        &self,
+        account: &Account,
+        fingerprint: &str,
+    ) -> Result<(Account, String), StoreError> {
+        let account = reload(account)?;
+        let wanted = fingerprint.to_ascii_lowercase();
+        let unknown = || StoreError::UnknownIdentity {
+            id: account.meta.id.clone(),
+            fingerprint: fingerprint.to_string(),
+        };
+        if wanted.len() < 8 || !wanted.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(unknown());
+        }
+        if account.meta.fingerprint.starts_with(&wanted) {
+            return Err(StoreError::ForgetCurrent {
+                id: account.meta.id.clone(),
+                fingerprint: account.meta.fingerprint.clone(),
+            });
+        }
+        let matches: Vec<String> = account
+            .meta
+            .history
+            .iter()
+            .filter(|h| h.fingerprint.starts_with(&wanted))
+            .map(|h| h.fingerprint.clone())
+            .collect();
+        let Ok([fp]) = <[String; 1]>::try_from(matches) else {
+            return Err(unknown());
+        };
+        let account = self.rebuild(&account, |staging, meta| {
+            remove_tree(&staging.join("history").join(&fp))?;
+            meta.history.retain(|h| h.fingerprint != fp);
+            Ok(())
+        })?;
+        Ok((account, fp))
     }
 
     /// Replaces the identity of an account, archiving the old one under
@@ -994,6 +1380,32 @@ fn write_identity_files(dir: &Path, identity: &Identity) -> Result<(), StoreErro
     write_atomic(&cert_path, &cert).map_err(io_err("write", &cert_path))?;
     let chain_path = dir.join("chain.pem");
     write_atomic(&chain_path, &chain).map_err(io_err("write", &chain_path))
+}
+
+/// Writes `identity` as an earlier identity into the account folder `dir`
+/// (a staging copy) and lists it in `meta`, newest superseded first.
+fn write_earlier(
+    dir: &Path,
+    meta: &mut AccountMeta,
+    identity: &Identity,
+    superseded_at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let fp = identity.fingerprint();
+    let history = dir.join("history");
+    create_private_dir(&history).map_err(io_err("create", &history))?;
+    let folder = history.join(&fp);
+    remove_tree(&folder)?;
+    create_private_dir(&folder).map_err(io_err("create", &folder))?;
+    write_identity_files(&folder, identity)?;
+    sync_dir(&folder).map_err(io_err("write", &folder))?;
+    meta.history.retain(|h| h.fingerprint != fp);
+    meta.history.push(EarlierIdentity {
+        fingerprint: fp,
+        superseded_at,
+    });
+    meta.history
+        .sort_by_key(|h| std::cmp::Reverse(h.superseded_at));
+    Ok(())
 }
 
 /// Reads an identity from certificate, key and chain files (import).

@@ -137,6 +137,7 @@ impl World {
                         mount_point: Some("/media/CLE_USB".into()),
                         drive_label: Some("CLE_USB".into()),
                         fingerprint,
+                        fingerprints: Vec::new(),
                         profile: Some(Profile::Modern),
                         origin: "backup".into(),
                     },

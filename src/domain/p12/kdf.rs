@@ -104,6 +104,216 @@ impl Encoding {
     }
 }
 
+thread_local! {
+    static RUN: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Key derivations (one PBKDF2 or one RFC 7292 KDF output) this thread has
+/// computed so far: what tests and benchmarks count.
+pub fn derivations_run() -> u64 {
+    RUN.with(std::cell::Cell::get)
+}
+
+fn counted() {
+    RUN.with(|c| c.set(c.get().saturating_add(1)));
+}
+
+/// PBKDF2 with HMAC-`prf` over the UTF-8 bytes of the password (what
+/// PBES2 uses), `len` bytes. The caller has paid for it.
+pub fn pbkdf2(
+    prf: MessageDigest,
+    password: &Password,
+    salt: &[u8],
+    iterations: u64,
+    len: usize,
+) -> Result<Zeroizing<Vec<u8>>, P12Error> {
+    let iter = usize::try_from(iterations).map_err(|_| P12Error::TooMuchWork {
+        units: u64::MAX,
+        budget: BUDGET,
+    })?;
+    let mut key = Zeroizing::new(vec![0u8; len]);
+    counted();
+    openssl::pkcs5::pbkdf2_hmac(
+        password.expose().as_bytes(),
+        salt,
+        iter.max(1),
+        prf,
+        &mut key,
+    )
+    .map_err(|e| P12Error::Unsupported {
+        detail: super::first_reason(&e),
+    })?;
+    Ok(key)
+}
+
+/// One key derivation, by everything its output depends on (the
+/// password aside: one [`Memo`] serves one password).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Derivation {
+    /// PBKDF2 (PBES2), password as UTF-8.
+    Pbkdf2 {
+        /// The PRF's digest.
+        prf: openssl::nid::Nid,
+        /// Salt.
+        salt: Vec<u8>,
+        /// Iteration count.
+        iterations: u64,
+        /// Output length.
+        len: usize,
+    },
+    /// The RFC 7292 B.2 KDF.
+    Pkcs12 {
+        /// The digest.
+        md: openssl::nid::Nid,
+        /// How the password is encoded.
+        encoding: Encoding,
+        /// Salt.
+        salt: Vec<u8>,
+        /// 1 key, 2 IV, 3 MAC key.
+        id: u8,
+        /// Iteration count.
+        iterations: u64,
+        /// Output length.
+        len: usize,
+    },
+}
+
+fn md_of(nid: openssl::nid::Nid) -> Result<MessageDigest, P12Error> {
+    MessageDigest::from_nid(nid).ok_or_else(|| P12Error::Unsupported {
+        detail: format!("{nid:?}"),
+    })
+}
+
+impl Derivation {
+    /// Its price in units (see the module doc).
+    pub fn cost(&self) -> u64 {
+        match self {
+            Self::Pbkdf2 {
+                prf,
+                iterations,
+                len,
+                ..
+            } => {
+                let Some(md) = MessageDigest::from_nid(*prf) else {
+                    return u64::MAX;
+                };
+                let blocks = len.div_ceil(md.size()).max(1) as u64;
+                iterations
+                    .max(&1)
+                    .saturating_mul(blocks)
+                    .saturating_mul(hmac_weight(md))
+                    .saturating_add(1)
+            }
+            Self::Pkcs12 {
+                md,
+                iterations,
+                len,
+                ..
+            } => MessageDigest::from_nid(*md)
+                .map_or(u64::MAX, |md| pkcs12_kdf_cost(md, *iterations, *len)),
+        }
+    }
+
+    /// Computes it (unpaid: see [`Memo::derive`]).
+    pub fn run(&self, password: &Password) -> Result<Zeroizing<Vec<u8>>, P12Error> {
+        match self {
+            Self::Pbkdf2 {
+                prf,
+                salt,
+                iterations,
+                len,
+            } => pbkdf2(md_of(*prf)?, password, salt, *iterations, *len),
+            Self::Pkcs12 {
+                md,
+                encoding,
+                salt,
+                id,
+                iterations,
+                len,
+            } => pkcs12_kdf(
+                md_of(*md)?,
+                password,
+                *encoding,
+                salt,
+                *id,
+                *iterations,
+                *len,
+            )
+            .map_err(|e| P12Error::Unsupported {
+                detail: super::first_reason(&e),
+            }),
+        }
+    }
+}
+
+/// The derivations of one open (or one write) with one password: each
+/// distinct one computed once, and only what is computed paid from the
+/// [`Budget`].
+#[derive(Default)]
+pub struct Memo {
+    budget: Budget,
+    done: Vec<(Derivation, Zeroizing<Vec<u8>>)>,
+}
+
+impl Memo {
+    /// A full budget, nothing computed yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The output of `d`: computed (and paid) the first time, then reused.
+    pub fn derive(
+        &mut self,
+        d: &Derivation,
+        password: &Password,
+    ) -> Result<Zeroizing<Vec<u8>>, P12Error> {
+        if let Some((_, out)) = self.done.iter().find(|(k, _)| k == d) {
+            return Ok(out.clone());
+        }
+        self.budget.spend(d.cost())?;
+        let out = d.run(password)?;
+        self.done.push((d.clone(), out.clone()));
+        Ok(out)
+    }
+
+    /// What `ds` would still cost: each distinct derivation not yet
+    /// computed, once.
+    pub fn price<'a>(&self, ds: impl IntoIterator<Item = &'a Derivation>) -> u64 {
+        let mut seen: Vec<&Derivation> = Vec::new();
+        let mut units = 0u64;
+        for d in ds {
+            if seen.contains(&d) || self.done.iter().any(|(k, _)| k == d) {
+                continue;
+            }
+            seen.push(d);
+            units = units.saturating_add(d.cost());
+        }
+        units
+    }
+
+    /// Whether `units` more would still fit in the budget.
+    pub fn fits(&self, units: u64) -> bool {
+        self.budget.fits(units)
+    }
+
+    /// Refuses, before any of it runs, work that would not fit.
+    pub fn ensure(&self, units: u64) -> Result<(), P12Error> {
+        if self.budget.fits(units) {
+            Ok(())
+        } else {
+            Err(P12Error::TooMuchWork {
+                units: units.saturating_add(BUDGET - self.budget.left),
+                budget: BUDGET,
+            })
+        }
+    }
+
+    /// How many distinct derivations were computed.
+    pub fn computed(&self) -> usize {
+        self.done.len()
+    }
+}
+
 /// A digest named by its OID.
 pub fn digest(oid: &str) -> Option<MessageDigest> {
     Some(match oid {
@@ -156,6 +366,7 @@ pub fn pkcs12_kdf(
     iterations: u64,
     len: usize,
 ) -> Result<Zeroizing<Vec<u8>>, openssl::error::ErrorStack> {
+    counted();
     let v = md.block_size();
     let u = md.size();
     let pass = encoding.bytes(password);
@@ -405,90 +616,72 @@ impl Scheme {
         )
     }
 
-    /// Price of deriving the key (and IV) for this part.
-    pub fn cost(&self) -> u64 {
+    /// The derivations this part needs with `encoding` (key, and IV for
+    /// the PKCS#12 PBE schemes).
+    pub fn derivations(&self, encoding: Encoding) -> Vec<Derivation> {
         match self {
             Self::Pkcs12 {
-                cipher, iterations, ..
+                cipher,
+                salt,
+                iterations,
             } => {
-                let (key, iv) = pkcs12_lengths(cipher);
-                let sha1 = MessageDigest::sha1();
-                pkcs12_kdf_cost(sha1, *iterations, key).saturating_add(if iv > 0 {
-                    pkcs12_kdf_cost(sha1, *iterations, iv)
-                } else {
-                    0
-                })
+                let (k, i) = pkcs12_lengths(cipher);
+                let one = |id: u8, len: usize| Derivation::Pkcs12 {
+                    md: openssl::nid::Nid::SHA1,
+                    encoding,
+                    salt: salt.clone(),
+                    id,
+                    iterations: *iterations,
+                    len,
+                };
+                let mut v = vec![one(1, k)];
+                if i > 0 {
+                    v.push(one(2, i));
+                }
+                v
             }
             Self::Pbes2 {
                 cipher,
                 prf,
+                salt,
                 iterations,
                 ..
-            } => {
-                let key = pbes2_key_length(cipher);
-                let blocks = key.div_ceil(prf.size()).max(1) as u64;
-                iterations
-                    .max(&1)
-                    .saturating_mul(blocks)
-                    .saturating_mul(hmac_weight(*prf))
-                    .saturating_add(1)
-            }
+            } => vec![Derivation::Pbkdf2 {
+                prf: prf.type_(),
+                salt: salt.clone(),
+                iterations: *iterations,
+                len: pbes2_key_length(cipher),
+            }],
         }
     }
 
-    /// Pays for the derivation, then decrypts `data`. `None`: the password
-    /// does not decrypt it (bad padding).
+    /// Price of deriving the key (and IV) for this part, from nothing.
+    pub fn cost(&self) -> u64 {
+        self.derivations(Encoding::Bmp)
+            .iter()
+            .fold(0u64, |a, d| a.saturating_add(d.cost()))
+    }
+
+    /// Pays for the derivations not yet made in `memo`, then decrypts
+    /// `data`. `None`: the password does not decrypt it (bad padding).
     pub fn decrypt(
         &self,
         data: &[u8],
         password: &Password,
         encoding: Encoding,
-        budget: &mut Budget,
+        memo: &mut Memo,
     ) -> Result<Option<Zeroizing<Vec<u8>>>, P12Error> {
         let cipher = self.cipher()?;
-        budget.spend(self.cost())?;
+        let needed = self.derivations(encoding);
+        memo.ensure(memo.price(&needed))?;
         let build = |e: openssl::error::ErrorStack| P12Error::Unsupported {
             detail: super::first_reason(&e),
         };
-        let (key, iv) = match self {
-            Self::Pkcs12 {
-                cipher: name,
-                salt,
-                iterations,
-            } => {
-                let (k, i) = pkcs12_lengths(name);
-                let sha1 = MessageDigest::sha1();
-                let key =
-                    pkcs12_kdf(sha1, password, encoding, salt, 1, *iterations, k).map_err(build)?;
-                let iv = if i > 0 {
-                    pkcs12_kdf(sha1, password, encoding, salt, 2, *iterations, i).map_err(build)?
-                } else {
-                    Zeroizing::new(Vec::new())
-                };
-                (key, iv)
-            }
-            Self::Pbes2 {
-                cipher: name,
-                prf,
-                salt,
-                iterations,
-                iv,
-            } => {
-                let mut key = Zeroizing::new(vec![0u8; pbes2_key_length(name)]);
-                let iter = usize::try_from(*iterations).map_err(|_| P12Error::TooMuchWork {
-                    units: u64::MAX,
-                    budget: BUDGET,
-                })?;
-                openssl::pkcs5::pbkdf2_hmac(
-                    password.expose().as_bytes(),
-                    salt,
-                    iter.max(1),
-                    *prf,
-                    &mut key,
-                )
-                .map_err(build)?;
-                (key, Zeroizing::new(iv.clone()))
-            }
+        let key = memo.derive(&needed[0], password)?;
+        let iv = match (needed.get(1), self) {
+            (Some(d), _) => memo.derive(d, password)?,
+            (None, Self::Pbes2 { iv, .. }) => Zeroizing::new(iv.clone()),
+            (None, Self::Pkcs12 { .. }) => Zeroizing::new(Vec::new()),
         };
         if key.len() != cipher.key_length() || iv.len() != cipher.iv_length() {
             return Err(bad("IV length"));
@@ -533,7 +726,35 @@ pub fn mac_cost(md: MessageDigest, iterations: u64) -> u64 {
     pkcs12_kdf_cost(md, iterations, md.size())
 }
 
-/// Pays for and checks the MAC over `data`.
+/// The derivation of a MAC key (RFC 7292 B.2, id 3).
+pub fn mac_derivation(
+    md: MessageDigest,
+    encoding: Encoding,
+    salt: &[u8],
+    iterations: u64,
+) -> Derivation {
+    Derivation::Pkcs12 {
+        md: md.type_(),
+        encoding,
+        salt: salt.to_vec(),
+        id: 3,
+        iterations,
+        len: md.size(),
+    }
+}
+
+/// HMAC-`md` of `data` with `key`.
+pub fn hmac(md: MessageDigest, key: &[u8], data: &[u8]) -> Result<Vec<u8>, P12Error> {
+    let build = |e: openssl::error::ErrorStack| P12Error::Unsupported {
+        detail: super::first_reason(&e),
+    };
+    let pkey = openssl::pkey::PKey::hmac(key).map_err(build)?;
+    let mut signer = openssl::sign::Signer::new(md, &pkey).map_err(build)?;
+    signer.update(data).map_err(build)?;
+    signer.sign_to_vec().map_err(build)
+}
+
+/// Pays for (unless `memo` has it) and checks the MAC over `data`.
 #[allow(clippy::too_many_arguments)]
 pub fn mac_matches(
     md: MessageDigest,
@@ -543,17 +764,10 @@ pub fn mac_matches(
     iterations: u64,
     data: &[u8],
     expected: &[u8],
-    budget: &mut Budget,
+    memo: &mut Memo,
 ) -> Result<bool, P12Error> {
-    budget.spend(mac_cost(md, iterations))?;
-    let build = |e: openssl::error::ErrorStack| P12Error::Unsupported {
-        detail: super::first_reason(&e),
-    };
-    let key = pkcs12_kdf(md, password, encoding, salt, 3, iterations, md.size()).map_err(build)?;
-    let pkey = openssl::pkey::PKey::hmac(&key).map_err(build)?;
-    let mut signer = openssl::sign::Signer::new(md, &pkey).map_err(build)?;
-    signer.update(data).map_err(build)?;
-    let mac = signer.sign_to_vec().map_err(build)?;
+    let key = memo.derive(&mac_derivation(md, encoding, salt, iterations), password)?;
+    let mac = hmac(md, &key, data)?;
     Ok(subtle::ConstantTimeEq::ct_eq(&mac[..], expected).into())
 }
 
@@ -575,14 +789,44 @@ mod tests {
         let node = ber::read_one(&der).unwrap();
         let scheme = Scheme::read(&node.child(0, "alg").unwrap()).unwrap();
         let data = node.child(1, "data").unwrap().octets().unwrap();
-        let mut budget = Budget::new();
+        let mut memo = Memo::new();
         let plain = scheme
-            .decrypt(&data, &pw, Encoding::Bmp, &mut budget)
+            .decrypt(&data, &pw, Encoding::Bmp, &mut memo)
             .unwrap()
             .unwrap();
         let back = openssl::pkey::PKey::private_key_from_pkcs8(&plain).unwrap();
         assert!(back.public_eq(&key));
-        assert!(budget.left < BUDGET);
+        assert!(memo.budget.left < BUDGET);
+    }
+
+    #[test]
+    fn a_derivation_asked_twice_runs_and_is_paid_once() {
+        let pw = Password::new("Brest 1987".into()).unwrap();
+        let d = |salt: &[u8]| Derivation::Pbkdf2 {
+            prf: openssl::nid::Nid::SHA256,
+            salt: salt.to_vec(),
+            iterations: 1000,
+            len: 32,
+        };
+        let mut memo = Memo::new();
+        let (a, b) = (d(b"salt-one"), d(b"salt-two"));
+        assert_eq!(memo.price([&a, &a, &b]), 2 * a.cost());
+        let before = derivations_run();
+        let first = memo.derive(&a, &pw).unwrap();
+        let again = memo.derive(&a, &pw).unwrap();
+        assert_eq!(first, again);
+        assert_eq!(derivations_run() - before, 1);
+        assert_eq!(memo.budget.left, BUDGET - a.cost());
+        assert_eq!(memo.price([&a, &b]), b.cost());
+        // Another salt, or another encoding of the password, is another derivation.
+        memo.derive(&b, &pw).unwrap();
+        assert_eq!(derivations_run() - before, 2);
+        let mac = |encoding| mac_derivation(MessageDigest::sha1(), encoding, b"s", 10);
+        assert_eq!(
+            memo.price([&mac(Encoding::Bmp), &mac(Encoding::Absent)]),
+            2 * mac(Encoding::Bmp).cost()
+        );
+        assert_eq!(memo.computed(), 2);
     }
 
     #[test]

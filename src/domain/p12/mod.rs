@@ -4,19 +4,19 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use openssl::hash::MessageDigest;
-use openssl::nid::Nid;
 use openssl::pkcs12::Pkcs12;
-use openssl::stack::Stack;
 use serde::Serialize;
+use zeroize::Zeroizing;
 
 use super::ber::{self, Node, tag};
-use super::identity::{Identity, IdentityError};
+use super::identity::{self, Identity, IdentityError};
 use super::secret::Password;
 
+pub mod build;
 pub mod kdf;
 pub mod read;
 
+pub use build::{Entry, build, build_many};
 pub use read::{Summary, check};
 
 /// Iterations used by both profiles, for the key, the certificates and the MAC.
@@ -130,6 +130,24 @@ pub enum P12Error {
     /// OpenSSL failed while writing.
     #[error("{}", crate::t!("p12.build", detail = .0))]
     Build(openssl::error::ErrorStack),
+    /// A file just written does not hold what was written.
+    #[error("{}", crate::t!("p12.not_as_written", index = .index, part = part_words(*.part)))]
+    NotAsWritten {
+        /// Which identity (1-based; 0: the file as a whole).
+        index: usize,
+        /// What differs.
+        part: WrittenPart,
+    },
+}
+
+fn part_words(part: WrittenPart) -> String {
+    crate::t!(match part {
+        WrittenPart::Count => "p12.part_count",
+        WrittenPart::Certificate => "p12.part_certificate",
+        WrittenPart::Key => "p12.part_key",
+        WrittenPart::Chain => "p12.part_chain",
+        WrittenPart::Name => "p12.part_name",
+    })
 }
 
 fn summary_lines(list: &[Summary]) -> String {
@@ -165,6 +183,7 @@ impl P12Error {
             Self::Identity(_) => "p12_key_mismatch",
             Self::Unsupported { .. } => "p12_unsupported",
             Self::Build(_) => "p12_build",
+            Self::NotAsWritten { .. } => "p12_not_as_written",
         }
     }
 }
@@ -273,109 +292,6 @@ pub fn is_p12_name(path: &std::path::Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("p12") || e.eq_ignore_ascii_case("pfx"))
 }
 
-/// Writes `identity` as a PKCS#12 file for `profile`, the friendlyName being `label`.
-pub fn build(
-    identity: &Identity,
-    label: &str,
-    password: &Password,
-    profile: Profile,
-) -> Result<Vec<u8>, P12Error> {
-    if label.contains('\0') {
-        return Err(P12Error::Build(openssl::error::ErrorStack::get()));
-    }
-    let mut chain = Stack::new().map_err(P12Error::Build)?;
-    for c in &identity.chain {
-        chain.push(c.clone()).map_err(P12Error::Build)?;
-    }
-    let (alg, md, md_oid) = match profile {
-        Profile::Modern => (Nid::AES_256_CBC, MessageDigest::sha256(), OID_SHA256),
-        Profile::Compat => (
-            Nid::PBE_WITHSHA1AND3_KEY_TRIPLEDES_CBC,
-            MessageDigest::sha1(),
-            OID_SHA1,
-        ),
-    };
-    let mut builder = Pkcs12::builder();
-    builder
-        .name(label)
-        .pkey(&identity.key)
-        .cert(&identity.cert)
-        .ca(chain)
-        .key_algorithm(alg)
-        .cert_algorithm(alg)
-        .key_iter(ITERATIONS)
-        // rust-openssl's build2 computes the MAC twice (PKCS12_create with
-        // SHA-1, then PKCS12_set_mac with `mac_md`), each a full derivation:
-        // both are made with one iteration here and the real MAC is put in
-        // once below, so writing costs three derivations, not four.
-        .mac_iter(1)
-        .mac_md(md);
-    let p12 = builder.build2(password.expose()).map_err(P12Error::Build)?;
-    let der = p12.to_der().map_err(P12Error::Build)?;
-    with_mac(&der, password, md, md_oid)
-}
-
-/// `der` with its `MacData` replaced by one of [`ITERATIONS`] made with
-/// `password` (RFC 7292 B.2 KDF, id 3; a fresh 16-byte salt).
-fn with_mac(
-    der: &[u8],
-    password: &Password,
-    md: MessageDigest,
-    md_oid: &str,
-) -> Result<Vec<u8>, P12Error> {
-    let bad = |e: &ber::BerError| P12Error::Damaged {
-        detail: e.to_string(),
-    };
-    let pfx = ber::read_one(der).map_err(|e| bad(&e))?;
-    let mut rest = pfx.content;
-    let (_, version_len) = ber::read_first(rest).map_err(|e| bad(&e))?;
-    let version = &rest[..version_len];
-    rest = &rest[version_len..];
-    let (auth_safe, auth_len) = ber::read_first(rest).map_err(|e| bad(&e))?;
-    let auth_safe_tlv = &rest[..auth_len];
-    let content = read_data_content(&auth_safe).map_err(|e| bad(&e))?;
-    let mut salt = [0u8; 16];
-    openssl::rand::rand_bytes(&mut salt).map_err(P12Error::Build)?;
-    let key = kdf::pkcs12_kdf(
-        md,
-        password,
-        kdf::Encoding::Bmp,
-        &salt,
-        3,
-        u64::from(ITERATIONS),
-        md.size(),
-    )
-    .map_err(P12Error::Build)?;
-    let mac = openssl::pkey::PKey::hmac(&key)
-        .and_then(|k| {
-            let mut signer = openssl::sign::Signer::new(md, &k)?;
-            signer.update(&content)?;
-            signer.sign_to_vec()
-        })
-        .map_err(P12Error::Build)?;
-    let alg = ber::der(
-        tag::SEQUENCE,
-        &[ber::der_oid(md_oid), vec![0x05, 0x00]].concat(),
-    );
-    let digest_info = ber::der(
-        tag::SEQUENCE,
-        &[alg, ber::der(tag::OCTET_STRING, &mac)].concat(),
-    );
-    let mac_data = ber::der(
-        tag::SEQUENCE,
-        &[
-            digest_info,
-            ber::der(tag::OCTET_STRING, &salt),
-            ber::der_uint(u64::from(ITERATIONS)),
-        ]
-        .concat(),
-    );
-    Ok(ber::der(
-        tag::SEQUENCE,
-        &[version, auth_safe_tlv, &mac_data].concat(),
-    ))
-}
-
 /// Reads the structure of a PKCS#12 file, without the password.
 pub fn inspect(bytes: &[u8]) -> Result<Layout, P12Error> {
     let size = bytes.len() as u64;
@@ -473,14 +389,15 @@ fn bad(what: &'static str) -> ber::BerError {
     ber::BerError { offset: 0, what }
 }
 
-/// `ContentInfo { data, [0] OCTET STRING }` → the octets.
-fn read_data_content(content_info: &Node<'_>) -> Result<Vec<u8>, ber::BerError> {
+/// `ContentInfo { data, [0] OCTET STRING }` → the octets, in a buffer
+/// wiped on drop (unencrypted key bags may sit there).
+fn read_data_content(content_info: &Node<'_>) -> Result<Zeroizing<Vec<u8>>, ber::BerError> {
     let explicit = content_info.child(1, "content")?;
     let octets = explicit.child(0, "content octets")?;
     if octets.base_tag() != tag::OCTET_STRING {
         return Err(bad("content is not an OCTET STRING"));
     }
-    Ok(octets.octets()?.into_owned())
+    octets.octets_zeroizing()
 }
 
 fn digest_name(oid: &str) -> String {
@@ -617,7 +534,7 @@ fn read_bags(safe_contents: &[u8], layout: &mut Layout, depth: usize) -> Result<
             let inner = bag
                 .child(1, "nested bag")?
                 .child(0, "nested safe contents")?;
-            let bytes = ber::der(tag::SEQUENCE, inner.content);
+            let bytes = Zeroizing::new(ber::der(tag::SEQUENCE, inner.content));
             read_bags(&bytes, layout, depth + 1)?;
             continue;
         }
@@ -712,52 +629,125 @@ pub fn open_identity(
     })
 }
 
-/// Reads back a file this program just wrote, through OpenSSL's own
-/// PKCS#12 parser (an implementation independent of [`read`]): exactly
-/// the three derivations of the file (MAC, certificates, key).
+/// Reads back a file this program just wrote and proves every identity
+/// in it (see [`read_back_all`]); the first one is returned as `identity`,
+/// all of them listed in `identities`.
 pub fn read_back(bytes: &[u8], password: &Password) -> Result<Opened, P12Error> {
-    let p12 = Pkcs12::from_der(bytes).map_err(|e| P12Error::Damaged {
-        detail: first_reason(&e),
-    })?;
-    let parsed = p12.parse2(password.expose()).map_err(|e| {
-        if first_reason(&e).contains("mac verify") {
-            P12Error::WrongPassword
-        } else {
-            P12Error::Damaged {
-                detail: first_reason(&e),
-            }
-        }
-    })?;
-    let key = parsed.pkey.ok_or(P12Error::Incomplete {
-        missing: "private key",
-    })?;
-    let cert = parsed.cert.ok_or(P12Error::Incomplete {
-        missing: "certificate",
-    })?;
-    let friendly_name = cert
-        .alias()
-        .map(|a| String::from_utf8_lossy(a).into_owned());
-    let mut certs = vec![cert];
-    if let Some(ca) = parsed.ca {
-        certs.extend(ca);
-    }
-    let certificates = certs.len();
-    let identity = Identity::assemble(key, certs)?;
-    let summary = read::Summary {
-        index: 1,
-        fingerprint: identity.fingerprint(),
-        subject: super::identity::subject_line(&identity.cert),
-        friendly_name: friendly_name.clone(),
-    };
+    let layout = inspect(bytes)?;
+    let contents = read_back_all(bytes, password)?;
+    let identities: Vec<Summary> = contents
+        .identities
+        .iter()
+        .enumerate()
+        .map(|(i, f)| f.summary(i + 1))
+        .collect();
+    let first = contents
+        .identities
+        .into_iter()
+        .next()
+        .ok_or(P12Error::Incomplete {
+            missing: "private key",
+        })?;
     Ok(Opened {
-        identity,
-        friendly_name,
-        layout: Layout::default(),
-        certificates,
-        used_legacy_provider: false,
-        identities: vec![summary],
+        identity: first.identity,
+        friendly_name: first.friendly_name,
+        layout,
+        certificates: first.certificates,
+        used_legacy_provider: contents.used_legacy,
+        identities,
         index: 1,
     })
+}
+
+/// Opens a file this program just wrote, every identity of it: OpenSSL's
+/// own DER parser reads the outer structure and each content (no key
+/// derivation: an independent check of the encoding), then [`read`]
+/// checks the MAC and decrypts every part and key, each distinct
+/// derivation once (a `modern` file: two, the MAC and the one PBKDF2).
+pub fn read_back_all(bytes: &[u8], password: &Password) -> Result<read::Contents, P12Error> {
+    let damaged = |e: &openssl::error::ErrorStack| P12Error::Damaged {
+        detail: first_reason(e),
+    };
+    Pkcs12::from_der(bytes).map_err(|e| damaged(&e))?;
+    let pfx = ber::read_one(bytes).map_err(|e| P12Error::Damaged {
+        detail: e.to_string(),
+    })?;
+    let auth_safe = pfx
+        .child(1, "content")
+        .and_then(|c| read_data_content(&c))
+        .map_err(|e| P12Error::Damaged {
+            detail: e.to_string(),
+        })?;
+    let node = ber::read_one(&auth_safe).map_err(|e| P12Error::Damaged {
+        detail: e.to_string(),
+    })?;
+    let mut parts = node.iter();
+    while let Some(part) = parts.next_raw() {
+        let (_, raw) = part.map_err(|e| P12Error::Damaged {
+            detail: e.to_string(),
+        })?;
+        openssl::pkcs7::Pkcs7::from_der(raw).map_err(|e| damaged(&e))?;
+    }
+    read::open_all(bytes, password)
+}
+
+/// Which part of a written identity was not found as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WrittenPart {
+    /// The number of identities.
+    Count,
+    /// The certificate.
+    Certificate,
+    /// The private key (not the one written, or not the certificate's).
+    Key,
+    /// A certificate of the chain.
+    Chain,
+    /// The friendlyName.
+    Name,
+}
+
+/// Opens `bytes` (see [`read_back_all`]) and proves it holds `entries` as
+/// written, in order: for each, the same certificate, the same private
+/// key (its PKCS#8 encoding) matching that certificate, every chain
+/// certificate, the friendlyName. Returns the identities read.
+pub fn verify_written(
+    bytes: &[u8],
+    password: &Password,
+    entries: &[Entry<'_>],
+) -> Result<Vec<read::Found>, P12Error> {
+    let found = read_back_all(bytes, password)?.identities;
+    let not = |index: usize, part: WrittenPart| P12Error::NotAsWritten { index, part };
+    if found.len() != entries.len() {
+        return Err(not(0, WrittenPart::Count));
+    }
+    let der = |c: &openssl::x509::X509Ref| c.to_der().ok();
+    for (i, (f, e)) in found.iter().zip(entries).enumerate() {
+        let index = i + 1;
+        if der(&f.identity.cert).is_none() || der(&f.identity.cert) != der(&e.identity.cert) {
+            return Err(not(index, WrittenPart::Certificate));
+        }
+        let pkcs8 = |k: &openssl::pkey::PKeyRef<openssl::pkey::Private>| {
+            k.private_key_to_pkcs8().ok().map(zeroize::Zeroizing::new)
+        };
+        let (got, want) = (pkcs8(&f.identity.key), pkcs8(&e.identity.key));
+        if got.is_none() || got != want || !f.identity.key_matches() {
+            return Err(not(index, WrittenPart::Key));
+        }
+        let fps = |v: &[openssl::x509::X509]| {
+            let mut v: Vec<String> = v.iter().map(|c| identity::fingerprint(c)).collect();
+            v.sort();
+            v
+        };
+        let have = fps(&f.identity.chain);
+        if fps(&e.identity.chain).iter().any(|fp| !have.contains(fp)) {
+            return Err(not(index, WrittenPart::Chain));
+        }
+        if f.friendly_name.as_deref() != Some(e.friendly_name) {
+            return Err(not(index, WrittenPart::Name));
+        }
+    }
+    Ok(found)
 }
 
 fn first_reason(e: &openssl::error::ErrorStack) -> String {

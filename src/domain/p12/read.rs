@@ -17,7 +17,7 @@ use openssl::x509::X509;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use super::kdf::{self, Budget, Encoding, Scheme};
+use super::kdf::{self, Derivation, Encoding, Memo, Scheme};
 use super::{Encryption, P12Error};
 use crate::domain::ber::{self, Node, tag};
 use crate::domain::identity::{self, Identity};
@@ -206,8 +206,7 @@ impl Parsed {
             });
         }
         // Unencrypted key bags may sit in these copies: wiped on drop.
-        let auth_safe =
-            Zeroizing::new(super::read_data_content(&parts[1]).map_err(|e| ber_err(&e))?);
+        let auth_safe = super::read_data_content(&parts[1]).map_err(|e| ber_err(&e))?;
         let mac = parts.get(2).map(read_mac).transpose()?;
         let mut plain = Vec::new();
         let mut encrypted = Vec::new();
@@ -221,9 +220,7 @@ impl Parsed {
                     .unwrap_or_default();
                 match kind.as_str() {
                     OID_DATA => {
-                        plain.push(Zeroizing::new(
-                            super::read_data_content(&ci).map_err(|e| ber_err(&e))?,
-                        ));
+                        plain.push(super::read_data_content(&ci).map_err(|e| ber_err(&e))?);
                     }
                     OID_ENCRYPTED_DATA => {
                         let eci = ci
@@ -256,29 +253,30 @@ impl Parsed {
     }
 
     /// Price of the derivations visible without the password, for one
-    /// encoding of it (key bags inside encrypted parts not counted yet).
+    /// encoding of it (key bags inside encrypted parts not counted yet),
+    /// each distinct derivation once.
     pub fn visible_cost(&self) -> Result<u64, P12Error> {
         let mut bags = Bags::default();
         for p in &self.plain {
             read_bags(p, &mut bags, 0, false)?;
         }
-        Ok(self.cost_with(&bags))
+        Ok(Memo::new().price(&self.derivations(&bags, Encoding::Bmp)))
     }
 
-    fn cost_with(&self, bags: &Bags) -> u64 {
-        let mac = self
-            .mac
-            .as_ref()
-            .map_or(0, |m| kdf::mac_cost(m.md, m.iterations));
-        let parts = self
-            .encrypted
-            .iter()
-            .fold(0u64, |a, (s, _)| a.saturating_add(s.cost()));
-        let keys = bags
-            .shrouded
-            .iter()
-            .fold(0u64, |a, s| a.saturating_add(s.scheme.cost()));
-        mac.saturating_add(parts).saturating_add(keys)
+    /// Every derivation the MAC, the encrypted parts and the key bags of
+    /// `bags` need with `encoding`.
+    fn derivations(&self, bags: &Bags, encoding: Encoding) -> Vec<Derivation> {
+        let mut out = Vec::new();
+        if let Some(m) = &self.mac {
+            out.push(kdf::mac_derivation(m.md, encoding, &m.salt, m.iterations));
+        }
+        for (s, _) in &self.encrypted {
+            out.extend(s.derivations(encoding));
+        }
+        for s in &bags.shrouded {
+            out.extend(s.scheme.derivations(encoding));
+        }
+        out
     }
 }
 
@@ -413,9 +411,11 @@ pub fn open_all(bytes: &[u8], password: &Password) -> Result<Contents, P12Error>
         read_bags(p, &mut bags, 0, true)?;
     }
     let candidates = Encoding::candidates(password);
-    let visible = parsed.cost_with(&bags);
-    let mut budget = Budget::new();
-    if !budget.fits(visible) {
+    // Within this open, a derivation asked for twice (one salt shared by
+    // several parts, as certsafe writes) is computed and paid once.
+    let mut memo = Memo::new();
+    let visible = memo.price(&parsed.derivations(&bags, candidates[0]));
+    if !memo.fits(visible) {
         return Err(P12Error::TooMuchWork {
             units: visible,
             budget: kdf::BUDGET,
@@ -438,18 +438,16 @@ pub fn open_all(bytes: &[u8], password: &Password) -> Result<Contents, P12Error>
                     data: &[u8],
                     key: bool,
                     enc: Encoding,
-                    budget: &mut Budget|
+                    memo: &mut Memo|
      -> Result<bool, P12Error> {
-        Ok(scheme
-            .decrypt(data, password, enc, budget)?
-            .is_some_and(|p| {
-                if key {
-                    crate::domain::identity::key_der_is_bounded(&p)
-                        && PKey::private_key_from_pkcs8(&p).is_ok()
-                } else {
-                    parses(&p)
-                }
-            }))
+        Ok(scheme.decrypt(data, password, enc, memo)?.is_some_and(|p| {
+            if key {
+                crate::domain::identity::key_der_is_bounded(&p)
+                    && PKey::private_key_from_pkcs8(&p).is_ok()
+            } else {
+                parses(&p)
+            }
+        }))
     };
 
     let encoding = if let Some(mac) = &parsed.mac {
@@ -463,7 +461,7 @@ pub fn open_all(bytes: &[u8], password: &Password) -> Result<Contents, P12Error>
                 mac.iterations,
                 &parsed.auth_safe,
                 &mac.digest,
-                &mut budget,
+                &mut memo,
             )? {
                 found = Some(enc);
                 break;
@@ -471,7 +469,7 @@ pub fn open_all(bytes: &[u8], password: &Password) -> Result<Contents, P12Error>
         }
         let Some(enc) = found else {
             let altered = match probe {
-                Some((s, d, key)) => decrypts(s, d, key, candidates[0], &mut budget)?,
+                Some((s, d, key)) => decrypts(s, d, key, candidates[0], &mut memo)?,
                 None => false,
             };
             return Err(if altered {
@@ -484,7 +482,7 @@ pub fn open_all(bytes: &[u8], password: &Password) -> Result<Contents, P12Error>
     } else if let Some((s, d, key)) = probe {
         let mut found = None;
         for &enc in candidates {
-            if decrypts(s, d, key, enc, &mut budget)? {
+            if decrypts(s, d, key, enc, &mut memo)? {
                 found = Some(enc);
                 break;
             }
@@ -504,16 +502,19 @@ pub fn open_all(bytes: &[u8], password: &Password) -> Result<Contents, P12Error>
 
     for (scheme, data) in &parsed.encrypted {
         let plain: Zeroizing<Vec<u8>> = scheme
-            .decrypt(data, password, encoding, &mut budget)?
+            .decrypt(data, password, encoding, &mut memo)?
             .ok_or_else(refused)?;
         read_bags(&plain, &mut bags, 0, true)?;
     }
-    // Every key bag is now known: price them all before the first runs.
-    let keys_cost = bags
+    // Every key bag is now known: price them all (what is not already
+    // derived) before the first runs.
+    let keys: Vec<Derivation> = bags
         .shrouded
         .iter()
-        .fold(0u64, |a, s| a.saturating_add(s.scheme.cost()));
-    if !budget.fits(keys_cost) {
+        .flat_map(|s| s.scheme.derivations(encoding))
+        .collect();
+    let keys_cost = memo.price(&keys);
+    if !memo.fits(keys_cost) {
         return Err(P12Error::TooMuchWork {
             units: kdf::BUDGET.saturating_add(keys_cost),
             budget: kdf::BUDGET,
@@ -523,7 +524,7 @@ pub fn open_all(bytes: &[u8], password: &Password) -> Result<Contents, P12Error>
         used_legacy |= s.scheme.legacy();
         let plain = s
             .scheme
-            .decrypt(&s.data, password, encoding, &mut budget)?
+            .decrypt(&s.data, password, encoding, &mut memo)?
             .ok_or_else(refused)?;
         if !crate::domain::identity::key_der_is_bounded(&plain) {
             return Err(damaged("unsupported private key"));
