@@ -94,8 +94,13 @@ fn mail_to_every_key_survives_renewal_backup_and_restore() {
         "secret lab results 1",
         &write_pem(work.path(), "first.pem", &first),
     );
-    let sticks = tempfile::tempdir().unwrap();
-    home.backup(&id, sticks.path(), STRONG, "modern");
+    // A real removable drive when we may make one (always in CI, as root);
+    // a plain folder elsewhere.
+    let folder = tempfile::tempdir().unwrap();
+    let stick =
+        common::root_or_skip("loop devices").then(|| common::stick::Stick::attach("history", &[]));
+    let sticks: &Path = stick.as_ref().map_or(folder.path(), |s| s.mount.as_path());
+    home.backup(&id, sticks, STRONG, "modern");
     assert_eq!(state(&home, &id), "ok");
 
     // The renewal: a new key and certificate for the same holder.
@@ -173,7 +178,7 @@ fn mail_to_every_key_survives_renewal_backup_and_restore() {
     let out = home
         .cmd()
         .args(["backup", &id, "--password-stdin", "--json", "--to"])
-        .arg(sticks.path().join("history.p12"))
+        .arg(sticks.join("history.p12"))
         .write_stdin(format!("{STRONG}\n"))
         .output()
         .unwrap();
@@ -221,6 +226,37 @@ fn mail_to_every_key_survives_renewal_backup_and_restore() {
         .collect();
     assert_ne!(names[0], names[1]);
     assert!(names.iter().all(|n| n.starts_with(HOLDER)), "{names:?}");
+
+    // The journal tells those steps in order, with no secret in it.
+    let log = home.run_ok(&["log", "--json", "--account", &id], &[]);
+    let log: Value = serde_json::from_slice(&log.stdout).unwrap();
+    let events: Vec<(&str, Value)> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["event"].as_str().unwrap(), e.clone()))
+        .collect();
+    let codes: Vec<&str> = events.iter().map(|(c, _)| *c).collect();
+    assert_eq!(codes, ["account_imported", "backup", "renewal", "backup"]);
+    assert_eq!(events[0].1["fingerprint"], f1.as_str());
+    assert_eq!(events[1].1["fingerprints"], serde_json::json!([f1]));
+    assert_eq!(events[2].1["old_fingerprint"], f1.as_str());
+    assert_eq!(events[2].1["new_fingerprint"], f2.as_str());
+    assert_eq!(events[3].1["fingerprints"], serde_json::json!([f2, f1]));
+    assert_eq!(events[3].1["verified"], true);
+    if stick.is_some() {
+        assert_eq!(events[3].1["mount_point"], sticks.to_str().unwrap());
+    }
+    let journal = std::fs::read(home.path().join("data/journal.jsonl")).unwrap();
+    let text = String::from_utf8_lossy(&journal);
+    assert!(!text.contains(STRONG), "the password is in the journal");
+    for leaf in [&first, &second] {
+        let pem = leaf.key.private_key_to_pem_pkcs8().unwrap();
+        let pem = String::from_utf8(pem).unwrap();
+        for line in pem.lines().filter(|l| !l.starts_with("-----")) {
+            assert!(!text.contains(line), "key material in the journal");
+        }
+    }
 
     // The disk dies: a new machine, an empty home, the stick.
     drop(home);

@@ -558,10 +558,11 @@ fn run_unjournaled(
         profile: Some(profile),
         origin: "backup".into(),
     };
+    let carried = record.fingerprints.clone();
     let recorded = locked.record_backup(account, record)?;
     store.journal(&super::journal::Event::Backup {
         account: recorded.meta.id.clone(),
-        fingerprints: vec![identity.fingerprint()],
+        fingerprints: carried,
         path: dest.file.display().to_string(),
         mount_point: dest
             .drive

@@ -300,7 +300,7 @@ pub fn restore(
                 .unwrap_or_else(|| fp[..12].to_string());
             let email = super::identity::emails(&identity.cert).into_iter().next();
             (
-                store.add(identity, &label, email.as_deref(), now)?,
+                store.add_unjournaled(identity, &label, email.as_deref(), now)?,
                 "created",
                 None,
             )

@@ -697,7 +697,7 @@ impl Store {
         Ok(self.list()?.into_iter().find(|a| a.holds(fp)))
     }
 
-    /// Adds an identity as a new account (takes the lock) and journals it.
+    /// Adds an identity as a new account (takes the lock); see [`Locked::add`].
     pub fn add(
         &self,
         identity: &Identity,
@@ -705,14 +705,7 @@ impl Store {
         email: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<Account, StoreError> {
-        let locked = self.lock()?;
-        let account = locked.add(identity, label, email, now)?;
-        self.journal(&Event::AccountImported {
-            account: account.meta.id.clone(),
-            fingerprint: account.meta.fingerprint.clone(),
-            label: account.meta.label.clone(),
-        });
-        Ok(account)
+        self.lock()?.add(identity, label, email, now)
     }
 
     /// Records `event` in the home's journal (beside the accounts folder).
@@ -742,67 +735,33 @@ impl Store {
         self.lock()?.record_backup(account, record)
     }
 
-    /// A renewal (takes the lock) and journals it; see [`Locked::renew`].
+    /// A renewal (takes the lock); see [`Locked::renew`].
     pub fn renew(
         &self,
         account: &Account,
         identity: &Identity,
         now: OffsetDateTime,
     ) -> Result<(Account, bool), StoreError> {
-        let locked = self.lock()?;
-        let old_fingerprint = locked.get(&account.meta.id)?.meta.fingerprint;
-        let (renewed, changed) = locked.renew(account, identity, now)?;
-        if changed {
-            self.journal(&Event::Renewal {
-                account: renewed.meta.id.clone(),
-                old_fingerprint,
-                new_fingerprint: renewed.meta.fingerprint.clone(),
-            });
-        }
-        Ok((renewed, changed))
+        self.lock()?.renew(account, identity, now)
     }
 
-    /// Deletes one earlier identity (takes the lock) and journals it; see
-    /// [`Locked::forget`].
+    /// Deletes one earlier identity (takes the lock); see [`Locked::forget`].
     pub fn forget(
         &self,
         account: &Account,
         fingerprint: &str,
     ) -> Result<(Account, String), StoreError> {
-        let (kept, forgotten) = self.lock()?.forget(account, fingerprint)?;
-        self.journal(&Event::IdentityForgotten {
-            account: kept.meta.id.clone(),
-            fingerprint: forgotten.clone(),
-        });
-        Ok((kept, forgotten))
+        self.lock()?.forget(account, fingerprint)
     }
 
-    /// Gives an account another label (takes the lock) and journals it.
+    /// Gives an account another label (takes the lock); see [`Locked::rename`].
     pub fn rename(&self, id: &str, label: &str) -> Result<Account, StoreError> {
-        let locked = self.lock()?;
-        let old_label = locked.get(id)?.meta.label;
-        let account = locked.rename(id, label)?;
-        self.journal(&Event::AccountRenamed {
-            account: account.meta.id.clone(),
-            old_label,
-            new_label: account.meta.label.clone(),
-        });
-        Ok(account)
+        self.lock()?.rename(id, label)
     }
 
     /// Deletes an account and its key (takes the lock); see [`Locked::remove`].
-    /// A removal that deleted something is journaled.
     pub fn remove(&self, account: &Account) -> Result<bool, StoreError> {
-        let locked = self.lock()?;
-        let removed = locked.remove(account)?;
-        if removed {
-            self.journal(&Event::AccountRemoved {
-                account: account.meta.id.clone(),
-                fingerprint: account.meta.fingerprint.clone(),
-                label: account.meta.label.clone(),
-            });
-        }
-        Ok(removed)
+        self.lock()?.remove(account)
     }
 
     /// The folder of the store.
@@ -860,6 +819,82 @@ pub struct Locked<'a> {
 }
 
 impl Locked<'_> {
+    /// Adds an identity as a new account, and journals it.
+    pub fn add(
+        &self,
+        identity: &Identity,
+        label: &str,
+        email: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<Account, StoreError> {
+        let account = self.add_unjournaled(identity, label, email, now)?;
+        self.store.journal(&Event::AccountImported {
+            account: account.meta.id.clone(),
+            fingerprint: account.meta.fingerprint.clone(),
+            label: account.meta.label.clone(),
+        });
+        Ok(account)
+    }
+
+    /// A renewal (see `renew_unjournaled`), journaled when it changed the account.
+    pub fn renew(
+        &self,
+        account: &Account,
+        identity: &Identity,
+        now: OffsetDateTime,
+    ) -> Result<(Account, bool), StoreError> {
+        let old_fingerprint = self.get(&account.meta.id)?.meta.fingerprint;
+        let (renewed, changed) = self.renew_unjournaled(account, identity, now)?;
+        if changed {
+            self.store.journal(&Event::Renewal {
+                account: renewed.meta.id.clone(),
+                old_fingerprint,
+                new_fingerprint: renewed.meta.fingerprint.clone(),
+            });
+        }
+        Ok((renewed, changed))
+    }
+
+    /// Deletes one earlier identity (see `forget_unjournaled`), and journals it.
+    pub fn forget(
+        &self,
+        account: &Account,
+        fingerprint: &str,
+    ) -> Result<(Account, String), StoreError> {
+        let (kept, forgotten) = self.forget_unjournaled(account, fingerprint)?;
+        self.store.journal(&Event::IdentityForgotten {
+            account: kept.meta.id.clone(),
+            fingerprint: forgotten.clone(),
+        });
+        Ok((kept, forgotten))
+    }
+
+    /// Gives an account another label, and journals it.
+    pub fn rename(&self, id: &str, label: &str) -> Result<Account, StoreError> {
+        let old_label = self.get(id)?.meta.label;
+        let account = self.rename_unjournaled(id, label)?;
+        self.store.journal(&Event::AccountRenamed {
+            account: account.meta.id.clone(),
+            old_label,
+            new_label: account.meta.label.clone(),
+        });
+        Ok(account)
+    }
+
+    /// Deletes an account and its key (see `remove_unjournaled`); a removal
+    /// that deleted something is journaled.
+    pub fn remove(&self, account: &Account) -> Result<bool, StoreError> {
+        let removed = self.remove_unjournaled(account)?;
+        if removed {
+            self.store.journal(&Event::AccountRemoved {
+                account: account.meta.id.clone(),
+                fingerprint: account.meta.fingerprint.clone(),
+                label: account.meta.label.clone(),
+            });
+        }
+        Ok(removed)
+    }
+
     /// Finishes or undoes what a killed command left: staging folders and
     /// removed accounts are deleted, an interrupted replacement on a
     /// filesystem without atomic exchange is rolled back, temporary files go.
@@ -936,7 +971,8 @@ impl Locked<'_> {
     }
 
     /// Adds an identity as a new account.
-    pub fn add(
+    /// The caller journals what it did (a restore records a `Restore` event).
+    pub(crate) fn add_unjournaled(
         &self,
         identity: &Identity,
         label: &str,
@@ -1030,7 +1066,7 @@ impl Locked<'_> {
     /// current one an earlier identity (superseded at `now`), kept with its
     /// key in `history/<fingerprint>/`. An identity the account already
     /// holds (current or earlier) changes nothing: `Ok((account, false))`.
-    pub fn renew(
+    fn renew_unjournaled(
         &self,
         account: &Account,
         identity: &Identity,
@@ -1122,7 +1158,7 @@ impl Locked<'_> {
     /// becomes unreadable: the caller asked). The current identity is
     /// refused; `fingerprint` may be a unique prefix (8 characters or more).
     /// Returns the account and the whole fingerprint removed.
-    pub fn forget(
+    fn forget_unjournaled(
         &self,
         account: &Account,
         fingerprint: &str,
@@ -1269,7 +1305,7 @@ impl Locked<'_> {
     }
 
     /// Gives an account another label.
-    pub fn rename(&self, id: &str, label: &str) -> Result<Account, StoreError> {
+    fn rename_unjournaled(&self, id: &str, label: &str) -> Result<Account, StoreError> {
         check_label(label)?;
         let mut account = self.get(id)?;
         account.meta.label = label.to_string();
@@ -1279,7 +1315,7 @@ impl Locked<'_> {
 
     /// Deletes an account and its key. Returns `false` when it was already
     /// gone (a second remove, or one after a killed remove, succeeds).
-    pub fn remove(&self, account: &Account) -> Result<bool, StoreError> {
+    fn remove_unjournaled(&self, account: &Account) -> Result<bool, StoreError> {
         let dir = &self.store.dir;
         if !account.dir.join("account.json").exists() {
             remove_tree(&account.dir)?;
