@@ -1,6 +1,6 @@
 //! Backup speed, whole processes: `certsafe backup` (build the PKCS#12
-//! with 600 000 iterations, write, sync, read back through OpenSSL's
-//! parser, compare, rename, record) next to `openssl pkcs12 -export -iter
+//! with 600 000 iterations, write, sync, read back and prove every
+//! identity, compare, rename, record) next to `openssl pkcs12 -export -iter
 //! 600000` followed by `openssl pkcs12 -in ... -noout`, same identity,
 //! same machine. Target: certsafe at most 1.1 times OpenSSL.
 //!

@@ -29,6 +29,10 @@ const NAMES: [&str; 3] = [
     "Dr Élodie Ümlaut 2026",
 ];
 
+/// The subject of every identity (NSS keys nicknames by subject: one
+/// subject for three certificates must still give three nicknames).
+const SUBJECT: &str = "Dr Elodie Umlaut";
+
 /// Three identities under one chain, and files written from them.
 struct Fixture {
     pki: Pki,
@@ -52,14 +56,15 @@ fn identity(pki: &Pki, key: PKey<Private>, cn: &str) -> Identity {
 impl Fixture {
     fn new() -> Self {
         let pki = Pki::new(Alg::Rsa);
+        // Renewals: one holder, one subject, three keys.
         let ids = vec![
-            identity(&pki, common::key(Alg::Rsa), "Dr Elodie Umlaut 2024"),
+            identity(&pki, common::key(Alg::Rsa), SUBJECT),
             identity(
                 &pki,
                 PKey::from_rsa(Rsa::generate(3072).unwrap()).unwrap(),
-                "Dr Elodie Umlaut 2025",
+                SUBJECT,
             ),
-            identity(&pki, common::key(Alg::Ec), "Dr Elodie Umlaut 2026"),
+            identity(&pki, common::key(Alg::Ec), SUBJECT),
         ];
         Self {
             pki,
