@@ -311,6 +311,12 @@ fn status(env: &Env, json: bool) -> Result<u8, Failure> {
                 pad(&t!("crlcli.entries"), 14),
                 e.entries.unwrap_or(0)
             );
+            if let Some(n) = &e.crl_number {
+                outln!("    {} {}", pad(&t!("crlcli.crl_number"), 14), visible(n));
+            }
+        }
+        if let Some(d) = &e.delta {
+            print_delta(d);
         }
         for u in e.urls.iter().filter(|u| !u.fetched) {
             outln!(
@@ -333,6 +339,35 @@ fn status(env: &Env, json: bool) -> Result<u8, Failure> {
     Ok(level.exit_code())
 }
 
+fn print_delta(d: &crate::domain::crl::delta::DeltaEntry) {
+    let state = t!(&format!("state.{}", d.state.word()));
+    outln!(
+        "    {} {}",
+        pad(&t!("crlcli.delta"), 14),
+        t!(
+            "crlcli.delta_value",
+            state = state,
+            number = d.crl_number.as_deref().unwrap_or("-"),
+            base = d.base_crl_number.as_deref().unwrap_or("-"),
+            entries = d.entries.unwrap_or(0)
+        )
+    );
+    if let Some(u) = &d.url {
+        outln!("    {} {}", pad("", 14), visible(u));
+    }
+    if let Some(why) = d.ignored {
+        let words = t!(&format!("delta_ignored.{}", why.word()));
+        outln!(
+            "    {} {}",
+            pad("", 14),
+            t!("crlcli.delta_ignored", why = words)
+        );
+    }
+    if let Some(r) = &d.reason {
+        outln!("    {} {}", pad("", 14), visible(r));
+    }
+}
+
 fn print_cert_line(c: &crate::domain::crl::check::CertStatus) {
     let key = format!("state.{}", c.state.word());
     outln!(
@@ -352,6 +387,14 @@ fn print_cert_line(c: &crate::domain::crl::check::CertStatus) {
     }
     if let Some(d) = &c.detail {
         outln!("    {}", visible(d));
+    }
+    if let Some(why) = c.delta_ignored {
+        let words = t!(&format!("delta_ignored.{}", why.word()));
+        outln!(
+            "    {} {}",
+            t!("crlcli.delta"),
+            t!("crlcli.delta_ignored", why = words)
+        );
     }
 }
 

@@ -10,8 +10,9 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::cache::{Cache, existing_index_key};
+use super::delta::{self, DeltaIgnored};
 use super::index::{FLAG_ONLY_CA, FLAG_ONLY_USER, Index, IndexError};
-use super::parse::{REASON_HOLD, unix};
+use super::parse::{REASON_HOLD, REASON_REMOVE, unix};
 use super::{CrlError, Env};
 use crate::domain::certext;
 use crate::domain::identity::{name_line, signed_by, subject_line};
@@ -59,6 +60,19 @@ impl CertState {
             Self::Unknown => Level::Unknown,
         }
     }
+}
+
+/// The answer that decided a certificate's revocation state (the `source`
+/// of `check` JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// The CA's complete (base) CRL.
+    Crl,
+    /// The CA's delta CRL, applied over its base.
+    Delta,
+    /// An OCSP response.
+    Ocsp,
 }
 
 /// A revocation reason (RFC 5280 `CRLReason`).
@@ -143,6 +157,8 @@ pub struct LinkStatus {
     pub reason: Option<Reason>,
     /// Why unknown, or what makes it so.
     pub detail: Option<String>,
+    /// The answer that decided its revocation state.
+    pub source: Option<Source>,
 }
 
 /// What `check` says about a certificate.
@@ -170,6 +186,12 @@ pub struct CertStatus {
     pub detail: Option<String>,
     /// The issuers, nearest first, each with its own state.
     pub chain: Vec<LinkStatus>,
+    /// The answer that decided (`crl`, `delta`, `ocsp`); None when no
+    /// answer decided (untrusted, expired, unknown...).
+    pub source: Option<Source>,
+    /// Why the issuer's cached delta CRL was not used, when it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delta_ignored: Option<DeltaIgnored>,
 }
 
 /// Checks certificates against the cached indexes; loads each index once.
@@ -178,6 +200,7 @@ pub struct Checker {
     cache: Cache,
     key: Option<Vec<u8>>,
     indexes: HashMap<String, Result<Rc<Index>, IndexError>>,
+    deltas: HashMap<String, Result<Rc<Index>, IndexError>>,
     chains: HashMap<usize, Vec<usize>>,
     links: HashMap<usize, LinkStatus>,
     now: OffsetDateTime,
@@ -188,6 +211,8 @@ struct Own {
     revoked_at: Option<OffsetDateTime>,
     reason: Option<Reason>,
     detail: Option<String>,
+    source: Option<Source>,
+    delta_ignored: Option<DeltaIgnored>,
 }
 
 impl Own {
@@ -197,6 +222,19 @@ impl Own {
             revoked_at: None,
             reason: None,
             detail,
+            source: None,
+            delta_ignored: None,
+        }
+    }
+
+    fn revoked(at: i64, reason: Option<u8>, source: Source) -> Self {
+        Self {
+            state: CertState::Revoked,
+            revoked_at: Some(unix(at)),
+            reason: reason.and_then(Reason::from_code),
+            detail: None,
+            source: Some(source),
+            delta_ignored: None,
         }
     }
 }
@@ -216,6 +254,7 @@ impl Checker {
             cache: env.cache(),
             key: existing_index_key(&env.home.index_key_file()),
             indexes: HashMap::new(),
+            deltas: HashMap::new(),
             chains: HashMap::new(),
             links: HashMap::new(),
             now,
@@ -231,6 +270,20 @@ impl Checker {
             Some(key) => Index::load(&self.cache.index_path(fp), key).map(Rc::new),
         };
         self.indexes.insert(fp.to_string(), loaded.clone());
+        loaded
+    }
+
+    /// The CA's cached delta CRL index, loaded once (a CA without a delta
+    /// costs one failed open per checker).
+    fn delta(&mut self, fp: &str) -> Result<Rc<Index>, IndexError> {
+        if let Some(i) = self.deltas.get(fp) {
+            return i.clone();
+        }
+        let loaded = match &self.key {
+            None => Err(IndexError::Missing),
+            Some(key) => Index::load(&delta::index_path(&self.cache, fp), key).map(Rc::new),
+        };
+        self.deltas.insert(fp.to_string(), loaded.clone());
         loaded
     }
 
@@ -276,6 +329,7 @@ impl Checker {
             revoked_at: o.revoked_at,
             reason: o.reason,
             detail: o.detail,
+            source: o.source,
         };
         self.links.insert(i, link.clone());
         link
@@ -311,16 +365,6 @@ impl Checker {
                 Some(crate::t!("check.index_damaged", issuer = subject)),
             );
         }
-        if idx.header.next_update <= self.now.unix_timestamp() {
-            return Own::plain(
-                CertState::Unknown,
-                Some(crate::t!(
-                    "check.crl_expired",
-                    issuer = subject,
-                    date = crate::domain::time::rfc3339(unix(idx.header.next_update))
-                )),
-            );
-        }
         if (idx.header.flags & FLAG_ONLY_USER != 0 && facts.is_ca)
             || (idx.header.flags & FLAG_ONLY_CA != 0 && !facts.is_ca)
         {
@@ -341,14 +385,60 @@ impl Checker {
                 );
             }
         }
-        match idx.lookup(&facts.serial) {
-            Some((at, reason)) => Own {
-                state: CertState::Revoked,
-                revoked_at: Some(unix(at)),
-                reason: reason.and_then(Reason::from_code),
-                detail: None,
+        // The delta CRL, when one is cached and applies to this base: it
+        // only ever adds to what the base says (a revocation, or the lifting
+        // of a hold); a delta that does not apply is ignored and said.
+        let now = self.now.unix_timestamp();
+        let (delta, delta_ignored) = match self.delta(&fp) {
+            Err(IndexError::Missing) => (None, None),
+            Err(IndexError::Damaged(_)) => (None, Some(DeltaIgnored::Damaged)),
+            Ok(d) => match delta::applies(&idx.header, &d.header, now) {
+                Ok(()) => (Some(d), None),
+                Err(why) => (None, Some(why)),
             },
-            None => Own::plain(CertState::Good, None),
+        };
+        let in_delta = delta.as_ref().and_then(|d| d.lookup(&facts.serial));
+        let mut own = self.verdict(&idx, &facts.serial, in_delta, &subject, now);
+        own.delta_ignored = delta_ignored;
+        own
+    }
+
+    /// The verdict from a usable base index and what the applicable delta
+    /// says of the serial (None: not listed, or no delta).
+    fn verdict(
+        &self,
+        base: &Index,
+        serial: &[u8],
+        in_delta: Option<(i64, Option<u8>)>,
+        subject: &str,
+        now: i64,
+    ) -> Own {
+        // Revoked in the delta: revoked, whatever the base's age.
+        if let Some((at, reason)) = in_delta.filter(|(_, r)| *r != Some(REASON_REMOVE)) {
+            return Own::revoked(at, reason, Source::Delta);
+        }
+        // Anything else needs a fresh base: a delta alone never says good.
+        if base.header.next_update <= now {
+            return Own::plain(
+                CertState::Unknown,
+                Some(crate::t!(
+                    "check.crl_expired",
+                    issuer = subject,
+                    date = crate::domain::time::rfc3339(unix(base.header.next_update))
+                )),
+            );
+        }
+        match base.lookup(serial) {
+            // removeFromCRL in the delta lifts a hold of the base.
+            Some((_, Some(REASON_HOLD))) if in_delta.is_some() => Own {
+                source: Some(Source::Delta),
+                ..Own::plain(CertState::Good, None)
+            },
+            Some((at, reason)) => Own::revoked(at, reason, Source::Crl),
+            None => Own {
+                source: Some(Source::Crl),
+                ..Own::plain(CertState::Good, None)
+            },
         }
     }
 
@@ -382,6 +472,8 @@ impl Checker {
             reason: None,
             detail: Some(crate::t!("check.untrusted", issuer = issuer_line)),
             chain: Vec::new(),
+            source: None,
+            delta_ignored: None,
         };
         let (own, chain) =
             if let Some(i) = self.cas.iter().position(|c| c.fingerprint == fingerprint) {
@@ -392,6 +484,8 @@ impl Checker {
                     revoked_at: link.revoked_at,
                     reason: link.reason,
                     detail: link.detail,
+                    source: link.source,
+                    delta_ignored: None,
                 };
                 (own, self.ca_chain(i)[1..].to_vec())
             } else {
@@ -408,11 +502,14 @@ impl Checker {
         status.revoked_at = own.revoked_at;
         status.reason = own.reason;
         status.detail = own.detail;
+        status.source = own.source;
+        status.delta_ignored = own.delta_ignored;
         if own.state == CertState::Good {
             if let Some(link) = status.chain.iter().find(|l| l.state != CertState::Good) {
                 status.state = link.state;
                 status.revoked_at = link.revoked_at;
                 status.reason = link.reason;
+                status.source = link.source;
                 let key = format!("state.{}", link.state.word());
                 let state_words = crate::t!(&key);
                 status.detail = Some(crate::t!(
