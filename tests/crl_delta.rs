@@ -200,9 +200,11 @@ fn state(v: &serde_json::Value) -> &str {
 fn a_certificate_revoked_only_in_the_delta_is_revoked_with_source_delta() {
     let bed = Bed::new();
     let t = now();
-    bed.base(
-        &CrlSpec::fresh(10).revoking(vec![Revoked::cert(&bed.a, t - 7200, Some(KEY_COMPROMISE))]),
-    );
+    bed.base(&CrlSpec::fresh(10).revoking(vec![Revoked::cert(
+        &bed.a,
+        t - 7200,
+        Some(KEY_COMPROMISE),
+    )]));
     bed.delta(&delta_spec(
         11,
         10,
@@ -334,7 +336,11 @@ fn a_stale_delta_is_ignored_and_a_delta_never_makes_good_alone() {
     assert_eq!(b["source"], "crl");
     assert_eq!(b["delta_ignored"], "stale", "{b}");
     let d = bed.status()["delta"].clone();
-    assert_eq!((state(&d), &d["ignored"]), ("expired", &"stale".into()), "{d}");
+    assert_eq!(
+        (state(&d), &d["ignored"]),
+        ("expired", &"stale".into()),
+        "{d}"
+    );
 
     // An expired base with a fresh delta: the delta's revocations count,
     // but nothing is good.
@@ -351,7 +357,11 @@ fn a_stale_delta_is_ignored_and_a_delta_never_makes_good_alone() {
     let (_, r) = bed.update();
     assert_eq!(r["delta"]["outcome"], "updated", "{r}");
     let (_, b) = bed.check(&bed.b);
-    assert_eq!((state(&b), &b["source"]), ("revoked", &"delta".into()), "{b}");
+    assert_eq!(
+        (state(&b), &b["source"]),
+        ("revoked", &"delta".into()),
+        "{b}"
+    );
     let (code, c) = bed.check(&bed.c);
     assert_eq!(code, 3, "{c}");
     assert_eq!(state(&c), "unknown", "{c}");
@@ -392,7 +402,11 @@ fn a_base_crl_naming_a_freshest_crl_brings_its_delta() {
     assert_eq!(r["delta"]["outcome"], "updated", "{r}");
     assert_eq!(r["delta"]["url"], delta_url.as_str(), "{r}");
     let (_, b) = bed.check(&bed.b);
-    assert_eq!((state(&b), &b["source"]), ("revoked", &"delta".into()), "{b}");
+    assert_eq!(
+        (state(&b), &b["source"]),
+        ("revoked", &"delta".into()),
+        "{b}"
+    );
 }
 
 #[test]

@@ -264,8 +264,7 @@ fn a_delta_crl_is_not_taken_for_a_full_one() {
     // is refused; `crl import` then takes it as a delta, beside its base.
     let env = w.env();
     let cas = env.ca_store().list().unwrap();
-    let key =
-        certsafe::domain::crl::cache::index_key(&env.home.index_key_file()).unwrap();
+    let key = certsafe::domain::crl::cache::index_key(&env.home.index_key_file()).unwrap();
     let bytes = crl(&spec, &w.inter, &w.inter_key);
     let result = certsafe::domain::crl::accept(
         &env,
