@@ -1,8 +1,8 @@
 //! Delta CRLs and the CRL number as a high-water mark: base and delta CRLs
-//! made here (the delta carries a critical DeltaCRLIndicator), served by
+//! made here (the delta carries a critical `DeltaCRLIndicator`), served by
 //! the test HTTP server, fetched by `crl update` through the certificates'
 //! Freshest CRL extension; `check` and `crl status` JSON asserted.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::many_single_char_names)]
 
 mod common;
 

@@ -500,7 +500,7 @@ fn now_nanos() -> u128 {
 }
 
 /// The extensions of a delta CRL applying to base CRL number `base`
-/// (DeltaCRLIndicator, critical as RFC 5280 requires).
+/// (`DeltaCRLIndicator`, critical as RFC 5280 requires).
 pub fn delta_indicator(base: u64) -> (String, bool, Vec<u8>) {
     ("2.5.29.27".into(), true, ber::der_uint(base))
 }

@@ -49,7 +49,7 @@ pub struct Meta {
     /// certificate of the CA).
     #[serde(default)]
     pub idp_urls: Vec<String>,
-    /// A delta CRL's DeltaCRLIndicator (hex): the base CRL number it
+    /// A delta CRL's `DeltaCRLIndicator` (hex): the base CRL number it
     /// applies to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_crl_number: Option<String>,

@@ -398,7 +398,7 @@ impl Checker {
             },
         };
         let in_delta = delta.as_ref().and_then(|d| d.lookup(&facts.serial));
-        let mut own = self.verdict(&idx, &facts.serial, in_delta, &subject, now);
+        let mut own = Self::verdict(&idx, &facts.serial, in_delta, &subject, now);
         own.delta_ignored = delta_ignored;
         own
     }
@@ -406,7 +406,6 @@ impl Checker {
     /// The verdict from a usable base index and what the applicable delta
     /// says of the serial (None: not listed, or no delta).
     fn verdict(
-        &self,
         base: &Index,
         serial: &[u8],
         in_delta: Option<(i64, Option<u8>)>,

@@ -6,7 +6,7 @@
 //! A delta is accepted when it is signed by the CA whose base is cached (the
 //! same rules as a base: signature, cRLSign, thisUpdate not in the future,
 //! nextUpdate present, no unknown critical extension), has the base's scope,
-//! a DeltaCRLIndicator not above the cached base's CRL number, a CRL number
+//! a `DeltaCRLIndicator` not above the cached base's CRL number, a CRL number
 //! above the base's, a thisUpdate not before the base's, and does not go
 //! backwards from the cached delta (number and thisUpdate). At check time
 //! [`applies`] asks again against the base cached then: a delta that no
@@ -32,7 +32,7 @@ use crate::domain::trust::TrustedCa;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum DeltaIgnored {
-    /// Its DeltaCRLIndicator is above the cached base's CRL number (or a
+    /// Its `DeltaCRLIndicator` is above the cached base's CRL number (or a
     /// number is missing): it applies to a base certsafe does not have.
     Orphan,
     /// Not newer than the cached base (a newer base replaced it).
@@ -355,7 +355,7 @@ pub struct DeltaEntry {
     pub entries: Option<u64>,
     /// Its CRL number (hex).
     pub crl_number: Option<String>,
-    /// Its DeltaCRLIndicator: the base CRL number it applies to (hex).
+    /// Its `DeltaCRLIndicator`: the base CRL number it applies to (hex).
     pub base_crl_number: Option<String>,
     /// Why the cached delta is not applied now (None: it is, or none is cached).
     pub ignored: Option<DeltaIgnored>,
@@ -525,7 +525,7 @@ pub fn update_all(
         if !has_base
             || (!force && !is_due(&cache, key, fp, &ca_state, base_updated, now, &env.policy))
         {
-            report.delta = Some(DeltaReport {
+            report.delta = Some(Box::new(DeltaReport {
                 url: None,
                 outcome: if has_base {
                     Outcome::NotDue
@@ -534,7 +534,7 @@ pub fn update_all(
                 },
                 cause: (!has_base).then_some(Cause::Rejected(Rejection::DeltaWithoutBase)),
                 crl_number: meta(&cache, fp).and_then(|m| m.crl_number),
-            });
+            }));
             continue;
         }
         let usable = delta_header(&cache, key, fp).is_some();
@@ -629,6 +629,6 @@ pub fn update_all(
         ) {
             entry.delta_confirmed_at = Some(now);
         }
-        report.delta = Some(r);
+        report.delta = Some(Box::new(r));
     }
 }

@@ -12,7 +12,7 @@
 //! HMAC-SHA256[32] over everything before it
 //! ```
 //!
-//! `number` is the CRL number and `base` the DeltaCRLIndicator of a delta
+//! `number` is the CRL number and `base` the `DeltaCRLIndicator` of a delta
 //! CRL (big-endian digits, no sign octet; length 0: absent). Version 2
 //! (`CSCRLIX2`, no number block) is still read, with no number.
 //!
@@ -48,7 +48,7 @@ pub const FLAG_ONLY_CA: u8 = 2;
 /// points ([`Header::scope`]).
 pub const FLAG_PARTITIONED: u8 = 4;
 /// The index is a delta CRL's ([`Header::base_number`] is its
-/// DeltaCRLIndicator).
+/// `DeltaCRLIndicator`).
 pub const FLAG_DELTA: u8 = 8;
 
 /// What the index says about the CRL it was built from.
@@ -69,7 +69,7 @@ pub struct Header {
     pub scope: Vec<String>,
     /// The CRL number (digits, no sign octet), when the CRL has one.
     pub number: Option<Vec<u8>>,
-    /// A delta CRL's DeltaCRLIndicator: the number of the base it applies to.
+    /// A delta CRL's `DeltaCRLIndicator`: the number of the base it applies to.
     pub base_number: Option<Vec<u8>>,
 }
 

@@ -155,10 +155,10 @@ pub enum Rejection {
     #[error("{}", crate::t!("crl.delta_scope"))]
     DeltaScope,
     /// A delta CRL for a base newer than the cached one (its
-    /// DeltaCRLIndicator is above the cached base's CRL number).
+    /// `DeltaCRLIndicator` is above the cached base's CRL number).
     #[error("{}", crate::t!("crl.delta_orphan", indicator = .indicator, base = .base))]
     DeltaOrphan {
-        /// Its DeltaCRLIndicator (hex).
+        /// Its `DeltaCRLIndicator` (hex).
         indicator: String,
         /// The cached base's CRL number (hex, `-` when it has none).
         base: String,

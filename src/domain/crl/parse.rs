@@ -81,7 +81,7 @@ pub struct Parsed<'a> {
     /// certificates whose distribution points name one of them. Empty: the
     /// CRL covers every certificate of its issuer.
     pub idp_urls: Vec<String>,
-    /// A delta CRL's DeltaCRLIndicator (the base CRL number it applies to,
+    /// A delta CRL's `DeltaCRLIndicator` (the base CRL number it applies to,
     /// leading zeros removed); None for a complete CRL.
     pub delta_base: Option<Vec<u8>>,
     /// The Freshest CRL extension's URIs (where its delta CRLs are).
@@ -294,7 +294,7 @@ fn read_crl_extensions<'a>(seq: &Node<'a>, parsed: &mut Parsed<'a>) -> Result<()
     Ok(())
 }
 
-/// A non-negative INTEGER (CRL number, DeltaCRLIndicator), leading zeros
+/// A non-negative INTEGER (CRL number, `DeltaCRLIndicator`), leading zeros
 /// removed: stored without its sign octet.
 fn read_number(value: &[u8], what: &str) -> Result<Vec<u8>, Rejection> {
     let n = ber::read_one(value).map_err(|e| malformed(&e))?;

@@ -105,7 +105,7 @@ pub struct SlotReport {
     #[serde(with = "time::serde::rfc3339::option")]
     pub next_update: Option<OffsetDateTime>,
     /// What happened to the CA's delta CRL (None: it names none).
-    pub delta: Option<super::delta::DeltaReport>,
+    pub delta: Option<Box<super::delta::DeltaReport>>,
 }
 
 impl SlotReport {
