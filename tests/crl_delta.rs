@@ -462,3 +462,54 @@ fn a_lower_crl_number_than_cached_is_refused_as_a_replay() {
     assert_eq!(d.base_crl_number.as_deref(), Some("0a"));
     assert_eq!(e.crl_number.as_deref(), Some("0a"));
 }
+
+/// Base and delta CRLs made by OpenSSL's own CA tool (`openssl ca -gencrl`,
+/// the delta with `-crlexts` holding a critical `DeltaCRLIndicator`), the
+/// base and the delta possibly issued in the same second.
+#[test]
+fn base_and_delta_made_by_openssl_ca() {
+    if !common::require("openssl") {
+        return;
+    }
+    let bed = Bed::new();
+    let dir = bed.files.path();
+    std::fs::write(dir.join("ca.pem"), bed.ca.to_pem().unwrap()).unwrap();
+    std::fs::write(
+        dir.join("ca.key"),
+        bed.ca_key.private_key_to_pem_pkcs8().unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("b.pem"), bed.b.to_pem().unwrap()).unwrap();
+    std::fs::write(dir.join("index.txt"), "").unwrap();
+    std::fs::write(dir.join("crlnumber"), "0A\n").unwrap();
+    std::fs::write(
+        dir.join("ca.cnf"),
+        "[ca]\ndefault_ca = c\n[c]\ndatabase = index.txt\ncrlnumber = crlnumber\n\
+         certificate = ca.pem\nprivate_key = ca.key\ndefault_md = sha256\n\
+         default_crl_days = 7\n[delta]\n2.5.29.27 = critical,DER:02:01:0A\n",
+    )
+    .unwrap();
+    let ca = |args: &str| {
+        common::sh(&format!(
+            "cd '{}' && openssl ca -batch -config ca.cnf {args} 2>&1",
+            dir.display()
+        ))
+    };
+    ca("-gencrl -out base.pem");
+    ca("-revoke b.pem -crl_reason keyCompromise");
+    ca("-gencrl -crlexts delta -out delta.pem");
+    bed.serve("/base.crl", std::fs::read(dir.join("base.pem")).unwrap());
+    bed.serve("/delta.crl", std::fs::read(dir.join("delta.pem")).unwrap());
+    let (code, r) = bed.update();
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["delta"]["outcome"], "updated", "{r}");
+    let (_, b) = bed.check(&bed.b);
+    assert_eq!((state(&b), &b["source"]), ("revoked", &"delta".into()), "{b}");
+    assert_eq!(b["reason"], "key_compromise");
+    let (_, c) = bed.check(&bed.c);
+    assert_eq!((state(&c), &c["source"]), ("good", &"crl".into()), "{c}");
+    let e = bed.status();
+    assert_eq!(e["crl_number"], "0a", "{e}");
+    assert_eq!(e["delta"]["crl_number"], "0b", "{e}");
+    assert_eq!(e["delta"]["base_crl_number"], "0a", "{e}");
+}
