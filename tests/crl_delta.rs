@@ -504,7 +504,11 @@ fn base_and_delta_made_by_openssl_ca() {
     assert_eq!(code, 0, "{r}");
     assert_eq!(r["delta"]["outcome"], "updated", "{r}");
     let (_, b) = bed.check(&bed.b);
-    assert_eq!((state(&b), &b["source"]), ("revoked", &"delta".into()), "{b}");
+    assert_eq!(
+        (state(&b), &b["source"]),
+        ("revoked", &"delta".into()),
+        "{b}"
+    );
     assert_eq!(b["reason"], "key_compromise");
     let (_, c) = bed.check(&bed.c);
     assert_eq!((state(&c), &c["source"]), ("good", &"crl".into()), "{c}");

@@ -22,7 +22,7 @@ use crate::t;
 /// `crl` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum CrlCommand {
-    /// Download the CRLs that are due, verify them and cache them.
+    /// Download the CRLs and delta CRLs that are due, verify them and cache them.
     Update {
         /// Download even the CRLs that are still fresh.
         #[arg(long)]
@@ -34,7 +34,7 @@ pub enum CrlCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Import CRL files (DER or PEM) brought on a USB stick.
+    /// Import CRL files (DER or PEM, complete or delta) brought on a USB stick.
     Import {
         /// CRL files.
         #[arg(required = true, value_name = "FILE")]
@@ -43,7 +43,7 @@ pub enum CrlCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Each CRL's state and dates, and the certificates' states; exit 0 ok, 1 warning, 2 critical, 3 unknown.
+    /// Each CRL's state, dates, number and delta CRL, and the certificates' states; exit 0 ok, 1 warning, 2 critical, 3 unknown.
     Status {
         /// Print JSON.
         #[arg(long)]
