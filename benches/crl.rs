@@ -106,6 +106,17 @@ fn serials(n: usize) -> Vec<[u8; 16]> {
 }
 
 fn crl(ca: &X509, key: &PKey<Private>, serials: &[[u8; 16]]) -> Vec<u8> {
+    crl_numbered(ca, key, serials, 42, None)
+}
+
+/// A CRL numbered `number`; with `delta_of`, a delta CRL for that base.
+fn crl_numbered(
+    ca: &X509,
+    key: &PKey<Private>,
+    serials: &[[u8; 16]],
+    number: u64,
+    delta_of: Option<u64>,
+) -> Vec<u8> {
     let t = unix_now();
     let mut alg = der_oid("1.2.840.113549.1.1.11");
     alg.extend([0x05, 0x00]);
@@ -131,12 +142,18 @@ fn crl(ca: &X509, key: &PKey<Private>, serials: &[[u8; 16]]) -> Vec<u8> {
     tbs.extend(der_time(t + 7 * 86_400));
     tbs.extend(der(tag::SEQUENCE, &list));
     drop(list);
-    let mut number = der_oid("2.5.29.20");
-    number.extend(der(tag::OCTET_STRING, &der_uint(42)));
-    tbs.extend(der(
-        tag::CONTEXT_0,
-        &der(tag::SEQUENCE, &der(tag::SEQUENCE, &number)),
-    ));
+    let mut exts = der(tag::SEQUENCE, &{
+        let mut n = der_oid("2.5.29.20");
+        n.extend(der(tag::OCTET_STRING, &der_uint(number)));
+        n
+    });
+    if let Some(base) = delta_of {
+        let mut d = der_oid("2.5.29.27");
+        d.extend(der(tag::BOOLEAN, &[0xff]));
+        d.extend(der(tag::OCTET_STRING, &der_uint(base)));
+        exts.extend(der(tag::SEQUENCE, &d));
+    }
+    tbs.extend(der(tag::CONTEXT_0, &der(tag::SEQUENCE, &exts)));
     let tbs = der(tag::SEQUENCE, &tbs);
     let mut signer = Signer::new(MessageDigest::sha256(), key).unwrap();
     signer.update(&tbs).unwrap();
@@ -277,7 +294,12 @@ fn main() {
     println!(
         "CRL benchmark: RSA 2048 CA, 16-octet serials, half the entries with a reason code; median of {RUNS} runs; peak = maximum resident set size"
     );
-    for n in [200_000usize, 1_000_000] {
+    // CERTSAFE_BENCH_SIZES=200000 runs one size only (e.g. a quick debug run).
+    let sizes: Vec<usize> = std::env::var("CERTSAFE_BENCH_SIZES").map_or_else(
+        |_| vec![200_000, 1_000_000],
+        |v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect(),
+    );
+    for n in sizes {
         let list = serials(n);
         let t = Instant::now();
         let crl_der = crl(&ca, &key, &list);
@@ -349,6 +371,30 @@ fn main() {
             cc.push(d);
             cc_inner.push(Duration::from_secs_f64(out.trim().parse().unwrap()));
         }
+        // The same check with a 1,000-entry delta CRL cached beside the base
+        // (none of the checked certificates in it): the cost of applying it.
+        let delta_path = work.path().join(format!("delta-{n}.der"));
+        std::fs::write(
+            &delta_path,
+            crl_numbered(&ca, &key, &serials(1000), 43, Some(42)),
+        )
+        .unwrap();
+        let env = Env::new(
+            &Home::under(&last_home),
+            &certsafe::config::Config::default(),
+        );
+        import_file(&env, &delta_path, certsafe::domain::time::now()).unwrap();
+        let mut cd_inner = Vec::new();
+        for _ in 0..RUNS {
+            let (_, _, out) = measure(
+                timed(me.to_str().unwrap())
+                    .env("CERTSAFE_BENCH_CHILD", "check")
+                    .arg(&last_home)
+                    .arg(&certs_path),
+            );
+            cd_inner.push(Duration::from_secs_f64(out.trim().parse().unwrap()));
+        }
+        let cd_inner = median(cd_inner);
         let (ov, op, ci, ci_inner, cc, cc_inner) = (
             median(ov),
             median(op),
@@ -376,6 +422,11 @@ fn main() {
             mib(op_rss),
             ratio(cc_inner, op),
             ratio(cc, op)
+        );
+        println!(
+            "  check ×{CHECKS} with a 1,000-entry delta cached: in-process {:>8} (×{:.2} of without)",
+            ms(cd_inner),
+            ratio(cd_inner, cc_inner)
         );
     }
 }

@@ -180,6 +180,8 @@ pub fn crl(data: &[u8]) {
             | (u8::from(parsed.only_ca) * index::FLAG_ONLY_CA)
             | (u8::from(!parsed.idp_urls.is_empty()) * index::FLAG_PARTITIONED),
         scope: parsed.idp_urls.clone(),
+        number: parsed.number.clone(),
+        base_number: parsed.delta_base.clone(),
     };
     let bytes = index::build(&header, &mut entries, INDEX_KEY).expect("index build");
     let ix = index::Index::from_bytes(bytes, INDEX_KEY).expect("an index just built loads");

@@ -260,8 +260,29 @@ fn a_delta_crl_is_not_taken_for_a_full_one() {
     let mut spec = CrlSpec::fresh(2);
     spec.extensions
         .push(("2.5.29.27".into(), true, certsafe::domain::ber::der_uint(1)));
+    // Where a complete CRL is expected (a CRL Distribution Point), a delta
+    // is refused; `crl import` then takes it as a delta, beside its base.
+    let env = w.env();
+    let cas = env.ca_store().list().unwrap();
+    let key = certsafe::domain::crl::cache::index_key(&env.home.index_key_file()).unwrap();
+    let bytes = crl(&spec, &w.inter, &w.inter_key);
+    let result = certsafe::domain::crl::accept(
+        &env,
+        &cas,
+        &key,
+        &bytes,
+        "test",
+        certsafe::domain::time::now(),
+    );
     assert!(matches!(
-        w.rejection(&crl(&spec, &w.inter, &w.inter_key)),
+        result,
+        Err(certsafe::domain::crl::AcceptError::Rejected(
+            Rejection::Unsupported { .. },
+            _
+        ))
+    ));
+    assert!(!matches!(
+        w.rejection(&bytes),
         Rejection::Unsupported { .. }
     ));
 }

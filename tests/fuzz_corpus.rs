@@ -377,6 +377,8 @@ fn crl_seeds() {
                 next_update: parsed.next_update.unwrap(),
                 flags: index::FLAG_ONLY_USER,
                 scope: Vec::new(),
+                number: parsed.number.clone(),
+                base_number: None,
             };
             let full = index::build(&header, &mut entries, fuzzing::INDEX_KEY).unwrap();
             seed("crl_index", "three", &full[..full.len() - 32]);

@@ -22,7 +22,7 @@ use crate::t;
 /// `crl` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum CrlCommand {
-    /// Download the CRLs that are due, verify them and cache them.
+    /// Download the CRLs and delta CRLs that are due, verify them and cache them.
     Update {
         /// Download even the CRLs that are still fresh.
         #[arg(long)]
@@ -34,7 +34,7 @@ pub enum CrlCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Import CRL files (DER or PEM) brought on a USB stick.
+    /// Import CRL files (DER or PEM, complete or delta) brought on a USB stick.
     Import {
         /// CRL files.
         #[arg(required = true, value_name = "FILE")]
@@ -43,7 +43,7 @@ pub enum CrlCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Each CRL's state and dates, and the certificates' states; exit 0 ok, 1 warning, 2 critical, 3 unknown.
+    /// Each CRL's state, dates, number and delta CRL, and the certificates' states; exit 0 ok, 1 warning, 2 critical, 3 unknown.
     Status {
         /// Print JSON.
         #[arg(long)]
@@ -314,6 +314,12 @@ fn status(env: &Env, json: bool) -> Result<u8, Failure> {
                 pad(&t!("crlcli.entries"), 14),
                 e.entries.unwrap_or(0)
             );
+            if let Some(n) = &e.crl_number {
+                outln!("    {} {}", pad(&t!("crlcli.crl_number"), 14), visible(n));
+            }
+        }
+        if let Some(d) = &e.delta {
+            print_delta(d);
         }
         for u in e.urls.iter().filter(|u| !u.fetched) {
             outln!(
@@ -334,6 +340,35 @@ fn status(env: &Env, json: bool) -> Result<u8, Failure> {
         print_cert_line(c);
     }
     Ok(level.exit_code())
+}
+
+fn print_delta(d: &crate::domain::crl::delta::DeltaEntry) {
+    let state = t!(&format!("state.{}", d.state.word()));
+    outln!(
+        "    {} {}",
+        pad(&t!("crlcli.delta"), 14),
+        t!(
+            "crlcli.delta_value",
+            state = state,
+            number = d.crl_number.as_deref().unwrap_or("-"),
+            base = d.base_crl_number.as_deref().unwrap_or("-"),
+            entries = d.entries.unwrap_or(0)
+        )
+    );
+    if let Some(u) = &d.url {
+        outln!("    {} {}", pad("", 14), visible(u));
+    }
+    if let Some(why) = d.ignored {
+        let words = t!(&format!("delta_ignored.{}", why.word()));
+        outln!(
+            "    {} {}",
+            pad("", 14),
+            t!("crlcli.delta_ignored", why = words)
+        );
+    }
+    if let Some(r) = &d.reason {
+        outln!("    {} {}", pad("", 14), visible(r));
+    }
 }
 
 fn print_cert_line(c: &crate::domain::crl::check::CertStatus) {
@@ -362,6 +397,14 @@ fn print_cert_line(c: &crate::domain::crl::check::CertStatus) {
     }
     if let Some(a) = &c.ocsp {
         outln!("    {}", ocsp_line(a));
+    }
+    if let Some(why) = c.delta_ignored {
+        let words = t!(&format!("delta_ignored.{}", why.word()));
+        outln!(
+            "    {} {}",
+            t!("crlcli.delta"),
+            t!("crlcli.delta_ignored", why = words)
+        );
     }
 }
 

@@ -102,7 +102,7 @@ pub enum Command {
     /// Revocation lists: update, import, status.
     #[command(subcommand)]
     Crl(crl::CrlCommand),
-    /// Tell whether certificates are good, revoked or unknown; exit 0 good, 1 warning, 2 critical, 3 unknown.
+    /// Tell whether certificates are good, revoked or unknown, and which CRL (base or delta) decided; exit 0 good, 1 warning, 2 critical, 3 unknown.
     Check(crl::CheckArgs),
     /// What needs attention (backups, expiry, CRLs, revocation); exit 0 ok, 1 warning, 2 critical, 3 unknown.
     Status(status::StatusArgs),

@@ -11,6 +11,8 @@ use super::ber::{self, Node, tag};
 pub const OID_KEY_USAGE: &str = "2.5.29.15";
 /// OID of the basic constraints extension.
 pub const OID_BASIC_CONSTRAINTS: &str = "2.5.29.19";
+/// OID of the Freshest CRL extension (where the delta CRLs are).
+pub const OID_FRESHEST_CRL: &str = "2.5.29.46";
 
 /// One extension: OID, critical flag, the value's bytes.
 #[derive(Debug, Clone)]
@@ -68,6 +70,8 @@ pub struct CertFacts {
     pub version: u64,
     /// CRL distribution point URIs (filled by [`facts`]).
     pub crl_urls: Vec<String>,
+    /// Freshest CRL (delta CRL) URIs.
+    pub freshest_urls: Vec<String>,
 }
 
 /// Key usage bit of `cRLSign`.
@@ -135,6 +139,7 @@ pub fn facts_der(der: &[u8]) -> Result<CertFacts, ber::BerError> {
         for ext in read_extensions(&seq)? {
             match ext.oid.as_str() {
                 OID_KEY_USAGE => out.key_usage = Some(bit_string_bits(ext.value)),
+                OID_FRESHEST_CRL => out.freshest_urls = distribution_point_uris(ext.value),
                 OID_BASIC_CONSTRAINTS => {
                     out.has_basic_constraints = true;
                     let bc = ber::read_one(ext.value)?;
@@ -180,6 +185,40 @@ pub fn serial_key(content: &[u8]) -> Option<&[u8]> {
         [0xff, next, ..] if next & 0x80 != 0 => None,
         _ => Some(content),
     }
+}
+
+/// The `fullName` URIs of a `CRLDistributionPoints` value (the syntax of
+/// both the CRL Distribution Points and the Freshest CRL extensions), in
+/// order, without repeats. Anything malformed is skipped.
+pub fn distribution_point_uris(value: &[u8]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let Ok(points) = ber::read_one(value) else {
+        return out;
+    };
+    for point in points.iter().flatten() {
+        // DistributionPoint ::= SEQUENCE { distributionPoint [0] ... }
+        for dpn in point.iter().flatten().filter(|n| n.tag == 0xa0) {
+            // DistributionPointName: fullName [0] GeneralNames
+            for full in dpn.iter().flatten().filter(|n| n.tag == 0xa0) {
+                for name in full.iter().flatten().filter(|n| n.tag == 0x86) {
+                    let uri = String::from_utf8_lossy(name.content).into_owned();
+                    if !out.contains(&uri) {
+                        out.push(uri);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The URIs of a certificate's Freshest CRL extension (its delta CRLs).
+pub fn freshest_urls(cert: &X509Ref) -> Vec<String> {
+    cert.to_der()
+        .ok()
+        .and_then(|der| facts_der(&der).ok())
+        .map(|f| f.freshest_urls)
+        .unwrap_or_default()
 }
 
 /// The URIs of a certificate's CRL Distribution Points, in order.

@@ -107,6 +107,12 @@ impl<'a> CertSpec<'a> {
 
 /// Builds a certificate from a spec.
 pub fn build_cert(spec: &CertSpec<'_>) -> X509 {
+    build_cert_with(spec, &[])
+}
+
+/// Builds a certificate from a spec, with extra non-critical extensions
+/// (OID, value DER), e.g. a Freshest CRL (`2.5.29.46`, [`cdp_value`]).
+pub fn build_cert_with(spec: &CertSpec<'_>, extra: &[(&str, Vec<u8>)]) -> X509 {
     let mut b = X509Builder::new().unwrap();
     b.set_version(2).unwrap();
     let mut bn = openssl::bn::BigNum::new().unwrap();
@@ -164,6 +170,12 @@ pub fn build_cert(spec: &CertSpec<'_>) -> X509 {
         let urls: Vec<&str> = spec.cdp.iter().map(String::as_str).collect();
         let obj = Asn1Object::from_str("2.5.29.31").unwrap();
         let value = Asn1OctetString::new_from_bytes(&cdp_value(&urls)).unwrap();
+        b.append_extension(X509Extension::new_from_der(&obj, false, &value).unwrap())
+            .unwrap();
+    }
+    for (oid, value) in extra {
+        let obj = Asn1Object::from_str(oid).unwrap();
+        let value = Asn1OctetString::new_from_bytes(value).unwrap();
         b.append_extension(X509Extension::new_from_der(&obj, false, &value).unwrap())
             .unwrap();
     }
@@ -485,4 +497,15 @@ fn now_nanos() -> u128 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos()
+}
+
+/// The extensions of a delta CRL applying to base CRL number `base`
+/// (`DeltaCRLIndicator`, critical as RFC 5280 requires).
+pub fn delta_indicator(base: u64) -> (String, bool, Vec<u8>) {
+    ("2.5.29.27".into(), true, ber::der_uint(base))
+}
+
+/// A Freshest CRL extension (CRL-level, non-critical) naming `urls`.
+pub fn freshest(urls: &[&str]) -> (String, bool, Vec<u8>) {
+    ("2.5.29.46".into(), false, cdp_value(urls))
 }

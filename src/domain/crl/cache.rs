@@ -49,6 +49,13 @@ pub struct Meta {
     /// certificate of the CA).
     #[serde(default)]
     pub idp_urls: Vec<String>,
+    /// A delta CRL's `DeltaCRLIndicator` (hex): the base CRL number it
+    /// applies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_crl_number: Option<String>,
+    /// The Freshest CRL extension's URIs (where its delta CRLs are).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub freshest_urls: Vec<String>,
 }
 
 /// Why a fetch, an import or an update step did not give a usable CRL, as
@@ -171,6 +178,16 @@ pub struct CaState {
     /// When a server last confirmed the cached copy (200 or 304).
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub confirmed_at: Option<OffsetDateTime>,
+    /// The last attempt at the CA's delta CRL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<Attempt>,
+    /// When a server last confirmed the cached delta CRL.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub delta_confirmed_at: Option<OffsetDateTime>,
 }
 
 /// What is remembered about a URL.

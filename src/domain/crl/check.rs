@@ -10,8 +10,9 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::cache::{Cache, existing_index_key};
+use super::delta::{self, DeltaIgnored};
 use super::index::{FLAG_ONLY_CA, FLAG_ONLY_USER, Index, IndexError};
-use super::parse::{REASON_HOLD, unix};
+use super::parse::{REASON_HOLD, REASON_REMOVE, unix};
 use super::{CrlError, Env};
 use crate::domain::certext;
 use crate::domain::identity::{name_line, signed_by, subject_line};
@@ -179,6 +180,8 @@ pub struct LinkStatus {
     pub reason: Option<Reason>,
     /// Why unknown, or what makes it so.
     pub detail: Option<String>,
+    /// The answer that decided its revocation state.
+    pub source: Option<Source>,
 }
 
 /// What `check` says about a certificate.
@@ -204,12 +207,16 @@ pub struct CertStatus {
     pub reason: Option<Reason>,
     /// Why unknown/untrusted, or which CA is the cause.
     pub detail: Option<String>,
-    /// The answer that decided `good` or `revoked` (None otherwise).
-    pub source: Option<Source>,
     /// The OCSP answer, when a responder was asked or cached.
     pub ocsp: Option<super::ocsp::OcspAnswer>,
     /// The issuers, nearest first, each with its own state.
     pub chain: Vec<LinkStatus>,
+    /// The answer that decided (`crl`, `delta`, `ocsp`); None when no
+    /// answer decided (untrusted, expired, unknown...).
+    pub source: Option<Source>,
+    /// Why the issuer's cached delta CRL was not used, when it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delta_ignored: Option<DeltaIgnored>,
 }
 
 /// Checks certificates against the cached indexes; loads each index once.
@@ -218,6 +225,7 @@ pub struct Checker {
     cache: Cache,
     key: Option<Vec<u8>>,
     indexes: HashMap<String, Result<Rc<Index>, IndexError>>,
+    deltas: HashMap<String, Result<Rc<Index>, IndexError>>,
     chains: HashMap<usize, Vec<usize>>,
     links: HashMap<usize, LinkStatus>,
     now: OffsetDateTime,
@@ -231,6 +239,7 @@ struct Own {
     detail: Option<String>,
     source: Option<Source>,
     ocsp: Option<super::ocsp::OcspAnswer>,
+    delta_ignored: Option<DeltaIgnored>,
 }
 
 impl Own {
@@ -242,6 +251,19 @@ impl Own {
             detail,
             source: None,
             ocsp: None,
+            delta_ignored: None,
+        }
+    }
+
+    fn revoked(at: i64, reason: Option<u8>, source: Source) -> Self {
+        Self {
+            state: CertState::Revoked,
+            revoked_at: Some(unix(at)),
+            reason: reason.and_then(Reason::from_code),
+            detail: None,
+            source: Some(source),
+            ocsp: None,
+            delta_ignored: None,
         }
     }
 }
@@ -261,6 +283,7 @@ impl Checker {
             cache: env.cache(),
             key: existing_index_key(&env.home.index_key_file()),
             indexes: HashMap::new(),
+            deltas: HashMap::new(),
             chains: HashMap::new(),
             links: HashMap::new(),
             now,
@@ -355,6 +378,20 @@ impl Checker {
         loaded
     }
 
+    /// The CA's cached delta CRL index, loaded once (a CA without a delta
+    /// costs one failed open per checker).
+    fn delta(&mut self, fp: &str) -> Result<Rc<Index>, IndexError> {
+        if let Some(i) = self.deltas.get(fp) {
+            return i.clone();
+        }
+        let loaded = match &self.key {
+            None => Err(IndexError::Missing),
+            Some(key) => Index::load(&delta::index_path(&self.cache, fp), key).map(Rc::new),
+        };
+        self.deltas.insert(fp.to_string(), loaded.clone());
+        loaded
+    }
+
     /// The imported CA that signed `cert`, other than those in `exclude`.
     fn issuer_of(&self, cert: &X509Ref, exclude: &[usize]) -> Option<usize> {
         (0..self.cas.len()).find(|&j| !exclude.contains(&j) && signed_by(cert, &self.cas[j].cert))
@@ -397,6 +434,7 @@ impl Checker {
             revoked_at: o.revoked_at,
             reason: o.reason,
             detail: o.detail,
+            source: o.source,
         };
         self.links.insert(i, link.clone());
         link
@@ -432,16 +470,6 @@ impl Checker {
                 Some(crate::t!("check.index_damaged", issuer = subject)),
             );
         }
-        if idx.header.next_update <= self.now.unix_timestamp() {
-            return Own::plain(
-                CertState::Unknown,
-                Some(crate::t!(
-                    "check.crl_expired",
-                    issuer = subject,
-                    date = crate::domain::time::rfc3339(unix(idx.header.next_update))
-                )),
-            );
-        }
         if (idx.header.flags & FLAG_ONLY_USER != 0 && facts.is_ca)
             || (idx.header.flags & FLAG_ONLY_CA != 0 && !facts.is_ca)
         {
@@ -462,15 +490,55 @@ impl Checker {
                 );
             }
         }
-        match idx.lookup(&facts.serial) {
-            Some((at, reason)) => Own {
-                state: CertState::Revoked,
-                revoked_at: Some(unix(at)),
-                reason: reason.and_then(Reason::from_code),
-                detail: None,
-                source: Some(Source::Crl),
-                ocsp: None,
+        // The delta CRL, when one is cached and applies to this base: it
+        // only ever adds to what the base says (a revocation, or the lifting
+        // of a hold); a delta that does not apply is ignored and said.
+        let now = self.now.unix_timestamp();
+        let (delta, delta_ignored) = match self.delta(&fp) {
+            Err(IndexError::Missing) => (None, None),
+            Err(IndexError::Damaged(_)) => (None, Some(DeltaIgnored::Damaged)),
+            Ok(d) => match delta::applies(&idx.header, &d.header, now) {
+                Ok(()) => (Some(d), None),
+                Err(why) => (None, Some(why)),
             },
+        };
+        let in_delta = delta.as_ref().and_then(|d| d.lookup(&facts.serial));
+        let mut own = Self::verdict(&idx, &facts.serial, in_delta, &subject, now);
+        own.delta_ignored = delta_ignored;
+        own
+    }
+
+    /// The verdict from a usable base index and what the applicable delta
+    /// says of the serial (None: not listed, or no delta).
+    fn verdict(
+        base: &Index,
+        serial: &[u8],
+        in_delta: Option<(i64, Option<u8>)>,
+        subject: &str,
+        now: i64,
+    ) -> Own {
+        // Revoked in the delta: revoked, whatever the base's age.
+        if let Some((at, reason)) = in_delta.filter(|(_, r)| *r != Some(REASON_REMOVE)) {
+            return Own::revoked(at, reason, Source::Delta);
+        }
+        // Anything else needs a fresh base: a delta alone never says good.
+        if base.header.next_update <= now {
+            return Own::plain(
+                CertState::Unknown,
+                Some(crate::t!(
+                    "check.crl_expired",
+                    issuer = subject,
+                    date = crate::domain::time::rfc3339(unix(base.header.next_update))
+                )),
+            );
+        }
+        match base.lookup(serial) {
+            // removeFromCRL in the delta lifts a hold of the base.
+            Some((_, Some(REASON_HOLD))) if in_delta.is_some() => Own {
+                source: Some(Source::Delta),
+                ..Own::plain(CertState::Good, None)
+            },
+            Some((at, reason)) => Own::revoked(at, reason, Source::Crl),
             None => Own {
                 source: Some(Source::Crl),
                 ..Own::plain(CertState::Good, None)
@@ -510,9 +578,10 @@ impl Checker {
             revoked_at: None,
             reason: None,
             detail: Some(crate::t!("check.untrusted", issuer = issuer_line)),
-            source: None,
             ocsp: None,
             chain: Vec::new(),
+            source: None,
+            delta_ignored: None,
         };
         let (own, chain) =
             if let Some(i) = self.cas.iter().position(|c| c.fingerprint == fingerprint) {
@@ -523,8 +592,9 @@ impl Checker {
                     revoked_at: link.revoked_at,
                     reason: link.reason,
                     detail: link.detail,
-                    source: None,
+                    source: link.source,
                     ocsp: None,
+                    delta_ignored: None,
                 };
                 (own, self.ca_chain(i)[1..].to_vec())
             } else {
@@ -543,12 +613,13 @@ impl Checker {
         status.detail = own.detail;
         status.source = own.source;
         status.ocsp = own.ocsp;
+        status.delta_ignored = own.delta_ignored;
         if own.state == CertState::Good {
             if let Some(link) = status.chain.iter().find(|l| l.state != CertState::Good) {
                 status.state = link.state;
                 status.revoked_at = link.revoked_at;
                 status.reason = link.reason;
-                status.source = None;
+                status.source = link.source;
                 let key = format!("state.{}", link.state.word());
                 let state_words = crate::t!(&key);
                 status.detail = Some(crate::t!(

@@ -4,12 +4,17 @@
 //! Layout (little-endian), see docs/formats.md:
 //!
 //! ```text
-//! magic "CSCRLIX2" | crl_sha256[32] | ca_sha256[32] | this_update i64 |
+//! magic "CSCRLIX3" | crl_sha256[32] | ca_sha256[32] | this_update i64 |
 //! next_update i64 | count u64 | width u8 | flags u8 | scope_len u32 |
 //! reserved[2] | scope[scope_len] (per IDP URI: len u16, bytes) |
+//! number_len u8 | number[number_len] | base_len u8 | base[base_len] |
 //! count × record(len u8, serial[width], revoked_at i64, reason u8) |
 //! HMAC-SHA256[32] over everything before it
 //! ```
+//!
+//! `number` is the CRL number and `base` the `DeltaCRLIndicator` of a delta
+//! CRL (big-endian digits, no sign octet; length 0: absent). Version 2
+//! (`CSCRLIX2`, no number block) is still read, with no number.
 //!
 //! Serials are the exact INTEGER content octets (sign kept). Records are
 //! sorted by (length, serial bytes), so a lookup is a binary search; a
@@ -28,7 +33,8 @@ use openssl::sign::Signer;
 
 use super::parse::{Entry, NO_REASON, severity};
 
-const MAGIC: &[u8; 8] = b"CSCRLIX2";
+const MAGIC: &[u8; 8] = b"CSCRLIX3";
+const MAGIC_V2: &[u8; 8] = b"CSCRLIX2";
 const HEADER: usize = 8 + 32 + 32 + 8 + 8 + 8 + 1 + 1 + 4 + 2;
 /// Largest index file read (a million 20-octet serials take about 30 MB).
 pub const MAX_INDEX_BYTES: u64 = 1 << 30;
@@ -41,6 +47,9 @@ pub const FLAG_ONLY_CA: u8 = 2;
 /// The CRL covers only certificates naming one of its IDP distribution
 /// points ([`Header::scope`]).
 pub const FLAG_PARTITIONED: u8 = 4;
+/// The index is a delta CRL's ([`Header::base_number`] is its
+/// `DeltaCRLIndicator`).
+pub const FLAG_DELTA: u8 = 8;
 
 /// What the index says about the CRL it was built from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +67,10 @@ pub struct Header {
     /// The issuing distribution point URIs of a partitioned CRL (empty:
     /// the CRL covers every certificate of its issuer).
     pub scope: Vec<String>,
+    /// The CRL number (digits, no sign octet), when the CRL has one.
+    pub number: Option<Vec<u8>>,
+    /// A delta CRL's `DeltaCRLIndicator`: the number of the base it applies to.
+    pub base_number: Option<Vec<u8>>,
 }
 
 /// Why an index cannot be used.
@@ -131,6 +144,12 @@ pub fn build(
     out.extend_from_slice(&u32::try_from(scope.len()).unwrap_or(u32::MAX).to_le_bytes());
     out.extend_from_slice(&[0u8; 2]);
     out.extend_from_slice(&scope);
+    for n in [&header.number, &header.base_number] {
+        let digits = n.as_deref().unwrap_or_default();
+        let digits = &digits[..digits.len().min(usize::from(u8::MAX))];
+        out.push(u8::try_from(digits.len()).unwrap_or(u8::MAX));
+        out.extend_from_slice(digits);
+    }
     for e in entries.iter() {
         out.push(u8::try_from(e.serial.len()).unwrap_or(u8::MAX));
         out.extend_from_slice(e.serial);
@@ -178,9 +197,10 @@ impl Index {
 
     /// Authenticates and opens index bytes.
     pub fn from_bytes(mut bytes: Vec<u8>, key: &[u8]) -> Result<Self, IndexError> {
-        if bytes.len() < HEADER + MAC || &bytes[..8] != MAGIC {
+        if bytes.len() < HEADER + MAC || (&bytes[..8] != MAGIC && &bytes[..8] != MAGIC_V2) {
             return Err(IndexError::Damaged("not an index"));
         }
+        let v3 = &bytes[..8] == MAGIC;
         let body_len = bytes.len() - MAC;
         let expected =
             hmac(key, &[&bytes[..body_len]]).map_err(|_| IndexError::Damaged("HMAC failed"))?;
@@ -190,17 +210,38 @@ impl Index {
         let h = &bytes[..HEADER];
         let scope_len = usize::try_from(u32::from_le_bytes(array(&h[98..102])))
             .map_err(|_| IndexError::Damaged("bad scope"))?;
-        let records_at = HEADER
+        let scope_end = HEADER
             .checked_add(scope_len)
             .filter(|&end| end <= body_len)
             .ok_or(IndexError::Damaged("bad scope"))?;
+        let mut records_at = scope_end;
+        let mut numbers = [None, None];
+        if v3 {
+            for n in &mut numbers {
+                let len = usize::from(
+                    *bytes
+                        .get(records_at)
+                        .filter(|_| records_at < body_len)
+                        .ok_or(IndexError::Damaged("bad number"))?,
+                );
+                let digits = bytes
+                    .get(records_at + 1..records_at + 1 + len)
+                    .filter(|_| records_at + 1 + len <= body_len)
+                    .ok_or(IndexError::Damaged("bad number"))?;
+                *n = (len > 0).then(|| digits.to_vec());
+                records_at += 1 + len;
+            }
+        }
+        let [number, base_number] = numbers;
         let header = Header {
             crl_sha256: array(&h[8..40]),
             ca_sha256: array(&h[40..72]),
             this_update: i64::from_le_bytes(array(&h[72..80])),
             next_update: i64::from_le_bytes(array(&h[80..88])),
             flags: h[97],
-            scope: read_scope(&bytes[HEADER..records_at])?,
+            scope: read_scope(&bytes[HEADER..scope_end])?,
+            number,
+            base_number,
         };
         let count = usize::try_from(u64::from_le_bytes(array(&h[88..96])))
             .map_err(|_| IndexError::Damaged("bad count"))?;
@@ -270,6 +311,8 @@ mod tests {
             next_update: 1_700_600_000,
             flags: 0,
             scope: Vec::new(),
+            number: Some(vec![0x01, 0x00]),
+            base_number: None,
         }
     }
 
@@ -385,5 +428,36 @@ mod tests {
         let mut edited = bytes;
         edited[at + 1] = b'2';
         assert!(Index::from_bytes(edited, b"key").is_err());
+    }
+
+    #[test]
+    fn the_crl_numbers_are_authenticated_and_v2_still_reads() {
+        let mut h = header();
+        h.flags = FLAG_DELTA;
+        h.number = Some(vec![0x2a]);
+        h.base_number = Some(vec![0x29]);
+        let s = [7u8];
+        let bytes = build(&h, &mut vec![one(&s, 1, 8)], b"key").unwrap();
+        let idx = Index::from_bytes(bytes.clone(), b"key").unwrap();
+        assert_eq!(idx.header, h);
+        assert_eq!(idx.lookup(&s), Some((1, Some(8))));
+        // Any edit of a number breaks the HMAC.
+        let at = HEADER + 1;
+        let mut edited = bytes;
+        edited[at] = 0x7f;
+        assert!(Index::from_bytes(edited, b"key").is_err());
+
+        // A version 2 index (no number block) is still read, without numbers.
+        let mut v2 = header();
+        v2.number = None;
+        let v3 = build(&v2, &mut vec![one(&s, 1, 1)], b"key").unwrap();
+        let mut body = v3[..v3.len() - MAC].to_vec();
+        body[..8].copy_from_slice(MAGIC_V2);
+        body.drain(HEADER..HEADER + 2); // the two empty number lengths
+        let mac = hmac(b"key", &[&body]).unwrap();
+        body.extend_from_slice(&mac);
+        let idx = Index::from_bytes(body, b"key").unwrap();
+        assert_eq!(idx.header, v2);
+        assert_eq!(idx.lookup(&s), Some((1, Some(1))));
     }
 }

@@ -14,6 +14,7 @@
 
 pub mod cache;
 pub mod check;
+pub mod delta;
 pub mod fetch;
 pub mod index;
 pub mod ocsp;
@@ -144,6 +145,32 @@ pub enum Rejection {
         cached: String,
         /// This one's.
         new: String,
+    },
+    /// A complete CRL where a delta CRL was expected.
+    #[error("{}", crate::t!("crl.not_a_delta"))]
+    NotADelta,
+    /// A delta CRL with no cached, authenticated base CRL of its CA.
+    #[error("{}", crate::t!("crl.delta_without_base"))]
+    DeltaWithoutBase,
+    /// A delta CRL whose scope (issuing distribution point) is not its base's.
+    #[error("{}", crate::t!("crl.delta_scope"))]
+    DeltaScope,
+    /// A delta CRL for a base newer than the cached one (its
+    /// `DeltaCRLIndicator` is above the cached base's CRL number).
+    #[error("{}", crate::t!("crl.delta_orphan", indicator = .indicator, base = .base))]
+    DeltaOrphan {
+        /// Its `DeltaCRLIndicator` (hex).
+        indicator: String,
+        /// The cached base's CRL number (hex, `-` when it has none).
+        base: String,
+    },
+    /// A delta CRL not newer than the cached base (CRL number or thisUpdate).
+    #[error("{}", crate::t!("crl.delta_not_newer", delta = .delta, base = .base))]
+    DeltaNotNewer {
+        /// Its CRL number (hex, `-` when it has none).
+        delta: String,
+        /// The cached base's CRL number (hex).
+        base: String,
     },
 }
 
@@ -335,6 +362,9 @@ pub struct Slot {
     pub ca: Option<TrustedCa>,
     /// Addresses, distribution points first.
     pub urls: Vec<String>,
+    /// Delta CRL addresses (the Freshest CRL extension of the certificates
+    /// it issued; the cached base CRL's own are added at update).
+    pub delta_urls: Vec<String>,
 }
 
 /// Where a certificate held by certsafe comes from.
@@ -409,6 +439,7 @@ pub fn slots(env: &Env, cas: &[TrustedCa]) -> Result<Vec<Slot>, CrlError> {
         }
         seen_certs.push(fp);
         let urls = super::certext::crl_urls(&cert);
+        let delta_urls = super::certext::freshest_urls(&cert);
         let (key, issuer, ca) = if let Some(ca) = issuer_of(&cert, cas) {
             (ca.fingerprint.clone(), ca.subject.clone(), Some(ca.clone()))
         } else {
@@ -423,10 +454,16 @@ pub fn slots(env: &Env, cas: &[TrustedCa]) -> Result<Vec<Slot>, CrlError> {
             issuer,
             ca,
             urls: Vec::new(),
+            delta_urls: Vec::new(),
         });
         for u in urls {
             if !slot.urls.contains(&u) {
                 slot.urls.push(u);
+            }
+        }
+        for u in delta_urls {
+            if !slot.delta_urls.contains(&u) {
+                slot.delta_urls.push(u);
             }
         }
     }
@@ -439,6 +476,7 @@ pub fn slots(env: &Env, cas: &[TrustedCa]) -> Result<Vec<Slot>, CrlError> {
                 issuer: ca.subject.clone(),
                 ca: Some(ca.clone()),
                 urls: Vec::new(),
+                delta_urls: Vec::new(),
             });
         }
     }
@@ -457,6 +495,7 @@ pub fn slots(env: &Env, cas: &[TrustedCa]) -> Result<Vec<Slot>, CrlError> {
                 issuer: ca.as_ref().map(|c| c.subject.clone()).unwrap_or_default(),
                 ca,
                 urls: Vec::new(),
+                delta_urls: Vec::new(),
             });
             if !slot.urls.contains(url) {
                 slot.urls.push(url.clone());
@@ -468,6 +507,7 @@ pub fn slots(env: &Env, cas: &[TrustedCa]) -> Result<Vec<Slot>, CrlError> {
                 issuer: String::new(),
                 ca: None,
                 urls: vec![url.clone()],
+                delta_urls: Vec::new(),
             });
         }
     }
@@ -512,6 +552,8 @@ pub struct CrlEntry {
     pub source: Option<String>,
     /// The last fetch or import.
     pub last_fetch: Option<Attempt>,
+    /// The CA's delta CRL, when it publishes one or one is cached.
+    pub delta: Option<delta::DeltaEntry>,
 }
 
 impl CrlEntry {
@@ -570,6 +612,9 @@ fn vouched(cache: &Cache, key: Option<&[u8]>, fp: &str, mut meta: Meta) -> Optio
     meta.this_update = parse::unix(idx.header.this_update);
     meta.next_update = parse::unix(idx.header.next_update);
     meta.idp_urls.clone_from(&idx.header.scope);
+    if idx.header.number.is_some() {
+        meta.crl_number = idx.header.number.as_ref().map(hex::encode);
+    }
     Some(meta)
 }
 
@@ -595,11 +640,23 @@ pub fn list(env: &Env, now: OffsetDateTime) -> Result<Vec<CrlEntry>, CrlError> {
             None => slot.urls.first().and_then(|u| {
                 state.urls.get(u).map(|s| CaState {
                     last: s.last.clone(),
-                    confirmed_at: None,
+                    ..CaState::default()
                 })
             }),
         };
         let mut st = state_of(meta.as_ref(), ca_state.as_ref(), now, &env.policy);
+        let delta = fp.as_deref().and_then(|f| {
+            delta::entry(
+                &cache,
+                key.as_deref(),
+                f,
+                &slot.delta_urls,
+                meta.as_ref(),
+                ca_state.as_ref(),
+                now,
+                &env.policy,
+            )
+        });
         let last = ca_state.and_then(|s| s.last);
         let mut reason = last
             .as_ref()
@@ -641,6 +698,7 @@ pub fn list(env: &Env, now: OffsetDateTime) -> Result<Vec<CrlEntry>, CrlError> {
             crl_number: meta.as_ref().and_then(|m| m.crl_number.clone()),
             source: meta.as_ref().map(|m| m.source.clone()),
             last_fetch: last,
+            delta,
         });
     }
     Ok(out)
@@ -729,6 +787,11 @@ pub fn accept_for(
         }
     }
     let parsed = parse::parse(&der).map_err(rej)?;
+    if parsed.delta_base.is_some() {
+        return Err(rej(Rejection::Unsupported {
+            what: UnsupportedCrl::Delta,
+        }));
+    }
     let now_unix = now.unix_timestamp();
     // A refused CRL is attributed to the imported CA it names, if any.
     let claimed = parse::issuer_candidates(&parsed, cas)
@@ -746,30 +809,39 @@ pub fn accept_for(
     }
     let with_ca = |r| AcceptError::Rejected(r, Some(ca.fingerprint.clone()));
     let cached = cache.meta(&ca.fingerprint);
-    if let Some(c) = &cached {
-        let old = c.crl_number.as_deref().and_then(|h| hex::decode(h).ok());
-        match (&old, &parsed.number) {
-            (Some(o), Some(n)) if parse::cmp_number(n, o) == std::cmp::Ordering::Less => {
-                return Err(with_ca(Rejection::NumberBackwards {
-                    cached: c.crl_number.clone().unwrap_or_default(),
-                    new: hex::encode(n),
-                }));
-            }
-            (Some(o), None) => {
-                return Err(with_ca(Rejection::NumberBackwards {
-                    cached: hex::encode(o),
-                    new: "-".into(),
-                }));
-            }
-            _ => {}
+    let indexed = index::Index::load(&cache.index_path(&ca.fingerprint), key)
+        .ok()
+        .filter(|i| hex::encode(i.header.ca_sha256) == ca.fingerprint)
+        .map(|i| i.header);
+    // The CRL number's high-water mark: the highest of meta.json's and the
+    // authenticated index's (so neither editing nor deleting meta.json
+    // lets an older CRL back in).
+    let old = cached
+        .as_ref()
+        .and_then(|c| c.crl_number.as_deref())
+        .and_then(|h| hex::decode(h).ok())
+        .into_iter()
+        .chain(indexed.as_ref().and_then(|h| h.number.clone()))
+        .max_by(|a, b| parse::cmp_number(a, b));
+    match (&old, &parsed.number) {
+        (Some(o), Some(n)) if parse::cmp_number(n, o) == std::cmp::Ordering::Less => {
+            return Err(with_ca(Rejection::NumberBackwards {
+                cached: hex::encode(o),
+                new: hex::encode(n),
+            }));
         }
+        (Some(o), None) => {
+            return Err(with_ca(Rejection::NumberBackwards {
+                cached: hex::encode(o),
+                new: "-".into(),
+            }));
+        }
+        _ => {}
     }
     // A replay (an older CRL, validly signed) is refused against the newest
     // of meta.json's date and the authenticated index's: editing or deleting
     // meta.json does not open the door.
-    let indexed = index::Index::load(&cache.index_path(&ca.fingerprint), key)
-        .ok()
-        .map(|i| i.header.this_update);
+    let indexed = indexed.map(|h| h.this_update);
     let newest = cached
         .as_ref()
         .map(|c| c.this_update.unix_timestamp())
@@ -800,6 +872,8 @@ pub fn accept_for(
             | (u8::from(parsed.only_ca) * index::FLAG_ONLY_CA)
             | (u8::from(!parsed.idp_urls.is_empty()) * index::FLAG_PARTITIONED),
         scope: parsed.idp_urls.clone(),
+        number: parsed.number.clone(),
+        base_number: None,
     };
     let index_bytes = index::build(&header, &mut entries, key).map_err(|e| {
         AcceptError::Cache(CrlError::Io {
@@ -820,6 +894,8 @@ pub fn accept_for(
         source: source.to_string(),
         accepted_at: now,
         idp_urls: parsed.idp_urls.clone(),
+        base_crl_number: None,
+        freshest_urls: parsed.freshest_urls.clone(),
     };
     cache
         .store(&meta, &der, &index_bytes)
@@ -886,7 +962,28 @@ pub fn import_file(
     let name = path
         .file_name()
         .map_or_else(|| shown.clone(), |n| n.to_string_lossy().into_owned());
-    let result = accept(env, &cas, &key, &bytes, &format!("import:{name}"), now);
+    let source = format!("import:{name}");
+    let result = match accept(env, &cas, &key, &bytes, &source, now) {
+        // A delta CRL brought on a stick goes beside its base.
+        Err(AcceptError::Rejected(
+            Rejection::Unsupported {
+                what: UnsupportedCrl::Delta,
+            },
+            _,
+        )) => {
+            let r = delta::accept(env, &cas, &key, &bytes, &source, now, None);
+            delta::record_import(&cache, &r, &shown, now)?;
+            return match r {
+                Ok(a) => Ok(a),
+                Err(AcceptError::Rejected(reason, _)) => Err(CrlError::Rejected {
+                    path: shown,
+                    reason,
+                }),
+                Err(AcceptError::Cache(e)) => Err(e),
+            };
+        }
+        other => other,
+    };
     let mut state = cache.state();
     let (outcome, ca, cause) = match &result {
         Ok(a) => ("imported", Some(a.meta().ca_fingerprint.clone()), None),

@@ -81,6 +81,11 @@ pub struct Parsed<'a> {
     /// certificates whose distribution points name one of them. Empty: the
     /// CRL covers every certificate of its issuer.
     pub idp_urls: Vec<String>,
+    /// A delta CRL's `DeltaCRLIndicator` (the base CRL number it applies to,
+    /// leading zeros removed); None for a complete CRL.
+    pub delta_base: Option<Vec<u8>>,
+    /// The Freshest CRL extension's URIs (where its delta CRLs are).
+    pub freshest_urls: Vec<String>,
 }
 
 /// One revoked certificate, borrowed from the CRL.
@@ -201,6 +206,8 @@ pub fn parse(der: &[u8]) -> Result<Parsed<'_>, Rejection> {
         only_user: false,
         only_ca: false,
         idp_urls: Vec::new(),
+        delta_base: None,
+        freshest_urls: Vec::new(),
     };
     let mut rest = fields.map(|f| f.map_err(|e| malformed(&e))).peekable();
     if let Some(Ok(n)) = rest.peek() {
@@ -269,27 +276,13 @@ fn read_crl_extensions<'a>(seq: &Node<'a>, parsed: &mut Parsed<'a>) -> Result<()
         let ext = ext.map_err(|e| malformed(&e))?;
         let (oid, critical, value) = ext_parts(&ext)?;
         match oid {
-            OID_CRL_NUMBER => {
-                let n = ber::read_one(value).map_err(|e| malformed(&e))?;
-                let minimal = serial_key(n.content).ok_or_else(|| bad("bad CRL number"))?;
-                if n.tag != tag::INTEGER || minimal[0] & 0x80 != 0 {
-                    return Err(bad("bad CRL number"));
-                }
-                // Stored without its sign octet (a number, never negative).
-                let digits = if minimal.len() > 1 && minimal[0] == 0 {
-                    &minimal[1..]
-                } else {
-                    minimal
-                };
-                parsed.number = Some(digits.to_vec());
-            }
+            OID_CRL_NUMBER => parsed.number = Some(read_number(value, "bad CRL number")?),
             OID_DELTA => {
-                return Err(Rejection::Unsupported {
-                    what: UnsupportedCrl::Delta,
-                });
+                parsed.delta_base = Some(read_number(value, "bad delta CRL indicator")?);
             }
             OID_IDP => read_idp(value, parsed)?,
-            OID_AKI | OID_ISSUER_ALT_NAME | OID_FRESHEST | OID_EXPIRED_ON_CRL | OID_AIA => {}
+            OID_FRESHEST => parsed.freshest_urls = certext::distribution_point_uris(value),
+            OID_AKI | OID_ISSUER_ALT_NAME | OID_EXPIRED_ON_CRL | OID_AIA => {}
             other if critical => {
                 return Err(Rejection::UnknownCriticalExtension {
                     oid: oid_text(other),
@@ -299,6 +292,22 @@ fn read_crl_extensions<'a>(seq: &Node<'a>, parsed: &mut Parsed<'a>) -> Result<()
         }
     }
     Ok(())
+}
+
+/// A non-negative INTEGER (CRL number, `DeltaCRLIndicator`), leading zeros
+/// removed: stored without its sign octet.
+fn read_number(value: &[u8], what: &str) -> Result<Vec<u8>, Rejection> {
+    let n = ber::read_one(value).map_err(|e| malformed(&e))?;
+    let minimal = serial_key(n.content).ok_or_else(|| bad(what))?;
+    if n.tag != tag::INTEGER || minimal[0] & 0x80 != 0 {
+        return Err(bad(what));
+    }
+    let digits = if minimal.len() > 1 && minimal[0] == 0 {
+        &minimal[1..]
+    } else {
+        minimal
+    };
+    Ok(digits.to_vec())
 }
 
 /// Issuing distribution point: the scope flags are honoured; an indirect
@@ -406,7 +415,11 @@ pub fn for_each_entry<'a>(
                             return Err(bad("bad reason code"));
                         }
                         reason = n.content[0];
-                        if reason == REASON_REMOVE || reason == 7 || reason > 10 {
+                        // removeFromCRL only in a delta CRL; 7 is unused.
+                        if (reason == REASON_REMOVE && parsed.delta_base.is_none())
+                            || reason == 7
+                            || reason > 10
+                        {
                             return Err(bad("reason code not allowed in a full CRL"));
                         }
                     }

@@ -104,6 +104,8 @@ pub struct SlotReport {
     /// nextUpdate of the cached CRL after the update.
     #[serde(with = "time::serde::rfc3339::option")]
     pub next_update: Option<OffsetDateTime>,
+    /// What happened to the CA's delta CRL (None: it names none).
+    pub delta: Option<Box<super::delta::DeltaReport>>,
 }
 
 impl SlotReport {
@@ -224,6 +226,7 @@ fn report(slot: &Slot, outcome: Outcome, cause: Option<Cause>) -> SlotReport {
         cause,
         entries: None,
         next_update: None,
+        delta: None,
     }
 }
 
@@ -258,7 +261,7 @@ pub fn update(
             let _ = reverify(env, &cas, &key, fp, now);
         }
     }
-    for slot in slots {
+    for slot in slots.clone() {
         if slot.key.starts_with("issuer:") {
             let r = report(
                 &slot,
@@ -364,6 +367,18 @@ pub fn update(
             }
         }
     });
+    // Then the delta CRLs, beside the bases just updated.
+    super::delta::update_all(
+        env,
+        fetcher,
+        &cas,
+        &key,
+        &slots,
+        &mut reports,
+        &mut state,
+        options.force,
+        now,
+    );
     cache.save_state(&state)?;
     let journaled: Vec<_> = reports
         .iter()
