@@ -18,6 +18,18 @@ pub struct Config {
     pub ui: UiSettings,
     /// Revocation lists.
     pub crl: CrlPolicy,
+    /// The LDAP directory of `correspondent lookup`.
+    pub directory: DirectoryPolicy,
+}
+
+/// `[directory]`: where `correspondent lookup` searches.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(default)]
+pub struct DirectoryPolicy {
+    /// An RFC 4516 URL, e.g. `ldap://annuaire.example/ou=people,o=example`:
+    /// the search starts at its DN and covers the subtree unless the URL
+    /// gives a scope. Empty: none (`--directory` is then needed).
+    pub url: String,
 }
 
 /// How CRLs are fetched and when they are stale.
@@ -25,7 +37,7 @@ pub struct Config {
 #[serde(default)]
 pub struct CrlPolicy {
     /// CRL addresses to fetch besides the certificates' distribution points
-    /// (`http://`, `https://`, `file://`).
+    /// (`http://`, `https://`, `file://`, `ldap://`, `ldaps://`).
     pub extra_urls: Vec<String>,
     /// A CRL whose nextUpdate is this close is `due` (and downloaded again).
     pub warning_hours: u32,

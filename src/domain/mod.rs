@@ -11,6 +11,7 @@ pub mod drives;
 pub mod fsutil;
 pub mod home;
 pub mod identity;
+pub mod ldap;
 pub mod lock;
 pub mod p12;
 pub mod restore;
