@@ -7,6 +7,7 @@ use std::process::Command;
 
 pub mod crl;
 pub mod http;
+pub mod slapd;
 pub mod store;
 
 use openssl::asn1::{Asn1Integer, Asn1Time};
