@@ -1,4 +1,4 @@
-//! LDAP CRLs and correspondents from a directory, against a real OpenLDAP
+//! LDAP CRLs and correspondents from a directory, against a real `OpenLDAP`
 //! `slapd` on 127.0.0.1 (tests/common/slapd.rs) and fake directories that
 //! never answer: `crl update` fetches a CRL named only by an LDAP address,
 //! falls back from a dead HTTP address to LDAP, and a hostile directory
@@ -9,6 +9,7 @@
 
 mod common;
 
+use std::fmt::Write as _;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -21,7 +22,7 @@ use certsafe::domain::ldap::DirectoryError;
 use certsafe::domain::time::now;
 use common::Alg;
 use common::crl::{CrlSpec, Revoked, World, crl};
-use common::slapd::{Mute, SUFFIX, Slapd};
+use common::slapd::{Fake, Mute, SUFFIX, Slapd};
 use openssl::x509::X509;
 
 /// Runs `f` on a thread; fails if it takes 30 s or more (a hang).
@@ -54,7 +55,7 @@ fn publish_ca(slapd: &Slapd, dn: &str, crl_der: &[u8], delta: Option<&[u8]>) {
     );
     if let Some(d) = delta {
         let dfile = slapd.file("delta.der", d);
-        ldif.push_str(&format!("deltaRevocationList;binary:< {dfile}\n"));
+        writeln!(ldif, "deltaRevocationList;binary:< {dfile}").unwrap();
     }
     slapd.add(&ldif);
 }
@@ -106,7 +107,11 @@ fn a_ca_named_only_by_ldap_is_fetched_and_verdicts_are_right() {
     world.correspondent(&revoked);
     world.correspondent(&good);
     let der = crl(
-        &CrlSpec::fresh(3).revoking(vec![Revoked::cert(&revoked, common::crl::now() - 60, Some(1))]),
+        &CrlSpec::fresh(3).revoking(vec![Revoked::cert(
+            &revoked,
+            common::crl::now() - 60,
+            Some(1),
+        )]),
         &world.inter,
         &world.inter_key,
     );
@@ -132,8 +137,13 @@ fn a_ca_named_only_by_ldap_is_fetched_and_verdicts_are_right() {
     let fetcher = ChannelFetcher::new(Limits::from_policy(&env.policy)).unwrap();
     let mut options = UpdateOptions::at(now());
     options.force = true;
-    let reports = crl::update(&env, &fetcher, &options, &mut |_| {}).unwrap().crls;
-    assert_eq!(report_of(&reports, &world.inter).outcome, Outcome::Unchanged);
+    let reports = crl::update(&env, &fetcher, &options, &mut |_| {})
+        .unwrap()
+        .crls;
+    assert_eq!(
+        report_of(&reports, &world.inter).outcome,
+        Outcome::Unchanged
+    );
 }
 
 #[test]
@@ -230,8 +240,8 @@ fn the_delta_attribute_is_reachable_by_url() {
 
 /// One hostile source: the leaf's only CRL address is `url`; the update
 /// fails with `outcome`, returns in bounded time, and the leaf is not good.
-fn hostile(world: World, url: String, outcome: Outcome) -> Option<Cause> {
-    let leaf = world.leaf("Dr Hostile", Alg::Ec, &[&url]);
+fn hostile(world: World, url: &str, outcome: Outcome) -> Option<Cause> {
+    let leaf = world.leaf("Dr Hostile", Alg::Ec, &[url]);
     world.correspondent(&leaf);
     let (r, state) = bounded(move || {
         let r = report_of(&update(&world), &world.inter);
@@ -260,31 +270,70 @@ fn a_huge_attribute_is_refused() {
             extensions: Vec::new(),
         })
         .collect();
-    let der = crl(&CrlSpec::fresh(9).revoking(many), &world.inter, &world.inter_key);
+    let der = crl(
+        &CrlSpec::fresh(9).revoking(many),
+        &world.inter,
+        &world.inter_key,
+    );
     assert!(der.len() > 64 * 1024);
     publish_ca(&slapd, CA_DN, &der, None);
     let url = crl_url(&slapd.url(), "certificateRevocationList;binary");
-    let cause = hostile(world, url, Outcome::Unreachable);
+    let cause = hostile(world, &url, Outcome::Unreachable);
     assert!(
-        matches!(cause, Some(Cause::Fetch(FetchError::TooLarge { max: 65536, .. }))),
+        matches!(
+            cause,
+            Some(Cause::Fetch(FetchError::TooLarge { max: 65536, .. }))
+        ),
         "{cause:?}"
     );
 }
 
 #[test]
 fn a_silent_or_trickling_directory_times_out() {
-    for drip in [false, true] {
-        let mute = Mute::start(drip);
-        let url = format!("{}/cn=ca,o=test?certificateRevocationList;binary", mute.url());
+    for fake in [Fake::Silent, Fake::Trickle] {
+        let mute = Mute::start(fake);
+        let url = format!(
+            "{}/cn=ca,o=test?certificateRevocationList;binary",
+            mute.url()
+        );
         let start = Instant::now();
-        let cause = hostile(world(), url, Outcome::Unreachable);
+        let cause = hostile(world(), &url, Outcome::Unreachable);
         assert!(
             matches!(cause, Some(Cause::Fetch(FetchError::Timeout { .. }))),
             "{cause:?}"
         );
         // Within the configured bounds (read 2 s, total 4 s), with margin.
-        assert!(start.elapsed() < Duration::from_secs(15), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "{:?}",
+            start.elapsed()
+        );
     }
+}
+
+#[test]
+fn a_flood_is_cut_at_the_size_bound() {
+    // A 16 MiB message sent at full speed: cut after the bound (64 KiB plus
+    // protocol room), long before the deadline, never buffered whole.
+    let mute = Mute::start(Fake::Flood);
+    let url = format!(
+        "{}/cn=ca,o=test?certificateRevocationList;binary",
+        mute.url()
+    );
+    let start = Instant::now();
+    let cause = hostile(world(), &url, Outcome::Unreachable);
+    assert!(
+        matches!(
+            cause,
+            Some(Cause::Fetch(FetchError::TooLarge { max: 65536, .. }))
+        ),
+        "{cause:?}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
@@ -300,7 +349,7 @@ fn a_referral_is_not_followed() {
         crl_url(&slapd.url(), "certificateRevocationList;binary")
     ));
     let url = crl_url(&slapd.url(), "certificateRevocationList;binary");
-    let cause = hostile(world(), url, Outcome::Unreachable);
+    let cause = hostile(world(), &url, Outcome::Unreachable);
     assert!(
         matches!(
             cause,
@@ -312,8 +361,11 @@ fn a_referral_is_not_followed() {
         "{cause:?}"
     );
     // A subtree search that meets the referral gets a continuation reference.
-    let sub = format!("{}/ou=PKI,o=test?certificateRevocationList;binary?sub?objectClass=pkiCA", slapd.url());
-    let cause = hostile(world(), sub, Outcome::Unreachable);
+    let sub = format!(
+        "{}/ou=PKI,o=test?certificateRevocationList;binary?sub?objectClass=pkiCA",
+        slapd.url()
+    );
+    let cause = hostile(world(), &sub, Outcome::Unreachable);
     assert!(
         matches!(
             cause,
@@ -339,7 +391,7 @@ fn a_crl_of_another_ca_is_refused() {
     let der = crl(&CrlSpec::fresh(2), &world.root, &world.root_key);
     publish_ca(&slapd, CA_DN, &der, None);
     let url = crl_url(&slapd.url(), "certificateRevocationList;binary");
-    let cause = hostile(world, url, Outcome::Invalid);
+    let cause = hostile(world, &url, Outcome::Invalid);
     assert!(matches!(cause, Some(Cause::Rejected(_))), "{cause:?}");
 }
 
@@ -351,7 +403,7 @@ fn person(slapd: &Slapd, uid: &str, mail: &str, cert: Option<&X509>) {
     );
     if let Some(c) = cert {
         let f = slapd.file(&format!("{uid}.der"), &c.to_der().unwrap());
-        ldif.push_str(&format!("userCertificate;binary:< {f}\n"));
+        writeln!(ldif, "userCertificate;binary:< {f}").unwrap();
     }
     slapd.add(&ldif);
 }
@@ -382,19 +434,26 @@ fn lookup_imports_what_chains_and_skips_the_rest() {
     let world = world();
     let trusted = world.leaf("Dr Annuaire", Alg::Ec, &[]);
     let stranger_key = common::key(Alg::Ec);
-    let stranger_ca = common::crl::build_cert(&common::crl::CertSpec::ca(
-        "OTHER CA",
-        &stranger_key,
-        None,
-    ));
+    let stranger_ca =
+        common::crl::build_cert(&common::crl::CertSpec::ca("OTHER CA", &stranger_key, None));
     let key = common::key(Alg::Ec);
     let untrusted = common::crl::build_cert(&common::crl::CertSpec::leaf(
         "Dr Inconnu",
         &key,
         (&stranger_ca, &stranger_key),
     ));
-    person(&slapd, "annuaire", "annuaire@hopital.example", Some(&trusted));
-    person(&slapd, "inconnu", "inconnu@clinique.example", Some(&untrusted));
+    person(
+        &slapd,
+        "annuaire",
+        "annuaire@hopital.example",
+        Some(&trusted),
+    );
+    person(
+        &slapd,
+        "inconnu",
+        "inconnu@clinique.example",
+        Some(&untrusted),
+    );
     person(&slapd, "sanscert", "sanscert@hopital.example", None);
     let dir = format!("{}/ou=people,{SUFFIX}", slapd.url());
 
@@ -407,7 +466,11 @@ fn lookup_imports_what_chains_and_skips_the_rest() {
     assert_eq!(a["imported"][0]["action"], "added");
     assert_eq!(a["imported"][0]["dn"], "uid=annuaire,ou=people,o=test");
     let listed = world.env().correspondent_store().list().unwrap();
-    assert!(listed.iter().any(|c| c.info.fingerprint == common::fp(&trusted)));
+    assert!(
+        listed
+            .iter()
+            .any(|c| c.info.fingerprint == common::fp(&trusted))
+    );
 
     let (code, json) = lookup(&world, &["inconnu@clinique.example", "--directory", &dir]);
     assert_eq!(code, 1, "{json}");
@@ -416,14 +479,26 @@ fn lookup_imports_what_chains_and_skips_the_rest() {
     assert_eq!(a["skipped"][0]["reason"], "untrusted");
     assert_eq!(a["skipped"][0]["fingerprint"], common::fp(&untrusted));
     let listed = world.env().correspondent_store().list().unwrap();
-    assert!(!listed.iter().any(|c| c.info.fingerprint == common::fp(&untrusted)));
+    assert!(
+        !listed
+            .iter()
+            .any(|c| c.info.fingerprint == common::fp(&untrusted))
+    );
 
     // No entry; an entry without certificate; a filter injection that would
     // match everyone if the address were not escaped.
-    for who in ["personne@nulle.part", "sanscert@hopital.example", "*", "*)(mail=*"] {
+    for who in [
+        "personne@nulle.part",
+        "sanscert@hopital.example",
+        "*",
+        "*)(mail=*",
+    ] {
         let (code, json) = lookup(&world, &[who, "--directory", &dir]);
         assert_eq!(code, 1, "{who}: {json}");
-        assert_eq!(json["addresses"][0]["imported"].as_array().unwrap().len(), 0);
+        assert_eq!(
+            json["addresses"][0]["imported"].as_array().unwrap().len(),
+            0
+        );
         if who.contains('*') {
             assert_eq!(json["addresses"][0]["entries"], 0, "{who}: {json}");
         }
@@ -438,10 +513,13 @@ fn lookup_imports_what_chains_and_skips_the_rest() {
     let (code, json) = lookup(&world, &["personne@nulle.part", "annuaire@hopital.example"]);
     assert_eq!(code, 0, "{json}");
     assert_eq!(json["addresses"][0]["entries"], 0);
-    assert_eq!(json["addresses"][1]["imported"][0]["action"], "already_present");
+    assert_eq!(
+        json["addresses"][1]["imported"][0]["action"],
+        "already_present"
+    );
 
     // A silent directory: an error code per address, in bounded time.
-    let mute = Mute::start(false);
+    let mute = Mute::start(Fake::Silent);
     let silent = format!("{}/ou=people,o=test", mute.url());
     let w2 = world.dir.path().to_path_buf();
     std::fs::write(
@@ -451,7 +529,14 @@ fn lookup_imports_what_chains_and_skips_the_rest() {
     .unwrap();
     let (code, json) = bounded(move || {
         let out = common::store::certsafe(&w2)
-            .args(["correspondent", "lookup", "--json", "a@b.example", "--directory", &silent])
+            .args([
+                "correspondent",
+                "lookup",
+                "--json",
+                "a@b.example",
+                "--directory",
+                &silent,
+            ])
             .output()
             .unwrap();
         (
@@ -473,7 +558,13 @@ fn lookup_without_directory_or_with_a_bad_one_is_an_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let out = common::store::certsafe(world.dir.path())
-        .args(["correspondent", "lookup", "a@b.example", "--directory", "ldap:///o=x"])
+        .args([
+            "correspondent",
+            "lookup",
+            "a@b.example",
+            "--directory",
+            "ldap:///o=x",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

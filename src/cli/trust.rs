@@ -236,13 +236,18 @@ fn lookup(
     json: bool,
 ) -> Result<u8, Failure> {
     use crate::domain::ldap::lookup::{self, LookupError};
-    let directory = directory.ok_or_else(|| Failure::coded(t!("lookupcli.no_directory"), "no_directory"))?;
+    let directory =
+        directory.ok_or_else(|| Failure::coded(t!("lookupcli.no_directory"), "no_directory"))?;
     let bounds = lookup::bounds_of(env);
     let report = match lookup::lookup(env, &directory, emails, &bounds, now()) {
         Ok(r) => r,
         Err(LookupError::Directory(e)) => {
             return Err(Failure::coded(
-                t!("lookupcli.bad_directory", url = directory, detail = e.to_string()),
+                t!(
+                    "lookupcli.bad_directory",
+                    url = directory,
+                    detail = e.to_string()
+                ),
                 "bad_directory",
             ));
         }
@@ -253,7 +258,10 @@ fn lookup(
     } else {
         for a in &report.addresses {
             if let Some(e) = &a.error {
-                errln!("{}", t!("lookupcli.failed", email = a.email, detail = e.to_string()));
+                errln!(
+                    "{}",
+                    t!("lookupcli.failed", email = a.email, detail = e.to_string())
+                );
                 continue;
             }
             if a.entries == 0 {
@@ -272,7 +280,11 @@ fn lookup(
             if a.truncated {
                 errln!(
                     "{}",
-                    t!("lookupcli.truncated", email = a.email, max = lookup::MAX_ENTRIES)
+                    t!(
+                        "lookupcli.truncated",
+                        email = a.email,
+                        max = lookup::MAX_ENTRIES
+                    )
                 );
             }
         }

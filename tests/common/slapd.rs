@@ -1,4 +1,4 @@
-//! A real OpenLDAP `slapd` on 127.0.0.1, on a free port, with a throwaway
+//! A real `OpenLDAP` `slapd` on 127.0.0.1, on a free port, with a throwaway
 //! configuration (slapd.conf, mdb backend, anonymous read, schemas core,
 //! cosine and inetorgperson — core defines pkiCA, certificateRevocationList
 //! and deltaRevocationList; inetorgperson userSMIMECertificate). Killed and
@@ -104,7 +104,9 @@ impl Slapd {
                 }
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
                     let s = Self { dir, child, port };
-                    s.add(&format!("dn: {SUFFIX}\nobjectClass: organization\no: test\n"));
+                    s.add(&format!(
+                        "dn: {SUFFIX}\nobjectClass: organization\no: test\n"
+                    ));
                     return s;
                 }
                 std::thread::sleep(Duration::from_millis(50));
@@ -167,9 +169,19 @@ impl Drop for Slapd {
     }
 }
 
-/// A fake directory on 127.0.0.1: accepts connections, then never answers
-/// (`drip` false) or sends a never-ending LDAP message one byte every
-/// 200 ms (`drip` true). Stops on drop.
+/// How a fake directory misbehaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fake {
+    /// Accepts, never answers.
+    Silent,
+    /// Announces a 16 MiB LDAP message, then sends one byte every 200 ms.
+    Trickle,
+    /// Announces a 16 MiB LDAP message and sends it as fast as it can.
+    Flood,
+}
+
+/// A fake directory on 127.0.0.1 that accepts connections and misbehaves
+/// as told. Stops on drop.
 pub struct Mute {
     /// Its port.
     pub port: u16,
@@ -178,7 +190,7 @@ pub struct Mute {
 
 impl Mute {
     /// Starts it.
-    pub fn start(drip: bool) -> Self {
+    pub fn start(fake: Fake) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         listener.set_nonblocking(true).unwrap();
@@ -188,13 +200,21 @@ impl Mute {
             let mut held = Vec::new();
             while !s2.load(Ordering::Relaxed) {
                 if let Ok((mut c, _)) = listener.accept() {
-                    if drip {
-                        // A SEQUENCE of 16 MiB announced; its bytes trickle.
+                    if fake != Fake::Silent {
+                        // A SEQUENCE of 16 MiB announced.
                         let _ = c.write_all(&[0x30, 0x84, 0x01, 0x00, 0x00, 0x00]);
+                    }
+                    if fake == Fake::Flood {
+                        let s3 = s2.clone();
+                        std::thread::spawn(move || {
+                            let chunk = vec![0x04u8; 64 * 1024];
+                            while !s3.load(Ordering::Relaxed) && c.write_all(&chunk).is_ok() {}
+                        });
+                        continue;
                     }
                     held.push(c);
                 }
-                if drip {
+                if fake == Fake::Trickle {
                     for c in &mut held {
                         let _ = c.write_all(&[0x04]);
                     }

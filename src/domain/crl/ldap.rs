@@ -80,7 +80,8 @@ impl Fetcher for LdapFetcher {
         progress: &mut dyn FnMut(u64, Option<u64>),
     ) -> Result<Response, FetchError> {
         let fail = |e| failure(&req.url, e, &self.limits);
-        let url = LdapUrl::parse(&req.url).map_err(|problem| fail(DirectoryError::Url { problem }))?;
+        let url =
+            LdapUrl::parse(&req.url).map_err(|problem| fail(DirectoryError::Url { problem }))?;
         let attributes =
             crl_attributes(&url).map_err(|problem| fail(DirectoryError::Url { problem }))?;
         let bounds = Bounds {

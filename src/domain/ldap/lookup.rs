@@ -212,7 +212,7 @@ pub fn lookup(
                         continue;
                     }
                     seen.push(fp.clone());
-                    consider(&store, &mut checker, &entry.dn, cert, fp, &mut report)?;
+                    consider(&store, &mut checker, &entry.dn, &cert, &fp, &mut report)?;
                 }
             }
         }
@@ -228,21 +228,21 @@ fn consider(
     store: &crate::domain::trust::Correspondents,
     checker: &mut Checker,
     dn: &str,
-    cert: X509,
-    fp: String,
+    cert: &X509,
+    fp: &str,
     report: &mut AddressReport,
 ) -> Result<(), TrustError> {
     let skip = |reason| Skipped {
-        fingerprint: Some(fp.clone()),
-        subject: Some(subject_line(&cert)),
+        fingerprint: Some(fp.to_string()),
+        subject: Some(subject_line(cert)),
         dn: dn.to_string(),
         reason,
     };
-    if is_ca(&cert) {
+    if is_ca(cert) {
         report.skipped.push(skip(SkipReason::Ca));
         return Ok(());
     }
-    let status = checker.check(&cert);
+    let status = checker.check(cert);
     let reason = match status.state {
         CertState::Good | CertState::Unknown => None,
         CertState::Untrusted => Some(SkipReason::Untrusted),
@@ -254,11 +254,11 @@ fn consider(
         report.skipped.push(skip(reason));
         return Ok(());
     }
-    let done = store.import(std::slice::from_ref(&cert))?;
+    let done = store.import(std::slice::from_ref(cert))?;
     let action = done.first().map_or("added", |i| i.action);
     report.imported.push(Found {
-        fingerprint: fp.clone(),
-        subject: subject_line(&cert),
+        fingerprint: fp.to_string(),
+        subject: subject_line(cert),
         dn: dn.to_string(),
         action,
         state: status.state,

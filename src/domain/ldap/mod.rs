@@ -3,9 +3,10 @@
 //! ([`crate::domain::crl::ldap`]) and for correspondents' certificates
 //! ([`lookup`]).
 //!
-//! Bounds: a connect timeout (TCP, TLS, StartTLS), a timeout per answer
+//! Bounds: a connect timeout (TCP, TLS, `StartTLS`), a timeout per answer
 //! received, an overall deadline checked between answers, a number of entries,
-//! of values and of value bytes. Referrals and continuation references are
+//! of values and of value bytes; under ldap3, a loopback relay that cuts the
+//! connection past a byte cap or the deadline ([`Relay`]). Referrals and continuation references are
 //! never followed: a search answered only by them fails with
 //! [`DirectoryError::Referral`]. Entries are decoded here, without the
 //! library's panicking `SearchEntry::construct`.
@@ -13,10 +14,14 @@
 pub mod lookup;
 pub mod url;
 
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use ldap3::asn1::{PL, StructureTag};
-use ldap3::{DerefAliases, LdapConn, LdapConnSettings, ResultEntry, SearchOptions};
+use ldap3::{DerefAliases, LdapConn, LdapConnSettings, ResultEntry, SearchOptions, StdStream};
 use serde::{Deserialize, Serialize};
 
 pub use self::url::{LdapUrl, Scope, Transport, UrlProblem, escape_filter_value};
@@ -32,7 +37,7 @@ pub enum DirectoryError {
         /// Why.
         problem: UrlProblem,
     },
-    /// Connecting (TCP, TLS, StartTLS) failed.
+    /// Connecting (TCP, TLS, `StartTLS`) failed.
     #[error("{}", crate::t!("ldap.connect", detail = .detail))]
     Connect {
         /// Details from the system or the TLS library.
@@ -94,7 +99,7 @@ impl UrlProblem {
 /// The bounds of one search.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bounds {
-    /// To connect (TCP, then TLS or StartTLS).
+    /// To connect (TCP, then TLS or `StartTLS`).
     pub connect: Duration,
     /// To receive each answer.
     pub read: Duration,
@@ -169,7 +174,7 @@ fn primitive(tag: StructureTag) -> Option<Vec<u8>> {
     }
 }
 
-/// Decodes a SearchResultEntry (`[APPLICATION 4] { dn, attributes }`)
+/// Decodes a `SearchResultEntry` (`[APPLICATION 4] { dn, attributes }`)
 /// without panicking on a hostile answer; keeps only the attributes in
 /// `wanted` (compared without case and options), counting every value
 /// against the bounds.
@@ -226,7 +231,7 @@ fn decode_entry(
 pub fn search(
     server: &LdapUrl,
     base: &str,
-    scope: Scope,
+    scope_kind: Scope,
     filter: &str,
     attributes: &[String],
     bounds: &Bounds,
@@ -240,9 +245,51 @@ pub fn search(
             .filter(|d| !d.is_zero())
             .ok_or(DirectoryError::Timeout)
     };
+    let relay = Relay::open(server, bounds, start)?;
+    let result = std::thread::scope(|scope| {
+        relay.run(scope);
+        let r = search_through(
+            &relay,
+            server,
+            base,
+            scope_of(scope_kind),
+            filter,
+            attributes,
+            bounds,
+            &left,
+        );
+        relay.close();
+        r
+    });
+    relay.verdict(result)
+}
+
+fn scope_of(scope: Scope) -> ldap3::Scope {
+    match scope {
+        Scope::Base => ldap3::Scope::Base,
+        Scope::One => ldap3::Scope::OneLevel,
+        Scope::Sub => ldap3::Scope::Subtree,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn search_through(
+    relay: &Relay,
+    server: &LdapUrl,
+    base: &str,
+    scope: ldap3::Scope,
+    filter: &str,
+    attributes: &[String],
+    bounds: &Bounds,
+    left: &dyn Fn() -> Result<Duration, DirectoryError>,
+) -> Result<Found, DirectoryError> {
+    let stream = relay.client().map_err(|e| DirectoryError::Connect {
+        detail: e.to_string(),
+    })?;
     let settings = LdapConnSettings::new()
-        .set_conn_timeout(bounds.connect.min(bounds.total))
-        .set_starttls(server.transport == Transport::StartTls);
+        .set_conn_timeout(bounds.connect.min(left()?))
+        .set_starttls(server.transport == Transport::StartTls)
+        .set_std_stream(StdStream::Tcp(stream));
     let mut conn = LdapConn::with_settings(settings, &server.server()).map_err(|e| classify(&e))?;
     let bind = conn
         .with_timeout(bounds.read.min(left()?))
@@ -251,11 +298,6 @@ pub fn search(
     if bind.rc != 0 {
         return Err(DirectoryError::Result { rc: bind.rc });
     }
-    let scope = match scope {
-        Scope::Base => ldap3::Scope::Base,
-        Scope::One => ldap3::Scope::OneLevel,
-        Scope::Sub => ldap3::Scope::Subtree,
-    };
     let server_limit = i32::try_from(bounds.max_entries.saturating_add(1)).unwrap_or(i32::MAX);
     let time_limit = i32::try_from(bounds.total.as_secs().max(1)).unwrap_or(i32::MAX);
     let mut stream = conn
@@ -305,4 +347,198 @@ pub fn search(
         return Err(DirectoryError::Referral);
     }
     Ok(found)
+}
+
+/// A loopback relay between ldap3 and the server. ldap3 reads a whole LDAP
+/// message into memory before handing it over, whatever its announced
+/// length; the relay counts the bytes the server sends and cuts the
+/// connection past [`Relay::cap`] or the deadline, so memory and time stay
+/// bounded whatever the server sends.
+struct Relay {
+    /// The server's socket.
+    remote: TcpStream,
+    /// Our end of the loopback pair (relayed to and from `remote`).
+    inner: TcpStream,
+    /// The end given to ldap3 (taken once).
+    client: std::sync::Mutex<Option<TcpStream>>,
+    cap: u64,
+    max_bytes: u64,
+    deadline: Instant,
+    stop: AtomicBool,
+    over: AtomicBool,
+    late: AtomicBool,
+}
+
+/// The addresses of `host:port`, resolved on a thread so that a stuck
+/// resolver cannot outlast `timeout`.
+fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<SocketAddr>, DirectoryError> {
+    let (tx, rx) = mpsc::channel();
+    let target = (host.to_string(), port);
+    std::thread::spawn(move || {
+        let _ = tx.send(target.to_socket_addrs().map(Iterator::collect::<Vec<_>>));
+    });
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(addrs)) if !addrs.is_empty() => Ok(addrs),
+        Ok(Ok(_)) => Err(DirectoryError::Connect {
+            detail: format!("{host}: no address"),
+        }),
+        Ok(Err(e)) => Err(DirectoryError::Connect {
+            detail: e.to_string(),
+        }),
+        Err(_) => Err(DirectoryError::Timeout),
+    }
+}
+
+impl Relay {
+    fn open(server: &LdapUrl, bounds: &Bounds, start: Instant) -> Result<Self, DirectoryError> {
+        let connect = bounds.connect.min(bounds.total);
+        let io = |e: std::io::Error| {
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            ) {
+                DirectoryError::Timeout
+            } else {
+                DirectoryError::Connect {
+                    detail: e.to_string(),
+                }
+            }
+        };
+        let mut last = None;
+        let mut remote = None;
+        for addr in resolve(&server.host, server.port, connect)? {
+            match TcpStream::connect_timeout(&addr, connect) {
+                Ok(s) => {
+                    remote = Some(s);
+                    break;
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        let remote = match (remote, last) {
+            (Some(r), _) => r,
+            (None, Some(e)) => return Err(io(e)),
+            (None, None) => return Err(DirectoryError::Timeout),
+        };
+        let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(io)?;
+        let client = TcpStream::connect(listener.local_addr().map_err(io)?).map_err(io)?;
+        let (inner, peer) = listener.accept().map_err(io)?;
+        if Some(peer) != client.local_addr().ok() {
+            return Err(DirectoryError::Connect {
+                detail: "loopback relay: unexpected peer".into(),
+            });
+        }
+        // Wake up regularly to see the deadline and the stop flag.
+        let tick = Some(Duration::from_millis(100));
+        remote.set_read_timeout(tick).map_err(io)?;
+        remote.set_write_timeout(Some(bounds.read)).map_err(io)?;
+        let _ = remote.set_nodelay(true);
+        let _ = client.set_nodelay(true);
+        let _ = inner.set_nodelay(true);
+        Ok(Self {
+            remote,
+            inner,
+            client: std::sync::Mutex::new(Some(client)),
+            // The values' bound, plus room for the protocol around them
+            // (DNs, attribute names, BER and TLS framing).
+            cap: bounds
+                .max_bytes
+                .saturating_add(bounds.max_bytes / 8)
+                .saturating_add(64 * 1024),
+            max_bytes: bounds.max_bytes,
+            deadline: start + bounds.total,
+            stop: AtomicBool::new(false),
+            over: AtomicBool::new(false),
+            late: AtomicBool::new(false),
+        })
+    }
+
+    fn client(&self) -> std::io::Result<TcpStream> {
+        self.client
+            .lock()
+            .ok()
+            .and_then(|mut c| c.take())
+            .ok_or_else(|| std::io::Error::other("relay already used"))
+    }
+
+    /// Starts the two copying threads in `scope`.
+    fn run<'s>(&'s self, scope: &'s std::thread::Scope<'s, '_>) {
+        let (Ok(mut from_server), Ok(mut to_client)) =
+            (self.remote.try_clone(), self.inner.try_clone())
+        else {
+            self.close();
+            return;
+        };
+        scope.spawn(move || {
+            let mut buf = vec![0u8; 16 * 1024];
+            let mut received = 0u64;
+            while !self.stop.load(Ordering::Relaxed) {
+                match from_server.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        received += n as u64;
+                        if received > self.cap {
+                            self.over.store(true, Ordering::Relaxed);
+                            break;
+                        }
+                        if to_client.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) =>
+                    {
+                        if Instant::now() >= self.deadline {
+                            self.late.store(true, Ordering::Relaxed);
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.close();
+        });
+        let (Ok(mut from_client), Ok(mut to_server)) =
+            (self.inner.try_clone(), self.remote.try_clone())
+        else {
+            self.close();
+            return;
+        };
+        scope.spawn(move || {
+            let mut buf = vec![0u8; 16 * 1024];
+            loop {
+                match from_client.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if to_server.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+            self.close();
+        });
+    }
+
+    /// Stops both directions (the threads end at once).
+    fn close(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.remote.shutdown(Shutdown::Both);
+        let _ = self.inner.shutdown(Shutdown::Both);
+    }
+
+    /// The result, told by what the relay saw: a cut for size is
+    /// `too_large`, a cut for time `timeout`, whatever ldap3 made of it.
+    fn verdict(&self, result: Result<Found, DirectoryError>) -> Result<Found, DirectoryError> {
+        match result {
+            Err(_) if self.over.load(Ordering::Relaxed) => Err(DirectoryError::TooLarge {
+                max: self.max_bytes,
+            }),
+            Err(_) if self.late.load(Ordering::Relaxed) => Err(DirectoryError::Timeout),
+            r => r,
+        }
+    }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 pub enum Transport {
     /// `ldap://`, clear.
     Plain,
-    /// `ldap://` with the StartTLS extension.
+    /// `ldap://` with the `StartTLS` extension.
     StartTls,
     /// `ldaps://`: TLS from the first byte.
     Ldaps,
@@ -50,7 +50,7 @@ pub enum UrlProblem {
         /// Its name.
         name: String,
     },
-    /// `ldaps://` together with StartTLS.
+    /// `ldaps://` together with `StartTLS`.
     TlsTwice,
     /// A CRL address naming an attribute that does not hold a CRL.
     NotCrlAttribute {
@@ -62,7 +62,7 @@ pub enum UrlProblem {
 /// A parsed LDAP URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LdapUrl {
-    /// Clear, StartTLS or LDAPS.
+    /// Clear, `StartTLS` or LDAPS.
     pub transport: Transport,
     /// The host (without brackets for IPv6).
     pub host: String,
@@ -81,7 +81,7 @@ pub struct LdapUrl {
 /// Largest URL accepted (a certificate's distribution point, a configured value).
 const MAX_URL: usize = 4096;
 
-/// The StartTLS extended operation's OID, also accepted as a URL extension.
+/// The `StartTLS` extended operation's OID, also accepted as a URL extension.
 const STARTTLS_OID: &str = "1.3.6.1.4.1.1466.20037";
 
 fn decode(part: &str) -> Result<String, UrlProblem> {
@@ -169,14 +169,14 @@ impl LdapUrl {
         if parts.len() > 5 {
             return Err(UrlProblem::Parts);
         }
-        let part = |i: usize| parts.get(i).copied().unwrap_or("");
-        let dn = decode(part(0))?;
-        let attributes = part(1)
+        let field = |i: usize| parts.get(i).copied().unwrap_or("");
+        let dn = decode(field(0))?;
+        let attributes = field(1)
             .split(',')
             .filter(|a| !a.is_empty())
             .map(decode)
             .collect::<Result<Vec<_>, _>>()?;
-        let scope = match decode(part(2))?.to_ascii_lowercase().as_str() {
+        let scope = match decode(field(2))?.to_ascii_lowercase().as_str() {
             "" => None,
             "base" => Some(Scope::Base),
             "one" => Some(Scope::One),
@@ -187,8 +187,8 @@ impl LdapUrl {
                 });
             }
         };
-        let filter = Some(decode(part(3))?).filter(|f| !f.is_empty());
-        for ext in part(4).split(',').filter(|e| !e.is_empty()) {
+        let filter = Some(decode(field(3))?).filter(|f| !f.is_empty());
+        for ext in field(4).split(',').filter(|e| !e.is_empty()) {
             let (critical, ext) = match ext.strip_prefix('!') {
                 Some(e) => (true, e),
                 None => (false, ext),
