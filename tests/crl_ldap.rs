@@ -570,3 +570,50 @@ fn lookup_without_directory_or_with_a_bad_one_is_an_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn the_cli_crl_update_fetches_ldap_and_check_says_revoked() {
+    if !common::slapd::slapd_or_skip() {
+        return;
+    }
+    let slapd = Slapd::start();
+    ou(&slapd, "PKI");
+    let world = world();
+    let url = crl_url(&slapd.url(), "certificateRevocationList;binary");
+    let leaf = world.leaf("Dr Cli", Alg::Ec, &[&url]);
+    world.correspondent(&leaf);
+    let der = crl(
+        &CrlSpec::fresh(8).revoking(vec![Revoked::cert(&leaf, common::crl::now() - 60, Some(1))]),
+        &world.inter,
+        &world.inter_key,
+    );
+    publish_ca(&slapd, CA_DN, &der, None);
+    let out = common::store::certsafe(world.dir.path())
+        .args(["crl", "update", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let crls = json["crls"].as_array().unwrap();
+    let mine = crls
+        .iter()
+        .find(|c| c["ca_fingerprint"] == common::fp(&world.inter))
+        .unwrap();
+    assert_eq!(mine["outcome"], "updated", "{json}");
+    assert_eq!(mine["url"], url.as_str());
+    let cert = world.dir.path().join("leaf.pem");
+    std::fs::write(&cert, leaf.to_pem().unwrap()).unwrap();
+    let out = common::store::certsafe(world.dir.path())
+        .args(["check", "--json"])
+        .arg(&cert)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["certificates"][0]["state"], "revoked", "{json}");
+    assert_eq!(json["certificates"][0]["reason"], "key_compromise");
+}
