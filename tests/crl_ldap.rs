@@ -504,6 +504,30 @@ fn lookup_imports_what_chains_and_skips_the_rest() {
         }
     }
 
+    // userSMIMECertificate: a PKCS#7 bundle with the leaf and its CA; the
+    // leaf is imported, the CA skipped as a CA.
+    let smime_leaf = world.leaf("Dr Smime", Alg::Ec, &[]);
+    let pem = slapd.files().join("bundle.pem");
+    let mut both = smime_leaf.to_pem().unwrap();
+    both.extend(world.inter.to_pem().unwrap());
+    std::fs::write(&pem, both).unwrap();
+    let p7 = slapd.files().join("bundle.p7b");
+    common::sh(&format!(
+        "openssl crl2pkcs7 -nocrl -certfile {} -outform DER -out {}",
+        pem.display(),
+        p7.display()
+    ));
+    slapd.add(&format!(
+        "dn: uid=smime,ou=people,{SUFFIX}\nobjectClass: inetOrgPerson\nuid: smime\ncn: smime\nsn: smime\nmail: smime@hopital.example\nuserSMIMECertificate:< file://{}\n",
+        p7.display()
+    ));
+    let (code, json) = lookup(&world, &["smime@hopital.example", "--directory", &dir]);
+    assert_eq!(code, 0, "{json}");
+    let a = &json["addresses"][0];
+    assert_eq!(a["imported"][0]["fingerprint"], common::fp(&smime_leaf));
+    assert_eq!(a["skipped"][0]["reason"], "ca");
+    assert_eq!(a["skipped"][0]["fingerprint"], common::fp(&world.inter));
+
     // The directory from config.toml; several addresses, one found: exit 0.
     std::fs::write(
         world.dir.path().join("config.toml"),
