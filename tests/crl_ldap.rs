@@ -337,6 +337,17 @@ fn a_flood_is_cut_at_the_size_bound() {
 }
 
 #[test]
+fn a_malformed_answer_is_a_failure_not_a_crash() {
+    let mute = Mute::start(Fake::Malformed);
+    let url = format!(
+        "{}/cn=ca,o=test?certificateRevocationList;binary",
+        mute.url()
+    );
+    let cause = hostile(world(), &url, Outcome::Unreachable);
+    assert!(matches!(cause, Some(Cause::Fetch(_))), "{cause:?}");
+}
+
+#[test]
 fn a_referral_is_not_followed() {
     if !common::slapd::slapd_or_skip() {
         return;

@@ -178,6 +178,8 @@ pub enum Fake {
     Trickle,
     /// Announces a 16 MiB LDAP message and sends it as fast as it can.
     Flood,
+    /// Sends a short LDAP message missing its operation (`30 03 02 01 01`).
+    Malformed,
 }
 
 /// A fake directory on 127.0.0.1 that accepts connections and misbehaves
@@ -200,7 +202,9 @@ impl Mute {
             let mut held = Vec::new();
             while !s2.load(Ordering::Relaxed) {
                 if let Ok((mut c, _)) = listener.accept() {
-                    if fake != Fake::Silent {
+                    if fake == Fake::Malformed {
+                        let _ = c.write_all(&[0x30, 0x03, 0x02, 0x01, 0x01]);
+                    } else if fake != Fake::Silent {
                         // A SEQUENCE of 16 MiB announced.
                         let _ = c.write_all(&[0x30, 0x84, 0x01, 0x00, 0x00, 0x00]);
                     }
