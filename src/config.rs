@@ -20,6 +20,8 @@ pub struct Config {
     pub crl: CrlPolicy,
     /// Revocation channels besides CRLs.
     pub revocation: RevocationPolicy,
+    /// The LDAP directory of `correspondent lookup`.
+    pub directory: DirectoryPolicy,
 }
 
 /// `[revocation]`: which channels besides CRLs are asked.
@@ -37,12 +39,22 @@ impl Default for RevocationPolicy {
     }
 }
 
+/// `[directory]`: where `correspondent lookup` searches.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(default)]
+pub struct DirectoryPolicy {
+    /// An RFC 4516 URL, e.g. `ldap://annuaire.example/ou=people,o=example`:
+    /// the search starts at its DN and covers the subtree unless the URL
+    /// gives a scope. Empty: none (`--directory` is then needed).
+    pub url: String,
+}
+
 /// How CRLs are fetched and when they are stale.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct CrlPolicy {
     /// CRL addresses to fetch besides the certificates' distribution points
-    /// (`http://`, `https://`, `file://`).
+    /// (`http://`, `https://`, `file://`, `ldap://`, `ldaps://`).
     pub extra_urls: Vec<String>,
     /// A CRL whose nextUpdate is this close is `due` (and downloaded again).
     pub warning_hours: u32,

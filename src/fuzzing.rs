@@ -262,7 +262,9 @@ pub fn config(data: &[u8]) {
     let _ = Limits::from_policy(&loaded.crl);
     for url in &loaded.crl.extra_urls {
         let _ = UrlKind::of(url).fetched();
+        let _ = crate::domain::ldap::LdapUrl::parse(url);
     }
+    let _ = crate::domain::ldap::LdapUrl::parse(&loaded.directory.url);
     confy::store_path(path, &loaded).expect("a loaded configuration can be stored");
     let again: Config = config::load(path).expect("a stored configuration loads");
     assert_eq!(again, loaded);

@@ -170,12 +170,12 @@ fn ok_then_not_due_then_304_with_etag() {
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].header("connection"), Some("close"));
     assert_eq!(first[0].header("if-none-match"), None);
-    // The LDAP address is recorded, not fetched.
+    // The LDAP address is a source too, tried only when HTTP fails.
     let e = b.world.crl_of(&b.world.inter);
     assert_eq!(e.state, CrlState::Fresh);
     let ldap = e.urls.iter().find(|u| u.url.starts_with("ldap:")).unwrap();
-    assert!(!ldap.fetched);
-    assert_eq!(ldap.note.as_deref(), Some("not fetched (LDAP)"));
+    assert!(ldap.fetched);
+    assert_eq!(ldap.note, None);
 
     // Fresh and just confirmed: no download at all.
     let r = b.only(&b.update(false));

@@ -9,7 +9,8 @@ use serde_json::json;
 use super::account::pad;
 use super::{Context, Failure, print_json, warn};
 use crate::domain::crl::check::{CertState, Checker, reason_words};
-use crate::domain::crl::fetch::{HttpFetcher, Limits};
+use crate::domain::crl::fetch::Limits;
+use crate::domain::crl::ldap::ChannelFetcher;
 use crate::domain::crl::{
     self, Accepted, CrlError, CrlProgress, Env, Holder, Outcome, UpdateOptions,
 };
@@ -128,7 +129,7 @@ fn update(env: &Env, force: bool, jitter: Option<&str>, json: bool) -> Result<u8
             std::thread::sleep(std::time::Duration::from_secs(wait));
         }
     }
-    let fetcher = HttpFetcher::new(Limits::from_policy(&env.policy)).map_err(CrlError::from)?;
+    let fetcher = ChannelFetcher::new(Limits::from_policy(&env.policy)).map_err(CrlError::from)?;
     let show = terminal && !json;
     let mut err = std::io::stderr();
     let mut progress = |p: CrlProgress| {
@@ -456,7 +457,7 @@ fn check_inner(ctx: &Context, args: &CheckArgs) -> Result<u8, Failure> {
     if args.ocsp || env.revocation.ocsp {
         use crate::domain::crl::check::OcspMode;
         use crate::domain::crl::ocsp;
-        let transport = HttpFetcher::new(ocsp::limits(&env.policy))
+        let transport = crate::domain::crl::fetch::HttpFetcher::new(ocsp::limits(&env.policy))
             .ok()
             .map(|f| Box::new(f) as Box<dyn ocsp::Transport>);
         let mode = if args.ocsp {

@@ -69,6 +69,20 @@ pub enum CorrespondentCommand {
         /// Its fingerprint (or a unique prefix of 8 or more hex digits).
         id: String,
     },
+    /// Find correspondents' certificates in an LDAP directory by e-mail and
+    /// import those that chain to a trusted CA.
+    Lookup {
+        /// E-mail addresses.
+        #[arg(required = true, value_name = "EMAIL")]
+        emails: Vec<String>,
+        /// The directory: an LDAP URL whose DN is where the search starts
+        /// (default: `[directory] url` of the configuration).
+        #[arg(long, value_name = "LDAP-URL")]
+        directory: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn read_all(files: &[PathBuf]) -> Result<Vec<openssl::x509::X509>, Failure> {
@@ -209,6 +223,14 @@ pub fn run_correspondent(ctx: &Context, cmd: CorrespondentCommand) -> Result<u8,
             }
             Ok(0)
         }
+        CorrespondentCommand::Lookup {
+            emails,
+            directory,
+            json,
+        } => {
+            let configured = Some(ctx.config.directory.url.clone()).filter(|u| !u.is_empty());
+            lookup(&env, &emails, directory.or(configured), json)
+        }
         CorrespondentCommand::Remove { id } => {
             let c = store.remove(&id)?;
             errln!(
@@ -218,4 +240,67 @@ pub fn run_correspondent(ctx: &Context, cmd: CorrespondentCommand) -> Result<u8,
             Ok(0)
         }
     }
+}
+
+fn lookup(
+    env: &Env,
+    emails: &[String],
+    directory: Option<String>,
+    json: bool,
+) -> Result<u8, Failure> {
+    use crate::domain::ldap::lookup::{self, LookupError};
+    let directory =
+        directory.ok_or_else(|| Failure::coded(t!("lookupcli.no_directory"), "no_directory"))?;
+    let bounds = lookup::bounds_of(env);
+    let report = match lookup::lookup(env, &directory, emails, &bounds, now()) {
+        Ok(r) => r,
+        Err(LookupError::Directory(e)) => {
+            return Err(Failure::coded(
+                t!(
+                    "lookupcli.bad_directory",
+                    url = directory,
+                    detail = e.to_string()
+                ),
+                "bad_directory",
+            ));
+        }
+        Err(LookupError::Trust(e)) => return Err(e.into()),
+    };
+    if json {
+        print_json(&serde_json::to_value(&report).unwrap_or_default());
+    } else {
+        for a in &report.addresses {
+            if let Some(e) = &a.error {
+                errln!(
+                    "{}",
+                    t!("lookupcli.failed", email = a.email, detail = e.to_string())
+                );
+                continue;
+            }
+            if a.entries == 0 {
+                errln!("{}", t!("lookupcli.no_entry", email = a.email));
+            }
+            for f in &a.imported {
+                let key = format!("trustcli.{}", f.action);
+                errln!("{}", t!(&key, subject = f.subject));
+                outln!("{}", f.fingerprint);
+            }
+            for s in &a.skipped {
+                let key = format!("lookupcli.skip_{}", s.reason.word());
+                let what = s.subject.clone().unwrap_or_else(|| s.dn.clone());
+                errln!("{}", t!("lookupcli.skipped", what = what, why = t!(&key)));
+            }
+            if a.truncated {
+                errln!(
+                    "{}",
+                    t!(
+                        "lookupcli.truncated",
+                        email = a.email,
+                        max = lookup::MAX_ENTRIES
+                    )
+                );
+            }
+        }
+    }
+    Ok(u8::from(!report.any_imported()))
 }

@@ -14,6 +14,7 @@ pub mod home;
 pub mod identity;
 pub mod igc;
 pub mod journal;
+pub mod ldap;
 pub mod lock;
 pub mod p12;
 pub mod restore;

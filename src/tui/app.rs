@@ -580,16 +580,18 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
         Effect::UpdateCrls(force) => {
             use crate::domain::crl::{fetch, update};
             let cenv = crate::domain::crl::Env::new(&env.home, &env.config);
-            let result = fetch::HttpFetcher::new(fetch::Limits::from_policy(&cenv.policy))
+            let result = crate::domain::crl::ldap::ChannelFetcher::new(fetch::Limits::from_policy(
+                &cenv.policy,
+            ))
+            .map_err(|e| e.to_string())
+            .and_then(|fetcher| {
+                let mut options = update::UpdateOptions::at((env.now)());
+                options.force = force;
+                update::update(&cenv, &fetcher, &options, &mut |p| {
+                    send(Msg::CrlProgress(p));
+                })
                 .map_err(|e| e.to_string())
-                .and_then(|fetcher| {
-                    let mut options = update::UpdateOptions::at((env.now)());
-                    options.force = force;
-                    update::update(&cenv, &fetcher, &options, &mut |p| {
-                        send(Msg::CrlProgress(p));
-                    })
-                    .map_err(|e| e.to_string())
-                });
+            });
             send(Msg::CrlUpdated(result));
         }
         Effect::TrustIgc(hierarchy) => {

@@ -7,6 +7,7 @@ use std::process::Command;
 
 pub mod crl;
 pub mod http;
+pub mod slapd;
 pub mod stick;
 pub mod store;
 

@@ -85,8 +85,11 @@ pub enum Cause {
         /// The CA's name.
         issuer: String,
     },
-    /// Only LDAP addresses, which are not fetched.
+    /// Only LDAP addresses, which older versions did not fetch (read from
+    /// an old state.json).
     LdapNotFetched,
+    /// No address in a scheme certsafe fetches.
+    NoFetchableUrl,
 }
 
 impl std::fmt::Display for Cause {
@@ -112,6 +115,7 @@ impl std::fmt::Display for Cause {
                 f.write_str(&crate::t!("crl.ca_not_imported", issuer = issuer))
             }
             Self::LdapNotFetched => f.write_str(&crate::t!("crl.ldap_not_fetched")),
+            Self::NoFetchableUrl => f.write_str(&crate::t!("crl.no_fetchable_url")),
         }
     }
 }

@@ -96,6 +96,14 @@ pub enum FetchError {
         /// The URL.
         url: String,
     },
+    /// An LDAP address failed (bad URL, referral, no entry, LDAP error...).
+    #[error("{}", crate::t!("fetch.ldap", url = .url, detail = .error.to_string()))]
+    Ldap {
+        /// The URL.
+        url: String,
+        /// What the directory did.
+        error: crate::domain::ldap::DirectoryError,
+    },
 }
 
 /// Downloads CRLs. The real one is [`HttpFetcher`]; tests may use another.

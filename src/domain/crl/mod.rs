@@ -17,6 +17,7 @@ pub mod check;
 pub mod delta;
 pub mod fetch;
 pub mod index;
+pub mod ldap;
 pub mod ocsp;
 pub mod parse;
 pub mod update;
@@ -293,7 +294,7 @@ pub enum UrlKind {
     Http,
     /// `file://`: read.
     File,
-    /// `ldap://`: recorded, not fetched.
+    /// `ldap://` or `ldaps://`: fetched with [`ldap::LdapFetcher`].
     Ldap,
     /// Anything else: ignored.
     Other,
@@ -316,7 +317,17 @@ impl UrlKind {
 
     /// Whether certsafe fetches it.
     pub fn fetched(self) -> bool {
-        matches!(self, Self::Http | Self::File)
+        matches!(self, Self::Http | Self::File | Self::Ldap)
+    }
+
+    /// The order in which a CA's addresses are tried: HTTP(S) and files
+    /// first (conditional requests, the published channel), LDAP next.
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::Http | Self::File => 0,
+            Self::Ldap => 1,
+            Self::Other => 2,
+        }
     }
 }
 
@@ -337,7 +348,6 @@ impl UrlInfo {
     fn of(url: &str) -> Self {
         let kind = UrlKind::of(url);
         let note = match kind {
-            UrlKind::Ldap => Some(crate::t!("crl.ldap_not_fetched")),
             UrlKind::Other => Some(crate::t!("crl.scheme_not_fetched")),
             _ => None,
         };

@@ -274,16 +274,20 @@ pub fn update(
             reports.push(r);
             continue;
         }
-        let fetchable: Vec<&String> = slot
+        // One slot per CA: its HTTP and LDAP addresses (every certificate's
+        // distribution points, the configured ones) are tried in turn, HTTP
+        // first, until one gives a CRL the rules accept.
+        let mut fetchable: Vec<&String> = slot
             .urls
             .iter()
             .filter(|u| UrlKind::of(u).fetched())
             .collect();
+        fetchable.sort_by_key(|u| UrlKind::of(u).rank());
         if fetchable.is_empty() {
             let r = report(
                 &slot,
                 Outcome::NotFetched,
-                (!slot.urls.is_empty()).then_some(Cause::LdapNotFetched),
+                (!slot.urls.is_empty()).then_some(Cause::NoFetchableUrl),
             );
             progress(CrlProgress::Finished(r.clone()));
             reports.push(r);
