@@ -52,6 +52,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("theme", theme),
     ("backup_name", backup_name),
     ("text_visible", text_visible),
+    ("ocsp_response", ocsp_response),
+    ("journal", journal),
 ];
 
 fn password() -> Password {
@@ -335,4 +337,45 @@ pub fn text_visible(data: &[u8]) {
         assert!(out.len() > s.len());
     }
     assert_eq!(text::visible(&out), out);
+}
+
+/// An OCSP response as a responder sends it: `ocsp::parse` reads it or
+/// gives a code; what is read is bounded by the input and can be shown.
+pub fn ocsp_response(data: &[u8]) {
+    use crate::domain::crl::ocsp;
+    match ocsp::parse(data) {
+        Ok(basic) => {
+            assert!(basic.tbs.len() <= data.len());
+            assert!(basic.signature.len() <= data.len());
+            assert!(basic.certs.iter().map(|c| c.len()).sum::<usize>() <= data.len());
+            for single in &basic.singles {
+                let _ = format!("{single:?}");
+            }
+            let _ = text::visible(&basic.sig_alg);
+        }
+        Err(code) => {
+            let _ = code.word();
+        }
+    }
+}
+
+/// A journal file's bytes: every entry `journal::parse` keeps is written
+/// back by `line_of` as one line of at most `MAX_LINE` bytes that parses
+/// again; what is shown has no control character left.
+pub fn journal(data: &[u8]) {
+    use crate::domain::journal;
+    for entry in journal::parse(data) {
+        let line = journal::line_of(&entry);
+        assert!(line.len() <= journal::MAX_LINE, "a line over the bound");
+        assert_eq!(line.last(), Some(&b'\n'));
+        assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1);
+        let again = journal::parse(&line);
+        assert_eq!(again.len(), 1, "a written line does not read back");
+        assert_eq!(again[0].event.code(), entry.event.code());
+        let shown = entry.event.to_string();
+        assert!(
+            !shown.chars().any(text::is_unsafe),
+            "unsafe text shown: {shown:?}"
+        );
+    }
 }
