@@ -681,10 +681,18 @@ pub fn verify(
 ) -> Result<Verified, OcspCode> {
     let b = parse(der_bytes)?;
     authorise(&b, issuer, now)?;
+    // Every answer about the certificate counts, the gravest first
+    // (revoked, then unknown, then good), as for duplicate CRL entries: a
+    // response listing it twice is never read as `good` by its order.
     let single = b
         .singles
         .iter()
-        .find(|s| CertId::new(&s.id.hash_oid, serial, issuer).is_some_and(|mine| mine == s.id))
+        .filter(|s| CertId::new(&s.id.hash_oid, serial, issuer).is_some_and(|mine| mine == s.id))
+        .max_by_key(|s| match s.status {
+            CertStatus::Good => 0,
+            CertStatus::Unknown => 1,
+            CertStatus::Revoked { .. } => 2,
+        })
         .ok_or(OcspCode::WrongCertificate)?;
     if single.this_update > now + SKEW_SECS {
         return Err(OcspCode::Future);
@@ -788,7 +796,15 @@ impl Client {
     ) -> Option<OcspAnswer> {
         let fp = crate::domain::identity::fingerprint(cert);
         let bytes = read_limited(&self.path(&fp), MAX_RESPONSE).ok()?;
-        let v = verify(&bytes, serial, issuer, now, None).ok()?;
+        let mut v = verify(&bytes, serial, issuer, now, None).ok()?;
+        // A cached answer counts at most MAX_CACHE_SECS after its
+        // thisUpdate, whatever its nextUpdate: `store` keeps no answer
+        // longer, and a file planted in the cache (a genuine answer signed
+        // long ago with a far nextUpdate, from before a revocation) must
+        // not count for months.
+        v.valid_until = v
+            .valid_until
+            .min(v.this_update.saturating_add(MAX_CACHE_SECS));
         if v.valid_until < now {
             return None;
         }
@@ -867,6 +883,128 @@ mod tests {
         assert!(openssl::ocsp::OcspRequest::from_der(&der_bytes).is_ok());
         let bare = request(&id, None);
         assert!(openssl::ocsp::OcspRequest::from_der(&bare).is_ok());
+    }
+
+    /// A CA (Ed25519, self-signed) and its key.
+    fn ca() -> (X509, PKey<openssl::pkey::Private>) {
+        let key = PKey::generate_ed25519().unwrap();
+        let mut name = openssl::x509::X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "Round 2 CA").unwrap();
+        let name = name.build();
+        let mut b = X509::builder().unwrap();
+        b.set_version(2).unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        let from = openssl::asn1::Asn1Time::days_from_now(0).unwrap();
+        let to = openssl::asn1::Asn1Time::days_from_now(30).unwrap();
+        b.set_not_before(&from).unwrap();
+        b.set_not_after(&to).unwrap();
+        b.sign(&key, MessageDigest::null()).unwrap();
+        (b.build(), key)
+    }
+
+    fn gtime(t: i64) -> Vec<u8> {
+        let d = OffsetDateTime::from_unix_timestamp(t).unwrap();
+        let s = format!(
+            "{:04}{:02}{:02}{:02}{:02}{:02}Z",
+            d.year(),
+            u8::from(d.month()),
+            d.day(),
+            d.hour(),
+            d.minute(),
+            d.second()
+        );
+        der(tag::GENERALIZED_TIME, s.as_bytes())
+    }
+
+    /// A basic response signed by the CA itself (byName) with `singles`
+    /// (the DER of each `SingleResponse`).
+    fn signed(
+        ca: &X509,
+        key: &PKey<openssl::pkey::Private>,
+        singles: &[Vec<u8>],
+        now: i64,
+    ) -> Vec<u8> {
+        let mut tbs = der(0xa1, &ca.subject_name().to_der().unwrap());
+        tbs.extend(gtime(now));
+        tbs.extend(der(tag::SEQUENCE, &singles.concat()));
+        let tbs = der(tag::SEQUENCE, &tbs);
+        let mut signer = openssl::sign::Signer::new_without_digest(key).unwrap();
+        let sig = signer.sign_oneshot_to_vec(&tbs).unwrap();
+        let mut bits = vec![0u8];
+        bits.extend(sig);
+        let mut basic = tbs;
+        basic.extend(der(tag::SEQUENCE, &der_oid("1.3.101.112")));
+        basic.extend(der(tag::BIT_STRING, &bits));
+        let basic = der(tag::SEQUENCE, &basic);
+        let mut rb = der_oid(OID_BASIC);
+        rb.extend(der(tag::OCTET_STRING, &basic));
+        let mut out = der(tag::ENUMERATED, &[0]);
+        out.extend(der(tag::CONTEXT_0, &der(tag::SEQUENCE, &rb)));
+        der(tag::SEQUENCE, &out)
+    }
+
+    fn single(id: &CertId, revoked: bool, this: i64, next: i64) -> Vec<u8> {
+        let mut s = id.to_der();
+        if revoked {
+            s.extend(der(0xa1, &gtime(this - 60)));
+        } else {
+            s.extend(der(0x80, &[]));
+        }
+        s.extend(gtime(this));
+        s.extend(der(tag::CONTEXT_0, &gtime(next)));
+        der(tag::SEQUENCE, &s)
+    }
+
+    #[test]
+    fn a_certificate_listed_twice_is_read_by_its_gravest_answer() {
+        let (ca, key) = ca();
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let serial = [0x10, 0x01];
+        let id = CertId::new(OID_SHA1, &serial, &ca).unwrap();
+        let good = single(&id, false, now - 60, now + 3600);
+        let revoked = single(&id, true, now - 60, now + 3600);
+        for order in [[good.clone(), revoked.clone()], [revoked, good.clone()]] {
+            let body = signed(&ca, &key, &order, now);
+            let v = verify(&body, &serial, &ca, now, None).unwrap();
+            assert!(matches!(v.status, CertStatus::Revoked { .. }), "{v:?}");
+        }
+        // Alone, the good answer is good (the response is well made).
+        let body = signed(&ca, &key, &[good], now);
+        assert_eq!(
+            verify(&body, &serial, &ca, now, None).unwrap().status,
+            CertStatus::Good
+        );
+    }
+
+    #[test]
+    fn a_planted_answer_counts_at_most_a_week_after_its_this_update() {
+        let (ca, key) = ca();
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let serial = [0x10, 0x01];
+        let id = CertId::new(OID_SHA1, &serial, &ca).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let client = Client::new(None, dir.path());
+        std::fs::create_dir_all(dir.path().join("ocsp")).unwrap();
+        let plant = |this: i64| {
+            // A genuine answer, signed long ago, valid for a year.
+            let body = signed(
+                &ca,
+                &key,
+                &[single(&id, false, this, now + 365 * 86_400)],
+                this,
+            );
+            let fp = crate::domain::identity::fingerprint(&ca);
+            std::fs::write(client.path(&fp), body).unwrap();
+        };
+        plant(now - 8 * 86_400);
+        assert!(client.cached(&ca, &serial, &ca, now).is_none());
+        // A recent one still counts from the cache.
+        plant(now - 86_400);
+        let a = client.cached(&ca, &serial, &ca, now).unwrap();
+        assert_eq!(a.status, OcspStatus::Good);
+        assert!(a.cached);
     }
 
     #[test]

@@ -389,6 +389,29 @@ fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<SocketAddr>, 
     }
 }
 
+/// The first of `addrs` that accepts a connection, each tried for at most
+/// `connect` and all of them before `deadline`: a name resolving to many
+/// silent addresses cannot multiply the connect timeout past the search's
+/// total time.
+fn connect_any(
+    addrs: &[SocketAddr],
+    connect: Duration,
+    deadline: Instant,
+) -> std::io::Result<TcpStream> {
+    let mut last = None;
+    for addr in addrs {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match TcpStream::connect_timeout(addr, connect.min(left)) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::from(std::io::ErrorKind::TimedOut)))
+}
+
 impl Relay {
     fn open(server: &LdapUrl, bounds: &Bounds, start: Instant) -> Result<Self, DirectoryError> {
         let connect = bounds.connect.min(bounds.total);
@@ -404,22 +427,8 @@ impl Relay {
                 }
             }
         };
-        let mut last = None;
-        let mut remote = None;
-        for addr in resolve(&server.host, server.port, connect)? {
-            match TcpStream::connect_timeout(&addr, connect) {
-                Ok(s) => {
-                    remote = Some(s);
-                    break;
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-        let remote = match (remote, last) {
-            (Some(r), _) => r,
-            (None, Some(e)) => return Err(io(e)),
-            (None, None) => return Err(DirectoryError::Timeout),
-        };
+        let addrs = resolve(&server.host, server.port, connect)?;
+        let remote = connect_any(&addrs, connect, start + bounds.total).map_err(io)?;
         let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(io)?;
         let client = TcpStream::connect(listener.local_addr().map_err(io)?).map_err(io)?;
         let (inner, peer) = listener.accept().map_err(io)?;
@@ -540,5 +549,51 @@ impl Relay {
             Err(_) if self.late.load(Ordering::Relaxed) => Err(DirectoryError::Timeout),
             r => r,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::BufRead;
+
+    /// An address whose connections hang: a listener with a backlog of 0,
+    /// filled, never accepting (held by a python3 child until killed).
+    fn silent_address() -> Option<(std::process::Child, SocketAddr)> {
+        let script = "import socket,sys,time\n\
+            l=socket.socket(); l.bind(('127.0.0.1',0)); l.listen(0)\n\
+            c=socket.socket(); c.connect(l.getsockname())\n\
+            print(l.getsockname()[1]); sys.stdout.flush(); time.sleep(60)\n";
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", script])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .ok()?;
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take()?)
+            .read_line(&mut line)
+            .ok()?;
+        let port: u16 = line.trim().parse().ok()?;
+        Some((child, SocketAddr::from(([127, 0, 0, 1], port))))
+    }
+
+    #[test]
+    fn many_silent_addresses_cannot_outlast_the_deadline() {
+        let Some((mut child, addr)) = silent_address() else {
+            return; // no python3
+        };
+        // The address really hangs (else the test proves nothing).
+        assert!(TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_err());
+        let start = Instant::now();
+        let r = connect_any(
+            &[addr; 6],
+            Duration::from_secs(1),
+            start + Duration::from_millis(1500),
+        );
+        let took = start.elapsed();
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(r.is_err());
+        assert!(took < Duration::from_millis(2500), "{took:?}");
     }
 }
