@@ -6,7 +6,7 @@
 //! the CLI: a certificate revoked only in the delta is `revoked` with
 //! `source: delta`; a delta changed in the directory (ldapmodify) is taken
 //! by the next forced update; an orphan delta is ignored and said.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::many_single_char_names)]
 
 mod common;
 

@@ -1,10 +1,10 @@
 //! LDAP CRLs over TLS, against a real `OpenLDAP` `slapd` configured with a
 //! CA and a server certificate made here (`TLSCACertificateFile`,
 //! `TLSCertificateFile`, `TLSCertificateKeyFile`; listening on `ldap://`
-//! and `ldaps://`): an `ldaps://` URL and a URL with the StartTLS extension
+//! and `ldaps://`): an `ldaps://` URL and a URL with the `StartTLS` extension
 //! fetch the CRL when the server's certificate chains to a CA the client
 //! trusts; a server certificate from an unknown CA, or for another name,
-//! fails with a code and the certificate is never `good`; StartTLS never
+//! fails with a code and the certificate is never `good`; `StartTLS` never
 //! falls back to plain text.
 //!
 //! certsafe trusts LDAPS servers as it trusts HTTPS ones: the system's
@@ -239,6 +239,8 @@ fn starttls_to_a_server_without_tls_fails_and_never_reads_in_plain_text() {
     assert_eq!(code, 1, "{r}");
     assert_eq!(r["outcome"], "unreachable", "{r}");
     assert_eq!(r["cause"]["detail"]["code"], "ldap", "{r}");
+    // The server refuses the StartTLS operation: an LDAP result code.
+    assert_eq!(r["cause"]["detail"]["error"]["code"], "result", "{r}");
     let (code, c) = case.check();
     assert_eq!(c["state"], "unknown", "{c}");
     assert_eq!(code, 3, "{c}");

@@ -1,7 +1,7 @@
 //! The TUI CRL screen with a delta CRL: after `u`, the CA's entry shows the
-//! delta's state, number and base number (TestBackend snapshots, both
+//! delta's state, number and base number (`TestBackend` snapshots, both
 //! languages, both sizes). The screens without a delta are those of
-//! tests/tui_crl.rs, unchanged.
+//! `tests/tui_crl.rs`, unchanged.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -20,6 +20,9 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+/// CRL bodies by path.
+type Bodies = Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
 fn pump(env: &Env, app: &mut App, msg: Msg) {
     let mut queue = VecDeque::from([msg]);
     while let Some(m) = queue.pop_front() {
@@ -36,7 +39,7 @@ fn pump(env: &Env, app: &mut App, msg: Msg) {
 fn scene(lang: Lang) -> (App, World, Server) {
     i18n::set(lang);
     let world = World::new(Alg::Ec, &[]);
-    let bodies: Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    let bodies: Bodies = Arc::default();
     let b2 = bodies.clone();
     let server = Server::start(move |seen| {
         b2.lock()
@@ -101,7 +104,8 @@ fn crl_screen_shows_the_delta() {
         // and the correspondent revoked by the delta alone.
         let text = draw(&app, 120, 40);
         assert!(
-            text.lines().any(|l| l.contains(" 0b ") && l.contains(" 0a")),
+            text.lines()
+                .any(|l| l.contains(" 0b ") && l.contains(" 0a")),
             "{text}"
         );
         assert!(text.contains("Dr Delta"), "{text}");

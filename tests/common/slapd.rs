@@ -279,10 +279,10 @@ pub struct TlsFiles<'a> {
     pub key: &'a Path,
 }
 
-/// A running slapd with TLS: `ldap://` (StartTLS offered) on
+/// A running slapd with TLS: `ldap://` (`StartTLS` offered) on
 /// `slapd.port`, `ldaps://` on `ldaps_port`.
 pub struct TlsSlapd {
-    /// The server (plain port, StartTLS).
+    /// The server (plain port, `StartTLS`).
     pub slapd: Slapd,
     /// The LDAPS port.
     pub ldaps_port: u16,
