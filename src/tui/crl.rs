@@ -1,4 +1,4 @@
-//! The CRL screen: each CRL with its state, dates and source; an update with
+//! The CRL screen: each CRL with its state, dates, delta CRL and source; an update with
 //! live progress per CRL; the correspondents and their states.
 
 use ratatui::Frame;
@@ -12,6 +12,7 @@ use super::app::{Effect, Msg, Outcome};
 use super::theme::Theme;
 use super::widgets::{self, SPINNER, block, level_line, level_span};
 use crate::domain::crl::check::{CertState, Reason, reason_words};
+use crate::domain::crl::delta::DeltaEntry;
 use crate::domain::crl::update::{CrlProgress, Outcome as FetchOutcome, SlotReport};
 use crate::domain::crl::{CrlEntry, short_name};
 use crate::domain::drives::human_bytes;
@@ -295,12 +296,39 @@ fn outcome_level(o: FetchOutcome) -> Level {
     }
 }
 
+/// The delta CRL of a CA: its state, number, base number and entries; why
+/// it is not applied, or why its last fetch failed.
+fn delta_lines(theme: &Theme, d: &DeltaEntry) -> Vec<Line<'static>> {
+    let state = t!(&format!("state.{}", d.state.word()));
+    let mut text = format!(
+        "    {} — {}",
+        t!("crlcli.delta"),
+        t!(
+            "crlcli.delta_value",
+            state = state,
+            number = d.crl_number.as_deref().unwrap_or("-"),
+            base = d.base_crl_number.as_deref().unwrap_or("-"),
+            entries = d.entries.unwrap_or(0)
+        )
+    );
+    if let Some(why) = d.ignored {
+        let words = t!(&format!("delta_ignored.{}", why.word()));
+        text = format!("{text}; {}", t!("crlcli.delta_ignored", why = words));
+    }
+    let mut lines = vec![Line::from(Span::styled(text, theme.text()))];
+    if let Some(r) = &d.reason {
+        lines.push(Line::from(Span::styled(format!("    {r}"), theme.muted())));
+    }
+    lines
+}
+
 /// Draws the CRL screen.
 ///
 /// ```text
 /// ┌ CRLs ──────────────────────────────────────────────┐
 /// │[OK] TEST AC IGC-SANTE ... fresh                     │
 /// │     next update 2026-11-25, 1234 revoked            │
+/// │     Delta CRL — fresh, number 0b over base 0a, ...  │  (when one exists)
 /// │     http://igc-sante.esante.gouv.fr/CRL/....crl     │
 /// │(during an update: one line per download)           │
 /// ├ Correspondents ────────────────────────────────────┤
@@ -393,6 +421,9 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, s: &CrlScreen, now: 
                         format!("    {}", facts.join("; ")),
                         theme.text(),
                     )));
+                }
+                if let Some(d) = &e.delta {
+                    lines.extend(delta_lines(theme, d));
                 }
                 // The source, unless the reason above already names it.
                 let named =

@@ -240,3 +240,141 @@ impl Drop for Mute {
         self.stop.store(true, Ordering::Relaxed);
     }
 }
+
+impl Slapd {
+    /// Applies an LDIF change (`changetype: modify`...) as the root DN,
+    /// asserting success.
+    pub fn modify(&self, ldif: &str) {
+        let mut child = Command::new("ldapmodify")
+            .args(["-x", "-H", &self.url(), "-D", ROOT_DN, "-w", ROOT_PW])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(ldif.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "ldapmodify failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The TLS files of a slapd (PEM): the CA file it announces, its
+/// certificate and its key.
+pub struct TlsFiles<'a> {
+    /// `TLSCACertificateFile`.
+    pub ca: &'a Path,
+    /// `TLSCertificateFile`.
+    pub cert: &'a Path,
+    /// `TLSCertificateKeyFile`.
+    pub key: &'a Path,
+}
+
+/// A running slapd with TLS: `ldap://` (`StartTLS` offered) on
+/// `slapd.port`, `ldaps://` on `ldaps_port`.
+pub struct TlsSlapd {
+    /// The server (plain port, `StartTLS`).
+    pub slapd: Slapd,
+    /// The LDAPS port.
+    pub ldaps_port: u16,
+}
+
+impl TlsSlapd {
+    /// Starts slapd with these TLS files, listening on
+    /// `ldap://127.0.0.1:P ldaps://127.0.0.1:Q`, and waits until both
+    /// answer.
+    pub fn start(tls: &TlsFiles<'_>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("db");
+        std::fs::create_dir(&db).unwrap();
+        let conf = dir.path().join("slapd.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "include /etc/ldap/schema/core.schema\n\
+                 include /etc/ldap/schema/cosine.schema\n\
+                 include /etc/ldap/schema/inetorgperson.schema\n\
+                 pidfile {pid}\n\
+                 modulepath /usr/lib/ldap\n\
+                 moduleload back_mdb\n\
+                 TLSCACertificateFile {ca}\n\
+                 TLSCertificateFile {cert}\n\
+                 TLSCertificateKeyFile {key}\n\
+                 sizelimit unlimited\n\
+                 database mdb\n\
+                 maxsize 268435456\n\
+                 suffix \"{SUFFIX}\"\n\
+                 rootdn \"{ROOT_DN}\"\n\
+                 rootpw {ROOT_PW}\n\
+                 directory {db}\n\
+                 access to * by * read\n",
+                pid = dir.path().join("slapd.pid").display(),
+                db = db.display(),
+                ca = tls.ca.display(),
+                cert = tls.cert.display(),
+                key = tls.key.display(),
+            ),
+        )
+        .unwrap();
+        let mut last = String::new();
+        let mut dir = Some(dir);
+        for _ in 0..5 {
+            let (port, ldaps_port) = (free_port(), free_port());
+            if port == ldaps_port {
+                continue;
+            }
+            let mut child = Command::new(SLAPD)
+                .arg("-f")
+                .arg(&conf)
+                .arg("-h")
+                .arg(format!(
+                    "ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{ldaps_port}/"
+                ))
+                .arg("-d")
+                .arg("0")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok()
+                    && TcpStream::connect(("127.0.0.1", ldaps_port)).is_ok()
+                {
+                    let slapd = Slapd {
+                        dir: dir.take().unwrap(),
+                        child,
+                        port,
+                    };
+                    slapd.add(&format!(
+                        "dn: {SUFFIX}\nobjectClass: organization\no: test\n"
+                    ));
+                    return Self { slapd, ldaps_port };
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            last = String::from_utf8_lossy(&out.stderr).into_owned();
+        }
+        panic!("slapd (TLS) did not start: {last}");
+    }
+
+    /// `ldaps://127.0.0.1:Q`.
+    pub fn ldaps_url(&self) -> String {
+        format!("ldaps://127.0.0.1:{}", self.ldaps_port)
+    }
+}

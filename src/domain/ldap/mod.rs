@@ -43,6 +43,14 @@ pub enum DirectoryError {
         /// Details from the system or the TLS library.
         detail: String,
     },
+    /// The TLS handshake (`ldaps://` or `StartTLS`) failed: most often the
+    /// server's certificate does not chain to a CA of the system's store, or
+    /// names another server. Never followed by a search in plain text.
+    #[error("{}", crate::t!("ldap.tls", detail = .detail))]
+    Tls {
+        /// Details from the TLS library.
+        detail: String,
+    },
     /// The directory did not answer in time.
     #[error("{}", crate::t!("ldap.timeout"))]
     Timeout,
@@ -142,22 +150,30 @@ fn classify(e: &ldap3::LdapError) -> DirectoryError {
             DirectoryError::Timeout
         }
         E::FilterParsing => DirectoryError::Filter,
+        E::NativeTLS { source } => DirectoryError::Tls {
+            detail: innermost(source),
+        },
         E::LdapResult { result } if result.rc == 10 => DirectoryError::Referral,
         E::LdapResult { result } => DirectoryError::Result { rc: result.rc },
         E::UrlParsing { .. } | E::UnknownScheme(_) => DirectoryError::Url {
             problem: UrlProblem::Scheme,
         },
-        other => {
-            // The innermost cause says what happened ("Connection refused").
-            let mut detail = other.to_string();
-            let mut source = std::error::Error::source(other);
-            while let Some(s) = source {
-                detail = s.to_string();
-                source = s.source();
-            }
-            DirectoryError::Connect { detail }
-        }
+        other => DirectoryError::Connect {
+            detail: innermost(other),
+        },
     }
+}
+
+/// The innermost cause of an error says what happened ("Connection
+/// refused", "certificate verify failed").
+fn innermost(e: &dyn std::error::Error) -> String {
+    let mut detail = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    detail
 }
 
 fn constructed(tag: StructureTag) -> Option<Vec<StructureTag>> {
