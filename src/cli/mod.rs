@@ -320,8 +320,15 @@ impl serde_json::ser::Formatter for SafeJson {
     }
 }
 
-/// Runs the program with `args`; returns the exit code.
-pub fn main_with_args(args: Vec<std::ffi::OsString>) -> ExitCode {
+/// Starts the terminal interface with the context and the `--theme` flag.
+///
+/// `cli` never imports `tui` (the layer rule, `tests/layers.rs`): the
+/// binary passes [`crate::run_tui`] in, the one place both front ends meet.
+pub type TuiLauncher = fn(&Context, Option<&str>) -> Result<u8, Failure>;
+
+/// Runs the program with `args`; returns the exit code. With no subcommand
+/// (or `demo`), `tui` runs the terminal interface.
+pub fn main_with_args(args: Vec<std::ffi::OsString>, tui: TuiLauncher) -> ExitCode {
     let json = args.iter().any(|a| a == "--json");
     // The language is known before parsing, so --help speaks it too.
     let flag = args
@@ -344,7 +351,7 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match run(cli) {
+    match run(cli, tui) {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
             errln!("certsafe: {}: {}", crate::t!("cli.error"), f.message);
@@ -408,7 +415,7 @@ fn localized(mut cmd: clap::Command, path: &str) -> clap::Command {
     cmd
 }
 
-fn run(cli: Cli) -> Result<u8, Failure> {
+fn run(cli: Cli, run_tui: TuiLauncher) -> Result<u8, Failure> {
     let forced = cli.lang.as_deref().and_then(Lang::parse);
     i18n::set(forced.unwrap_or_else(Lang::from_env));
     // Generated from the command tree, with no home and no configuration.
@@ -476,42 +483,3 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     }
 }
 
-/// Starts the terminal interface (a usage error without a terminal).
-fn run_tui(ctx: &Context, theme_flag: Option<&str>) -> Result<u8, Failure> {
-    use std::io::IsTerminal;
-    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        return Err(Failure {
-            message: crate::t!("tui.needs_terminal"),
-            code: EXIT_USAGE,
-            kind: None,
-        });
-    }
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let user_themes = ctx.home.config_dir.join("themes");
-    let chosen = theme_flag.or(ctx.config.ui.theme.as_deref());
-    let theme = crate::tui::theme::Theme::choose(
-        theme_flag,
-        ctx.config.ui.theme.as_deref(),
-        no_color,
-        Some(&user_themes),
-    )
-    .map_err(|e| Failure {
-        message: e.to_string(),
-        code: EXIT_USAGE,
-        kind: None,
-    })?;
-    let term = std::env::var("TERM").ok();
-    let theme = if crate::tui::theme::Theme::plain_terminal(term.as_deref()) {
-        theme.for_plain_terminal(chosen.is_some())
-    } else {
-        theme
-    };
-    let env = crate::tui::app::Env {
-        home: ctx.home.clone(),
-        config: ctx.config.clone(),
-        drives: std::sync::Arc::new(crate::domain::drives::SystemDrives),
-        now: crate::domain::time::now,
-    };
-    crate::tui::run(&env, theme).map_err(Failure::op)?;
-    Ok(0)
-}
