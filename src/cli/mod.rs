@@ -340,7 +340,7 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>, tui: TuiLauncher) -> ExitCo
                 .find_map(|a| a.to_str().and_then(|a| a.strip_prefix("--lang=")))
         });
     i18n::set(flag.and_then(Lang::parse).unwrap_or_else(Lang::from_env));
-    let cli = match localized(Cli::command(), "")
+    let cli = match localized_tree()
         .try_get_matches_from(args)
         .and_then(|m| Cli::from_arg_matches(&m))
     {
@@ -373,6 +373,32 @@ fn help_text(key: &str) -> Option<String> {
     (!text.ends_with(&full)).then_some(text)
 }
 
+/// The whole command tree, localized, with clap's generated `help`
+/// subcommands described in the reader's language too (they exist only
+/// once the tree is built).
+fn localized_tree() -> clap::Command {
+    fn help_subcommands(mut cmd: clap::Command, about: &str) -> clap::Command {
+        let subs: Vec<String> = cmd
+            .get_subcommands()
+            .map(|s| s.get_name().to_string())
+            .collect();
+        for name in subs {
+            cmd = if name == "help" {
+                cmd.mut_subcommand(name, |c| c.about(about.to_string()))
+            } else {
+                cmd.mut_subcommand(name, |c| help_subcommands(c, about))
+            };
+        }
+        cmd
+    }
+    let mut cmd = localized(Cli::command(), "");
+    cmd.build();
+    match help_text("clap_help_subcommand") {
+        Some(about) => help_subcommands(cmd, &about),
+        None => cmd,
+    }
+}
+
 /// The command tree with its help texts from the translation files
 /// (`help.<sub>_<sub>_<arg>`; the doc comments stay the fallback).
 fn localized(mut cmd: clap::Command, path: &str) -> clap::Command {
@@ -383,6 +409,40 @@ fn localized(mut cmd: clap::Command, path: &str) -> clap::Command {
     };
     if let Some(t) = help_text(&format!("{prefix}about")) {
         cmd = cmd.about(t);
+    }
+    // clap's own words (headings, the help flag) in the reader's language:
+    // a template per command with the headings written out.
+    if let (Some(usage), Some(options), Some(arguments), Some(commands), Some(flag)) = (
+        help_text("clap_usage"),
+        help_text("clap_options"),
+        help_text("clap_arguments"),
+        help_text("clap_commands"),
+        help_text("clap_help_flag"),
+    ) {
+        let mut template = format!("{{before-help}}{{about-with-newline}}\n{usage} {{usage}}\n\n");
+        if cmd.has_subcommands() {
+            template.push_str(&format!("{commands}\n{{subcommands}}\n\n"));
+        }
+        if cmd.get_positionals().next().is_some() {
+            template.push_str(&format!("{arguments}\n{{positionals}}\n\n"));
+        }
+        template.push_str(&format!("{options}\n{{options}}{{after-help}}"));
+        cmd = cmd.help_template(template).disable_help_flag(true).arg(
+            clap::Arg::new("help")
+                .short('h')
+                .long("help")
+                .action(clap::ArgAction::Help)
+                .help(flag),
+        );
+        if let (Some(_), Some(version)) = (cmd.get_version(), help_text("clap_version_flag")) {
+            cmd = cmd.disable_version_flag(true).arg(
+                clap::Arg::new("version")
+                    .short('V')
+                    .long("version")
+                    .action(clap::ArgAction::Version)
+                    .help(version),
+            );
+        }
     }
     if path.is_empty() {
         cmd = cmd.long_about(None);
@@ -421,12 +481,12 @@ fn run(cli: Cli, run_tui: TuiLauncher) -> Result<u8, Failure> {
     // Generated from the command tree, with no home and no configuration.
     match &cli.command {
         Some(Command::Completions { shell }) => {
-            let mut cmd = localized(Cli::command(), "");
+            let mut cmd = localized_tree();
             clap_complete::generate(*shell, &mut cmd, "certsafe", &mut std::io::stdout());
             return Ok(0);
         }
         Some(Command::Man { dir }) => {
-            let cmd = localized(Cli::command(), "");
+            let cmd = localized_tree();
             match dir {
                 Some(dir) => clap_mangen::generate_to(cmd, dir),
                 None => clap_mangen::Man::new(cmd).render(&mut std::io::stdout()),
