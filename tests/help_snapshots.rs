@@ -17,7 +17,12 @@ fn help(lang: &str, path: &[String]) -> String {
         .arg("--help")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{path:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{path:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.stderr.is_empty(), "{path:?}: help goes to stdout");
     String::from_utf8(out.stdout).unwrap()
 }
@@ -87,8 +92,19 @@ fn help_in_french_and_english() {
             // The French help names its sections in French and the same commands.
             if lang == "fr" {
                 assert_eq!(sub, subcommands(&help("en", path)), "{path:?}");
-                for english in ["Usage:", "Options:", "Commands:", "Arguments:", "Print help", "Print this message", "Print version"] {
-                    assert!(!text.contains(english), "{path:?}: {english:?} in French help:\n{text}");
+                for english in [
+                    "Usage:",
+                    "Options:",
+                    "Commands:",
+                    "Arguments:",
+                    "Print help",
+                    "Print this message",
+                    "Print version",
+                ] {
+                    assert!(
+                        !text.contains(english),
+                        "{path:?}: {english:?} in French help:\n{text}"
+                    );
                 }
             }
             insta::assert_snapshot!(name, text);

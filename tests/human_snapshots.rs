@@ -11,9 +11,21 @@ use common::{Alg, Home, Pki};
 
 /// The text of `certsafe --lang LANG ARGS...` and its exit code.
 fn text(home: &Home, lang: &str, args: &[&str]) -> (String, i32) {
-    let out = home.cmd().args(["--lang", lang]).args(args).output().unwrap();
-    assert!(out.stderr.is_empty(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    (String::from_utf8(out.stdout).unwrap(), out.status.code().unwrap())
+    let out = home
+        .cmd()
+        .args(["--lang", lang])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.stderr.is_empty(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        out.status.code().unwrap(),
+    )
 }
 
 #[test]
@@ -22,13 +34,20 @@ fn human_output_in_french_and_english() {
     let pki = Pki::new(Alg::Ec);
     // One account backed up and watched, one never backed up: both kinds of line.
     let ana = home.import(&pki, &pki.leaf("Dr Ana Martin", Alg::Ec), "Ana");
-    home.import(&pki, &pki.leaf_valid("Dr Paul Durand", Alg::Ec, 300, 20), "Paul");
+    home.import(
+        &pki,
+        &pki.leaf_valid("Dr Paul Durand", Alg::Ec, 300, 20),
+        "Paul",
+    );
     let sticks = tempfile::tempdir().unwrap();
     home.backup(&ana, sticks.path(), common::STRONG, "modern");
     home.watch_revocation(&pki);
 
     let mut settings = insta::Settings::clone_current();
-    settings.add_filter(&regex_escape(&sticks.path().display().to_string()), "[STICK]");
+    settings.add_filter(
+        &regex_escape(&sticks.path().display().to_string()),
+        "[STICK]",
+    );
     settings.add_filter(&regex_escape(&home.path().display().to_string()), "[HOME]");
     settings.add_filter(r"/tmp/\.tmp\w+", "[TMP]");
     settings.add_filter(r"\b\d+ (days|jours)\b", "[N] $1");

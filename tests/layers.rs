@@ -70,7 +70,7 @@ fn code_of(line: &str, in_string: &mut bool) -> String {
             // A char literal such as '"' must not open a string.
             '\'' => {
                 let rest: String = chars.clone().take(3).collect();
-                if rest.starts_with("\\") || rest.chars().nth(1) == Some('\'') {
+                if rest.starts_with('\\') || rest.chars().nth(1) == Some('\'') {
                     while let Some(n) = chars.next() {
                         if n == '\\' {
                             chars.next();
@@ -106,7 +106,10 @@ fn paths_in(code: &str) -> Vec<String> {
                 found.push(path.trim_end_matches(':').to_string());
                 // `crate::{cli, tui::app}`: each member of the group.
                 if path.ends_with("::") && bytes.get(i) == Some(&'{') {
-                    let end = bytes[i..].iter().position(|&c| c == '}').map_or(bytes.len(), |p| i + p);
+                    let end = bytes[i..]
+                        .iter()
+                        .position(|&c| c == '}')
+                        .map_or(bytes.len(), |p| i + p);
                     let group: String = bytes[i + 1..end].iter().collect();
                     for member in group.split(',') {
                         let member = member.trim();
@@ -144,7 +147,11 @@ fn breaches(src: &Path, dir: &str, banned: &[&str]) -> Vec<Breach> {
         sources_under(&root)
     } else {
         let file = src.join(format!("{dir}.rs"));
-        if file.exists() { vec![file] } else { Vec::new() }
+        if file.exists() {
+            vec![file]
+        } else {
+            Vec::new()
+        }
     };
     for file in files {
         let text = std::fs::read_to_string(&file).expect("read source");
@@ -160,7 +167,11 @@ fn breaches(src: &Path, dir: &str, banned: &[&str]) -> Vec<Breach> {
                 });
                 if hit {
                     out.push(Breach {
-                        file: file.strip_prefix(src).unwrap_or(&file).display().to_string(),
+                        file: file
+                            .strip_prefix(src)
+                            .unwrap_or(&file)
+                            .display()
+                            .to_string(),
                         line: n + 1,
                         found: path,
                     });
@@ -175,26 +186,55 @@ fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
-const TERMINAL_CRATES: &[&str] = &["ratatui", "crossterm", "tui_input", "clap", "clap_complete", "clap_mangen"];
+const TERMINAL_CRATES: &[&str] = &[
+    "ratatui",
+    "crossterm",
+    "tui_input",
+    "clap",
+    "clap_complete",
+    "clap_mangen",
+];
 
 #[test]
 fn domain_names_no_terminal_crate_and_no_front_end() {
     let mut banned = TERMINAL_CRATES.to_vec();
-    banned.extend(["crate::cli", "crate::tui", "certsafe::cli", "certsafe::tui", "crate::config"]);
+    banned.extend([
+        "crate::cli",
+        "crate::tui",
+        "certsafe::cli",
+        "certsafe::tui",
+        "crate::config",
+    ]);
     let found = breaches(&src(), "domain", &banned);
-    assert_eq!(found, Vec::<Breach>::new(), "domain must stay below the front ends");
+    assert_eq!(
+        found,
+        Vec::<Breach>::new(),
+        "domain must stay below the front ends"
+    );
 }
 
 #[test]
 fn cli_never_names_the_tui() {
-    let found = breaches(&src(), "cli", &["crate::tui", "ratatui", "crossterm", "tui_input"]);
-    assert_eq!(found, Vec::<Breach>::new(), "cli reaches the TUI only through main_with_args' launcher");
+    let found = breaches(
+        &src(),
+        "cli",
+        &["crate::tui", "ratatui", "crossterm", "tui_input"],
+    );
+    assert_eq!(
+        found,
+        Vec::<Breach>::new(),
+        "cli reaches the TUI only through main_with_args' launcher"
+    );
 }
 
 #[test]
 fn tui_never_names_the_cli() {
     let found = breaches(&src(), "tui", &["crate::cli", "clap"]);
-    assert_eq!(found, Vec::<Breach>::new(), "the TUI renders domain data, not the CLI's");
+    assert_eq!(
+        found,
+        Vec::<Breach>::new(),
+        "the TUI renders domain data, not the CLI's"
+    );
 }
 
 /// `lib.rs` is the one wiring point: it names both front ends, and `main.rs`
@@ -205,7 +245,10 @@ fn the_front_ends_meet_in_lib_and_main_only() {
     assert!(lib.iter().any(|b| b.found.starts_with("tui::")), "{lib:?}");
     assert!(lib.iter().any(|b| b.found.starts_with("cli::")), "{lib:?}");
     let main = std::fs::read_to_string(src().join("main.rs")).expect("main.rs");
-    assert!(main.contains("certsafe::run_tui"), "main.rs hands the launcher to the CLI");
+    assert!(
+        main.contains("certsafe::run_tui"),
+        "main.rs hands the launcher to the CLI"
+    );
 }
 
 /// No top-level module and `domain` depend on each other both ways
@@ -216,7 +259,11 @@ fn no_module_and_domain_import_each_other() {
     let mut cycles = Vec::new();
     for entry in std::fs::read_dir(&src).expect("src") {
         let path = entry.expect("entry").path();
-        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
         if matches!(name.as_str(), "domain" | "main" | "lib") {
             continue;
         }
@@ -240,25 +287,48 @@ fn the_scanner_sees_uses_qualified_paths_and_groups() {
         paths_in(&code_of(line, &mut st))
     };
     assert!(seen("use ratatui::widgets::Block;").contains(&"ratatui::widgets::Block".into()));
-    assert!(seen("let t = crate::tui::theme::Theme::default();").iter().any(|p| p.starts_with("crate::tui")));
+    assert!(
+        seen("let t = crate::tui::theme::Theme::default();")
+            .iter()
+            .any(|p| p.starts_with("crate::tui"))
+    );
     assert!(seen("use crate::{cli::Context, tui};").contains(&"crate::tui".into()));
     assert!(seen("use crossterm;").contains(&"crossterm".into()));
-    assert!(seen("#[derive(clap::Parser)]").iter().any(|p| p.starts_with("clap::")));
+    assert!(
+        seen("#[derive(clap::Parser)]")
+            .iter()
+            .any(|p| p.starts_with("clap::"))
+    );
     // Comments and strings are not code.
     assert!(seen("// use ratatui::x;").is_empty());
     assert!(seen("let s = \"crate::tui::x\";").is_empty());
     assert!(paths_in(&code_of("let s = \"open", &mut s)).is_empty());
-    assert!(paths_in(&code_of("crate::tui::x\";", &mut s)).is_empty(), "still in the literal");
+    assert!(
+        paths_in(&code_of("crate::tui::x\";", &mut s)).is_empty(),
+        "still in the literal"
+    );
     assert!(!s);
     // A char literal holding a quote does not hide the rest of the line.
-    assert!(seen("let q = '\"'; crate::tui::run();").iter().any(|p| p.starts_with("crate::tui")));
+    assert!(
+        seen("let q = '\"'; crate::tui::run();")
+            .iter()
+            .any(|p| p.starts_with("crate::tui"))
+    );
     // And on a planted file the rule fires.
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(dir.path().join("domain")).expect("mkdir");
-    std::fs::write(dir.path().join("domain/x.rs"), "fn f() {\n    crate::tui::run();\n}\n").expect("write");
+    std::fs::write(
+        dir.path().join("domain/x.rs"),
+        "fn f() {\n    crate::tui::run();\n}\n",
+    )
+    .expect("write");
     let found = breaches(dir.path(), "domain", &["crate::tui"]);
     assert_eq!(
         found,
-        vec![Breach { file: "domain/x.rs".into(), line: 2, found: "crate::tui::run".into() }]
+        vec![Breach {
+            file: "domain/x.rs".into(),
+            line: 2,
+            found: "crate::tui::run".into()
+        }]
     );
 }

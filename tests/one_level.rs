@@ -67,7 +67,10 @@ impl Pki {
     }
 
     fn root_crl(&self) -> PathBuf {
-        self.file("root.crl", &crl(&CrlSpec::fresh(1), &self.root, &self.root_key))
+        self.file(
+            "root.crl",
+            &crl(&CrlSpec::fresh(1), &self.root, &self.root_key),
+        )
     }
 
     fn inter_crl(&self, spec: &CrlSpec) -> PathBuf {
@@ -78,7 +81,10 @@ impl Pki {
     fn home(&self) -> Home {
         let home = Home::new();
         let cert = self.file("leaf.pem", &self.leaf.to_pem().unwrap());
-        let key = self.file("leaf.key", &self.leaf_key.private_key_to_pem_pkcs8().unwrap());
+        let key = self.file(
+            "leaf.key",
+            &self.leaf_key.private_key_to_pem_pkcs8().unwrap(),
+        );
         let out = home
             .cmd()
             .args(["account", "import", "--label", "Ana", "--cert"])
@@ -89,7 +95,11 @@ impl Pki {
             .arg(self.cas())
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
         let to = tempfile::tempdir().unwrap();
         home.backup(&id, to.path(), common::STRONG, "modern");
@@ -117,7 +127,11 @@ fn views(home: &Home) -> Views {
         let out = home.cmd().args(args).output().unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)));
-        (v["level"].as_str().unwrap().to_string(), out.status.code().unwrap(), v)
+        (
+            v["level"].as_str().unwrap().to_string(),
+            out.status.code().unwrap(),
+            v,
+        )
     };
     let (status_json, status_exit, status) = json(&["status", "--json"]);
     // Only revocation may speak: the account is backed up and not expiring.
@@ -143,7 +157,12 @@ fn views(home: &Home) -> Views {
         .iter()
         .filter(|a| matches!(a.pane, Pane::Crl | Pane::Revocation))
         .fold(Level::Ok, |l, a| l.worst(a.severity));
-    if data.status.alerts.iter().any(|a| a.code == "revocation_not_set_up") {
+    if data
+        .status
+        .alerts
+        .iter()
+        .any(|a| a.code == "revocation_not_set_up")
+    {
         home_panes = home_panes.worst(Level::Unknown);
     }
     Views {
@@ -173,7 +192,11 @@ fn import(home: &Home, args: &[&str], paths: &[&Path]) {
 }
 
 fn crl_state(home: &Home) -> Vec<String> {
-    let out = home.cmd().args(["crl", "status", "--json"]).output().unwrap();
+    let out = home
+        .cmd()
+        .args(["crl", "status", "--json"])
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     v["crls"]
         .as_array()
@@ -201,15 +224,31 @@ fn every_situation_has_one_level() {
     assert_eq!(views(&home), all(Level::Critical), "missing");
 
     // Both fresh: all good.
-    import(&home, &["crl", "import"], &[&pki.root_crl(), &pki.inter_crl(&CrlSpec::fresh(1))]);
+    import(
+        &home,
+        &["crl", "import"],
+        &[&pki.root_crl(), &pki.inter_crl(&CrlSpec::fresh(1))],
+    );
     assert_eq!(crl_state(&home), ["fresh", "fresh"]);
     assert_eq!(views(&home), all(Level::Ok), "fresh");
 
     // Unreachable with a cached copy still valid: a warning.
-    let out = home.cmd().args(["crl", "update", "--force"]).output().unwrap();
+    let out = home
+        .cmd()
+        .args(["crl", "update", "--force"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(crl_state(&home).contains(&"unreachable".to_string()), "{:?}", crl_state(&home));
-    assert_eq!(views(&home), all(Level::Warning), "unreachable, cache valid");
+    assert!(
+        crl_state(&home).contains(&"unreachable".to_string()),
+        "{:?}",
+        crl_state(&home)
+    );
+    assert_eq!(
+        views(&home),
+        all(Level::Warning),
+        "unreachable, cache valid"
+    );
 
     // Due: nextUpdate within the warning window.
     let due = CrlSpec {
@@ -249,7 +288,11 @@ fn every_situation_has_one_level() {
     let out = home.cmd().args(["crl", "update"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(crl_state(&home), ["fresh", "invalid"]);
-    assert_eq!(views(&home), all(Level::Critical), "invalid, nothing cached");
+    assert_eq!(
+        views(&home),
+        all(Level::Critical),
+        "invalid, nothing cached"
+    );
 
     // Unreachable, nothing cached.
     let pki = Pki::new(&[closed]);
@@ -259,7 +302,11 @@ fn every_situation_has_one_level() {
     let out = home.cmd().args(["crl", "update"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(crl_state(&home), ["fresh", "unreachable"]);
-    assert_eq!(views(&home), all(Level::Critical), "unreachable, nothing cached");
+    assert_eq!(
+        views(&home),
+        all(Level::Critical),
+        "unreachable, nothing cached"
+    );
 }
 
 /// An account whose certificate chains to no imported CA (another PKI's
@@ -271,7 +318,11 @@ fn an_untrusted_account_is_one_level_too() {
     let other = Pki::new(&[]);
     let home = pki.home();
     import(&home, &["ca", "import"], &[&other.cas()]);
-    import(&home, &["crl", "import"], &[&other.root_crl(), &other.inter_crl(&CrlSpec::fresh(1))]);
+    import(
+        &home,
+        &["crl", "import"],
+        &[&other.root_crl(), &other.inter_crl(&CrlSpec::fresh(1))],
+    );
     let v = views(&home);
     assert_eq!(v, all(Level::Warning));
 }

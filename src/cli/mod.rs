@@ -419,14 +419,15 @@ fn localized(mut cmd: clap::Command, path: &str) -> clap::Command {
         help_text("clap_commands"),
         help_text("clap_help_flag"),
     ) {
+        use std::fmt::Write as _;
         let mut template = format!("{{before-help}}{{about-with-newline}}\n{usage} {{usage}}\n\n");
         if cmd.has_subcommands() {
-            template.push_str(&format!("{commands}\n{{subcommands}}\n\n"));
+            let _ = write!(template, "{commands}\n{{subcommands}}\n\n");
         }
         if cmd.get_positionals().next().is_some() {
-            template.push_str(&format!("{arguments}\n{{positionals}}\n\n"));
+            let _ = write!(template, "{arguments}\n{{positionals}}\n\n");
         }
-        template.push_str(&format!("{options}\n{{options}}{{after-help}}"));
+        let _ = write!(template, "{options}\n{{options}}{{after-help}}");
         cmd = cmd.help_template(template).disable_help_flag(true).arg(
             clap::Arg::new("help")
                 .short('h')
@@ -542,4 +543,3 @@ fn run(cli: Cli, run_tui: TuiLauncher) -> Result<u8, Failure> {
         Command::Completions { .. } | Command::Man { .. } => Ok(0),
     }
 }
-

@@ -161,7 +161,11 @@ fn text(status: &Status) -> String {
     }
     for a in &status.alerts {
         let key = format!("status.level_{}", a.severity.word());
-        let line = crate::t!("status.line", level = crate::t!(&key), message = visible(&a.message));
+        let line = crate::t!(
+            "status.line",
+            level = crate::t!(&key),
+            message = visible(&a.message)
+        );
         let _ = writeln!(out, "{line}");
         let _ = writeln!(out, "    → {}", visible(&a.recommendation));
     }
