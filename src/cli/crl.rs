@@ -14,7 +14,7 @@ use crate::domain::crl::ldap::ChannelFetcher;
 use crate::domain::crl::{
     self, Accepted, CrlError, CrlProgress, Env, Holder, Outcome, UpdateOptions,
 };
-use crate::domain::status::Level;
+use crate::domain::status::{Level, Status};
 use crate::domain::text::visible;
 use crate::domain::time::{now, parse_duration, rfc3339};
 use crate::domain::trust::read_cert_file;
@@ -256,20 +256,10 @@ fn status(env: &Env, json: bool) -> Result<u8, Failure> {
             certs.push((checker.check(&cert), holder));
         }
     }
-    // The same policy as `status` and the home panes: without a trusted CA,
-    // revocation is not set up (unknown); otherwise the worst CRL and
-    // certificate level.
-    let level = if cas.is_empty() {
-        Level::Unknown
-    } else {
-        crls.iter()
-            .map(|e| e.level(t_now))
-            .chain(certs.iter().map(|(c, _)| match c.state {
-                CertState::Expired | CertState::NotYetValid => Level::Ok,
-                s => s.level(),
-            }))
-            .fold(Level::Ok, Level::worst)
-    };
+    // One severity policy: the level is the worst of the alerts `status`
+    // and the home panes show for CRLs and revocation (`crl::alerts`), so
+    // the two monitoring commands cannot disagree (tests/one_level.rs).
+    let level = Status::from_alerts(crl::alerts(env, t_now)?).level;
     if json {
         let certificates: Vec<_> = certs
             .iter()

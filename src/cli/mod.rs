@@ -320,8 +320,15 @@ impl serde_json::ser::Formatter for SafeJson {
     }
 }
 
-/// Runs the program with `args`; returns the exit code.
-pub fn main_with_args(args: Vec<std::ffi::OsString>) -> ExitCode {
+/// Starts the terminal interface with the context and the `--theme` flag.
+///
+/// `cli` never imports `tui` (the layer rule, `tests/layers.rs`): the
+/// binary passes [`crate::run_tui`] in, the one place both front ends meet.
+pub type TuiLauncher = fn(&Context, Option<&str>) -> Result<u8, Failure>;
+
+/// Runs the program with `args`; returns the exit code. With no subcommand
+/// (or `demo`), `tui` runs the terminal interface.
+pub fn main_with_args(args: Vec<std::ffi::OsString>, tui: TuiLauncher) -> ExitCode {
     let json = args.iter().any(|a| a == "--json");
     // The language is known before parsing, so --help speaks it too.
     let flag = args
@@ -333,7 +340,7 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> ExitCode {
                 .find_map(|a| a.to_str().and_then(|a| a.strip_prefix("--lang=")))
         });
     i18n::set(flag.and_then(Lang::parse).unwrap_or_else(Lang::from_env));
-    let cli = match localized(Cli::command(), "")
+    let cli = match localized_tree()
         .try_get_matches_from(args)
         .and_then(|m| Cli::from_arg_matches(&m))
     {
@@ -344,7 +351,7 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match run(cli) {
+    match run(cli, tui) {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
             errln!("certsafe: {}: {}", crate::t!("cli.error"), f.message);
@@ -366,6 +373,32 @@ fn help_text(key: &str) -> Option<String> {
     (!text.ends_with(&full)).then_some(text)
 }
 
+/// The whole command tree, localized, with clap's generated `help`
+/// subcommands described in the reader's language too (they exist only
+/// once the tree is built).
+fn localized_tree() -> clap::Command {
+    fn help_subcommands(mut cmd: clap::Command, about: &str) -> clap::Command {
+        let subs: Vec<String> = cmd
+            .get_subcommands()
+            .map(|s| s.get_name().to_string())
+            .collect();
+        for name in subs {
+            cmd = if name == "help" {
+                cmd.mut_subcommand(name, |c| c.about(about.to_string()))
+            } else {
+                cmd.mut_subcommand(name, |c| help_subcommands(c, about))
+            };
+        }
+        cmd
+    }
+    let mut cmd = localized(Cli::command(), "");
+    cmd.build();
+    match help_text("clap_help_subcommand") {
+        Some(about) => help_subcommands(cmd, &about),
+        None => cmd,
+    }
+}
+
 /// The command tree with its help texts from the translation files
 /// (`help.<sub>_<sub>_<arg>`; the doc comments stay the fallback).
 fn localized(mut cmd: clap::Command, path: &str) -> clap::Command {
@@ -376,6 +409,41 @@ fn localized(mut cmd: clap::Command, path: &str) -> clap::Command {
     };
     if let Some(t) = help_text(&format!("{prefix}about")) {
         cmd = cmd.about(t);
+    }
+    // clap's own words (headings, the help flag) in the reader's language:
+    // a template per command with the headings written out.
+    if let (Some(usage), Some(options), Some(arguments), Some(commands), Some(flag)) = (
+        help_text("clap_usage"),
+        help_text("clap_options"),
+        help_text("clap_arguments"),
+        help_text("clap_commands"),
+        help_text("clap_help_flag"),
+    ) {
+        use std::fmt::Write as _;
+        let mut template = format!("{{before-help}}{{about-with-newline}}\n{usage} {{usage}}\n\n");
+        if cmd.has_subcommands() {
+            let _ = write!(template, "{commands}\n{{subcommands}}\n\n");
+        }
+        if cmd.get_positionals().next().is_some() {
+            let _ = write!(template, "{arguments}\n{{positionals}}\n\n");
+        }
+        let _ = write!(template, "{options}\n{{options}}{{after-help}}");
+        cmd = cmd.help_template(template).disable_help_flag(true).arg(
+            clap::Arg::new("help")
+                .short('h')
+                .long("help")
+                .action(clap::ArgAction::Help)
+                .help(flag),
+        );
+        if let (Some(_), Some(version)) = (cmd.get_version(), help_text("clap_version_flag")) {
+            cmd = cmd.disable_version_flag(true).arg(
+                clap::Arg::new("version")
+                    .short('V')
+                    .long("version")
+                    .action(clap::ArgAction::Version)
+                    .help(version),
+            );
+        }
     }
     if path.is_empty() {
         cmd = cmd.long_about(None);
@@ -408,18 +476,18 @@ fn localized(mut cmd: clap::Command, path: &str) -> clap::Command {
     cmd
 }
 
-fn run(cli: Cli) -> Result<u8, Failure> {
+fn run(cli: Cli, run_tui: TuiLauncher) -> Result<u8, Failure> {
     let forced = cli.lang.as_deref().and_then(Lang::parse);
     i18n::set(forced.unwrap_or_else(Lang::from_env));
     // Generated from the command tree, with no home and no configuration.
     match &cli.command {
         Some(Command::Completions { shell }) => {
-            let mut cmd = localized(Cli::command(), "");
+            let mut cmd = localized_tree();
             clap_complete::generate(*shell, &mut cmd, "certsafe", &mut std::io::stdout());
             return Ok(0);
         }
         Some(Command::Man { dir }) => {
-            let cmd = localized(Cli::command(), "");
+            let cmd = localized_tree();
             match dir {
                 Some(dir) => clap_mangen::generate_to(cmd, dir),
                 None => clap_mangen::Man::new(cmd).render(&mut std::io::stdout()),
@@ -474,44 +542,4 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Log(args) => log::run(&ctx, &args),
         Command::Completions { .. } | Command::Man { .. } => Ok(0),
     }
-}
-
-/// Starts the terminal interface (a usage error without a terminal).
-fn run_tui(ctx: &Context, theme_flag: Option<&str>) -> Result<u8, Failure> {
-    use std::io::IsTerminal;
-    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        return Err(Failure {
-            message: crate::t!("tui.needs_terminal"),
-            code: EXIT_USAGE,
-            kind: None,
-        });
-    }
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let user_themes = ctx.home.config_dir.join("themes");
-    let chosen = theme_flag.or(ctx.config.ui.theme.as_deref());
-    let theme = crate::tui::theme::Theme::choose(
-        theme_flag,
-        ctx.config.ui.theme.as_deref(),
-        no_color,
-        Some(&user_themes),
-    )
-    .map_err(|e| Failure {
-        message: e.to_string(),
-        code: EXIT_USAGE,
-        kind: None,
-    })?;
-    let term = std::env::var("TERM").ok();
-    let theme = if crate::tui::theme::Theme::plain_terminal(term.as_deref()) {
-        theme.for_plain_terminal(chosen.is_some())
-    } else {
-        theme
-    };
-    let env = crate::tui::app::Env {
-        home: ctx.home.clone(),
-        config: ctx.config.clone(),
-        drives: std::sync::Arc::new(crate::domain::drives::SystemDrives),
-        now: crate::domain::time::now,
-    };
-    crate::tui::run(&env, theme).map_err(Failure::op)?;
-    Ok(0)
 }

@@ -91,7 +91,10 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
                         .to_string()
                         + "\n"
                 }
-                Format::Text => format!("{}: {message}\n", crate::t!("status.level_unknown")),
+                Format::Text => format!(
+                    "{}\n",
+                    crate::t!("status.line", level = crate::t!("status.level_unknown"), message = message)
+                ),
             };
             emit(args, &out)?;
             return Ok(Level::Unknown.exit_code());
@@ -148,14 +151,22 @@ fn text(status: &Status) -> String {
     if status.alerts.is_empty() {
         let _ = writeln!(
             out,
-            "{}: {}",
-            crate::t!("status.level_ok"),
-            crate::t!("status.all_good")
+            "{}",
+            crate::t!(
+                "status.line",
+                level = crate::t!("status.level_ok"),
+                message = crate::t!("status.all_good")
+            )
         );
     }
     for a in &status.alerts {
         let key = format!("status.level_{}", a.severity.word());
-        let _ = writeln!(out, "{}: {}", crate::t!(&key), visible(&a.message));
+        let line = crate::t!(
+            "status.line",
+            level = crate::t!(&key),
+            message = visible(&a.message)
+        );
+        let _ = writeln!(out, "{line}");
         let _ = writeln!(out, "    → {}", visible(&a.recommendation));
     }
     out

@@ -27,7 +27,7 @@ use super::crl::{CrlError, Env, held};
 use super::identity::{fingerprint, signed_by, subject_line};
 use super::time::asn1_to_datetime;
 use super::trust::{Imported, TrustError, is_ca, read_cert_file, read_certs};
-use crate::config::CrlPolicy;
+use crate::domain::config::CrlPolicy;
 
 /// Which IGC-Santé hierarchy to trust.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

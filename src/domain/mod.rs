@@ -5,6 +5,7 @@
 pub mod backup;
 pub mod ber;
 pub mod certext;
+pub mod config;
 pub mod crl;
 pub mod demo;
 pub mod drives;

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use super::home::Home;
 use super::store::{Account, BackupState, Store, StoreError};
-use crate::config::Config;
+use crate::domain::config::Config;
 
 /// How bad an alert is. Ordered: `Ok < Warning < Critical < Unknown` is NOT
 /// the monitoring order; use [`Level::worst`].

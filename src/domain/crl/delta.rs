@@ -24,7 +24,7 @@ use super::index::{
 };
 use super::update::{Outcome, SlotReport};
 use super::{AcceptError, Accepted, CrlError, CrlState, Env, Rejection, Slot, parse, sha256_hex};
-use crate::config::CrlPolicy;
+use crate::domain::config::CrlPolicy;
 use crate::domain::trust::TrustedCa;
 
 /// Why a cached delta CRL was not applied (the `delta_ignored` code of

@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use crate::config::CrlPolicy;
+use crate::domain::config::CrlPolicy;
 
 /// What to fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -36,7 +36,7 @@ use super::identity::{fingerprint, name_line, signed_by};
 use super::status::{Alert, Level, Pane};
 use super::store::{Store, StoreError};
 use super::trust::{CaStore, Correspondent, Correspondents, TrustError, TrustedCa};
-use crate::config::{Config, CrlPolicy};
+use crate::domain::config::{Config, CrlPolicy};
 
 pub use self::update::{CrlProgress, Outcome, SlotReport, UpdateOptions, UpdateReport, update};
 
@@ -252,7 +252,7 @@ pub struct Env {
     /// The `[crl]` settings.
     pub policy: CrlPolicy,
     /// The `[revocation]` settings.
-    pub revocation: crate::config::RevocationPolicy,
+    pub revocation: crate::domain::config::RevocationPolicy,
 }
 
 impl Env {

@@ -742,7 +742,7 @@ impl Transport for HttpFetcher {
 }
 
 /// The limits of an OCSP exchange: the CRL ones, capped for a small answer.
-pub fn limits(policy: &crate::config::CrlPolicy) -> Limits {
+pub fn limits(policy: &crate::domain::config::CrlPolicy) -> Limits {
     let mut l = Limits::from_policy(policy);
     l.max_bytes = l.max_bytes.min(MAX_RESPONSE);
     l.total = l
