@@ -12,6 +12,7 @@ pub mod fsutil;
 pub mod history;
 pub mod home;
 pub mod identity;
+pub mod import;
 pub mod igc;
 pub mod journal;
 pub mod ldap;

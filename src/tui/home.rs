@@ -17,6 +17,7 @@ pub fn hints() -> Vec<(&'static str, String)> {
     vec![
         ("b", t!("tui.key_backup")),
         ("r", t!("tui.key_restore_short")),
+        ("a", t!("tuiacct.key_add_account")),
         ("u", t!("tui.key_update_crls")),
         ("c", t!("tui.key_crls")),
         ("?", t!("tui.key_help")),
@@ -33,6 +34,13 @@ pub fn help() -> Vec<String> {
     );
     lines.push(format!("{:<6} {}", "l", t!("tui.key_reload")));
     lines.push(format!("{:<6} {}", "e", t!("tui.key_journal")));
+    lines.push(format!("{:<6} {}", "a +", t!("tuiacct.key_add_account")));
+    lines.push(format!("{:<6} {}", "n", t!("tuiacct.key_rename_account")));
+    lines.push(format!(
+        "{:<6} {}",
+        t!("tuiacct.keyname_delete"),
+        t!("tuiacct.key_remove_account")
+    ));
     lines
 }
 
