@@ -84,9 +84,11 @@ impl AccountAction {
         }
     }
 
-    /// Whether a text field has the focus.
+    /// Whether every key goes to this popup: the label field takes letters,
+    /// and the removal question answers every key itself (`q` or `?` there
+    /// keep the account, like any key but yes).
     pub fn typing(&self) -> bool {
-        matches!(self, Self::Rename { .. })
+        true
     }
 
     /// Handles a key.
