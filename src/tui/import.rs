@@ -390,7 +390,13 @@ pub fn render(
             lines.push(Line::from(Span::styled(t!("tuiacct.import_as"), theme.text())));
             let items: Vec<String> = choices.iter().map(choice_text).collect();
             lines.extend(list_lines(theme, &items, *selected));
-            let text_rows = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+            // Rows the wrapped text takes, so the label field sits under it.
+            let width = usize::from(inner.width.max(1));
+            let text_rows: usize = lines
+                .iter()
+                .map(|l| l.width().div_ceil(width).max(1))
+                .sum();
+            let text_rows = u16::try_from(text_rows).unwrap_or(u16::MAX);
             let [top, field, foot] = Layout::vertical([
                 Constraint::Length(text_rows),
                 Constraint::Length(2),
