@@ -67,7 +67,10 @@ fn clear_field(w: &World, app: &mut App) {
 /// "what is inside" → the account step.
 fn pick_file(w: &World, app: &mut App, password: &str) {
     w.key(app, KeyCode::Char('a'));
-    assert!(matches!(app.screen, Screen::Import(_)), "a opens the import");
+    assert!(
+        matches!(app.screen, Screen::Import(_)),
+        "a opens the import"
+    );
     w.key(app, KeyCode::Enter); // the stick
     w.key(app, KeyCode::Enter); // its file
     w.type_text(app, password);
@@ -97,14 +100,28 @@ fn import_from_a_stick_makes_a_new_account_with_the_typed_label() {
     let Step::Target { choices, label, .. } = import_step(&app) else {
         panic!("not on the account step")
     };
-    assert_eq!(choices.len(), 1, "no holder in the store: only a new account");
-    assert_eq!(label.value(), "from the file", "prefilled from the friendlyName");
+    assert_eq!(
+        choices.len(),
+        1,
+        "no holder in the store: only a new account"
+    );
+    assert_eq!(
+        label.value(),
+        "from the file",
+        "prefilled from the friendlyName"
+    );
 
     // An empty label is refused and the wizard keeps its choices.
     clear_field(&w, &mut app);
     w.key(&mut app, KeyCode::Enter);
-    assert!(matches!(import_step(&app), Step::Target { error: Some(_), .. }));
-    assert!(accounts(&w).is_empty(), "nothing imported on a refused label");
+    assert!(matches!(
+        import_step(&app),
+        Step::Target { error: Some(_), .. }
+    ));
+    assert!(
+        accounts(&w).is_empty(),
+        "nothing imported on a refused label"
+    );
 
     w.type_text(&mut app, "Dr Durand — cabinet");
     w.key(&mut app, KeyCode::Enter);
@@ -128,7 +145,10 @@ fn import_from_a_stick_makes_a_new_account_with_the_typed_label() {
     pick_file(&w, &mut app, PASSWORD);
     w.key(&mut app, KeyCode::Enter);
     w.key(&mut app, KeyCode::Enter);
-    assert!(matches!(import_step(&app), Step::Target { error: Some(_), .. }));
+    assert!(matches!(
+        import_step(&app),
+        Step::Target { error: Some(_), .. }
+    ));
     assert_eq!(accounts(&w).len(), 1);
 }
 
@@ -185,13 +205,18 @@ fn the_holder_s_account_is_offered_as_a_renewal_or_a_separate_account() {
     let Step::Target { choices, .. } = import_step(&app) else {
         panic!("not on the account step")
     };
-    assert!(matches!(&choices[0], certsafe::tui::import::Choice::Renewal(c) if c.id == account.meta.id));
+    assert!(
+        matches!(&choices[0], certsafe::tui::import::Choice::Renewal(c) if c.id == account.meta.id)
+    );
     w.key(&mut app, KeyCode::Enter);
     assert!(matches!(import_step(&app), Step::Done(_)));
     let list = w.store().list().unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].meta.fingerprint, second.fingerprint());
-    assert!(list[0].holds(&first.fingerprint()), "the earlier key is kept");
+    assert!(
+        list[0].holds(&first.fingerprint()),
+        "the earlier key is kept"
+    );
 
     // A third identity of the same holder as a separate, named account.
     let third = pki_identity(&pki, &pki.leaf("Dr Anne Renouvel", Alg::Ec));
@@ -267,7 +292,10 @@ fn remove_needs_the_yes_key_and_then_deletes_the_account() {
         w.key(&mut app, KeyCode::Char('d'));
         assert!(matches!(app.screen, Screen::Account(_)));
         w.key(&mut app, key);
-        assert!(matches!(app.screen, Screen::Home), "{key:?} kept the account");
+        assert!(
+            matches!(app.screen, Screen::Home),
+            "{key:?} kept the account"
+        );
         assert_eq!(accounts(&w), before, "{key:?} removed something");
     }
     assert!(!app.quit);

@@ -128,8 +128,8 @@ fn sh(script: &str) -> String {
 fn put_identity(dir: &Path, pass_file: &Path) -> String {
     let f = common::fixtures();
     let chain = tempfile::NamedTempFile::new().unwrap();
-    let mut pem = std::fs::read(f.join("TEST_AC_IGC-SANTE_ELEMENTAIRE_ORGANISATIONS.dc528e37.pem"))
-        .unwrap();
+    let mut pem =
+        std::fs::read(f.join("TEST_AC_IGC-SANTE_ELEMENTAIRE_ORGANISATIONS.dc528e37.pem")).unwrap();
     pem.extend(std::fs::read(f.join("TEST_AC_RACINE_IGC-SANTE_ELEMENTAIRE.01325aeb.pem")).unwrap());
     std::fs::write(chain.path(), pem).unwrap();
     sh(&format!(

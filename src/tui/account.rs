@@ -216,7 +216,11 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, a: &AccountAction) {
             .areas(inner);
             frame.render_widget(
                 Paragraph::new(widgets::safe_lines(vec![Line::from(Span::styled(
-                    t!("tuiacct.account_line", label = account.label, id = account.id),
+                    t!(
+                        "tuiacct.account_line",
+                        label = account.label,
+                        id = account.id
+                    ),
                     theme.text(),
                 ))]))
                 .wrap(Wrap { trim: true }),

@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 
 use super::account::{AccountAction, Changed};
 use super::backup::BackupWizard;
-use super::import::{ImportWizard, Picked};
 use super::crl::{CorrespondentRow, CrlScreen};
+use super::import::{ImportWizard, Picked};
 use super::restore::RestoreWizard;
 use super::theme::Theme;
 use crate::config::Config;
@@ -462,7 +462,7 @@ impl App {
                 self.screen = Screen::Import(Box::new(ImportWizard::new(accounts)));
                 Outcome::effect(Effect::RefreshDrives(false))
             }
-            KeyCode::Char('n') | KeyCode::Char('d') | KeyCode::Delete => {
+            KeyCode::Char('n' | 'd') | KeyCode::Delete => {
                 let Some(row) = self
                     .data
                     .as_ref()

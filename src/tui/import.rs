@@ -165,16 +165,15 @@ impl ImportWizard {
                     Outcome::None
                 }
                 KeyCode::Enter => {
-                    let how = match choices.get(*selected) {
-                        Some(Choice::Renewal(c)) => ImportAs::RenewalOf { id: c.id.clone() },
-                        _ => {
-                            let text = label.value().trim().to_string();
-                            if let Err(e) = crate::domain::store::check_label(&text) {
-                                *error = Some(e.to_string());
-                                return Outcome::None;
-                            }
-                            ImportAs::New { label: text }
+                    let how = if let Some(Choice::Renewal(c)) = choices.get(*selected) {
+                        ImportAs::RenewalOf { id: c.id.clone() }
+                    } else {
+                        let text = label.value().trim().to_string();
+                        if let Err(e) = crate::domain::store::check_label(&text) {
+                            *error = Some(e.to_string());
+                            return Outcome::None;
                         }
+                        ImportAs::New { label: text }
                     };
                     let Step::Target {
                         picked,
@@ -211,9 +210,7 @@ impl ImportWizard {
     pub fn on_msg(&mut self, msg: Msg) -> Outcome {
         match (msg, &mut self.step) {
             (Msg::HolderFound(result), Step::Checking(_)) => {
-                let Step::Checking(picked) =
-                    std::mem::replace(&mut self.step, Step::Moving)
-                else {
+                let Step::Checking(picked) = std::mem::replace(&mut self.step, Step::Moving) else {
                     return Outcome::None;
                 };
                 let mut choices = Vec::new();
@@ -340,10 +337,7 @@ pub fn render(
         Step::Done(_) => (6, "tui.restore_step_done"),
         _ => (5, "tui.restore_step_target"),
     };
-    let outer = block(
-        theme,
-        &t!("tuiacct.import_title", step = n, name = t!(key)),
-    );
+    let outer = block(theme, &t!("tuiacct.import_title", step = n, name = t!(key)));
     let inner = outer.inner(area);
     frame.render_widget(outer, area);
     let spin = SPINNER[w.spin % 4];
@@ -387,15 +381,15 @@ pub fn render(
                 ));
             }
             lines.push(Line::default());
-            lines.push(Line::from(Span::styled(t!("tuiacct.import_as"), theme.text())));
+            lines.push(Line::from(Span::styled(
+                t!("tuiacct.import_as"),
+                theme.text(),
+            )));
             let items: Vec<String> = choices.iter().map(choice_text).collect();
             lines.extend(list_lines(theme, &items, *selected));
             // Rows the wrapped text takes, so the label field sits under it.
             let width = usize::from(inner.width.max(1));
-            let text_rows: usize = lines
-                .iter()
-                .map(|l| l.width().div_ceil(width).max(1))
-                .sum();
+            let text_rows: usize = lines.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
             let text_rows = u16::try_from(text_rows).unwrap_or(u16::MAX);
             let [top, field, foot] = Layout::vertical([
                 Constraint::Length(text_rows),
@@ -449,10 +443,17 @@ pub fn render(
                 kv(theme, &t!("show.fingerprint"), &a.meta.fingerprint),
             ];
             if done.expired {
-                lines.push(level_line(theme, Level::Warning, t!("tuiacct.expired_done")));
+                lines.push(level_line(
+                    theme,
+                    Level::Warning,
+                    t!("tuiacct.expired_done"),
+                ));
             }
             lines.push(Line::default());
-            lines.push(Line::from(Span::styled(t!("tuiacct.done_next"), theme.text())));
+            lines.push(Line::from(Span::styled(
+                t!("tuiacct.done_next"),
+                theme.text(),
+            )));
             frame.render_widget(
                 Paragraph::new(widgets::safe_lines(lines)).wrap(Wrap { trim: true }),
                 inner,
