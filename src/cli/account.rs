@@ -9,7 +9,7 @@ use serde_json::json;
 use super::password::{self, Source};
 use super::{Context, Failure, PasswordArgs, print_json, warn};
 use crate::domain::identity::{self, Identity};
-use crate::domain::store::{Account, identity_from_files, label_from_name};
+use crate::domain::store::{Account, identity_from_files};
 use crate::domain::text::{Shown, visible};
 use crate::domain::time::{now, rfc3339};
 use crate::t;
@@ -510,14 +510,7 @@ fn finish_import(
             crate::domain::store::check_label(label)?;
             label.clone()
         }
-        None => friendly_name
-            .and_then(label_from_name)
-            .or_else(|| {
-                identity::common_name(&identity.cert)
-                    .as_deref()
-                    .and_then(label_from_name)
-            })
-            .unwrap_or_else(|| info.fingerprint[..12].to_string()),
+        None => crate::domain::import::default_label(identity, friendly_name),
     };
     let email = args
         .email

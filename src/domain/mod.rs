@@ -14,6 +14,7 @@ pub mod history;
 pub mod home;
 pub mod identity;
 pub mod igc;
+pub mod import;
 pub mod journal;
 pub mod ldap;
 pub mod lock;

@@ -8,8 +8,10 @@ use std::sync::Arc;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use time::OffsetDateTime;
 
+use super::account::{AccountAction, Changed};
 use super::backup::BackupWizard;
 use super::crl::{CorrespondentRow, CrlScreen};
+use super::import::{ImportWizard, Picked};
 use super::restore::RestoreWizard;
 use super::theme::Theme;
 use crate::config::Config;
@@ -101,6 +103,12 @@ pub enum Msg {
     CrlUpdated(Result<crate::domain::crl::update::UpdateReport, String>),
     /// "Trust IGC-Santé" finished.
     IgcTrusted(Result<crate::domain::igc::Report, String>),
+    /// The account of the same holder as an identity being imported, if any.
+    HolderFound(Result<Option<crate::domain::history::Candidate>, String>),
+    /// An import finished (on failure the opened file comes back).
+    Imported(Result<Box<crate::domain::import::Imported>, (String, Box<Picked>)>),
+    /// A rename or removal finished.
+    AccountChanged(Result<Changed, String>),
 }
 
 /// Work with side effects, run outside `update`.
@@ -149,6 +157,24 @@ pub enum Effect {
     UpdateCrls(bool),
     /// Trust the IGC-Santé CAs of this hierarchy (bundle and AIA).
     TrustIgc(crate::domain::igc::Hierarchy),
+    /// Find the account of the same holder as this certificate.
+    FindHolder(openssl::x509::X509),
+    /// Import an opened identity as told.
+    Import(Box<Picked>, crate::domain::import::ImportAs),
+    /// Give an account another label.
+    RenameAccount {
+        /// Account.
+        id: String,
+        /// The new label.
+        label: String,
+    },
+    /// Remove an account, if it still holds the identity the user saw.
+    RemoveAccount {
+        /// Account.
+        id: String,
+        /// Its fingerprint when the user confirmed.
+        fingerprint: String,
+    },
 }
 
 /// Whether `code` is the explicit "yes" of a confirmation: `y` (English) or
@@ -178,6 +204,10 @@ pub enum Screen {
     Restore(Box<RestoreWizard>),
     /// CRLs and correspondents.
     Crl(Box<CrlScreen>),
+    /// The import wizard.
+    Import(Box<ImportWizard>),
+    /// Rename or remove the selected account (over the home screen).
+    Account(Box<AccountAction>),
 }
 
 /// What a screen's key handler asks the app to do.
@@ -240,7 +270,10 @@ impl App {
 
     /// Whether a wizard is open (then `q` asks first).
     pub fn in_wizard(&self) -> bool {
-        matches!(self.screen, Screen::Backup(_) | Screen::Restore(_))
+        matches!(
+            self.screen,
+            Screen::Backup(_) | Screen::Restore(_) | Screen::Import(_)
+        )
     }
 
     /// Whether the current step types text (then letters are text, not keys).
@@ -249,6 +282,8 @@ impl App {
             Screen::Home | Screen::Crl(_) => false,
             Screen::Backup(w) => w.typing(),
             Screen::Restore(w) => w.typing(),
+            Screen::Import(w) => w.typing(),
+            Screen::Account(a) => a.typing(),
         }
     }
 
@@ -261,11 +296,12 @@ impl App {
                 match &mut self.screen {
                     Screen::Backup(w) => w.on_tick(self.ticks),
                     Screen::Restore(w) => w.on_tick(self.ticks),
+                    Screen::Import(w) => w.on_tick(self.ticks),
                     Screen::Crl(s) => {
                         s.on_tick(self.ticks);
                         None
                     }
-                    Screen::Home => None,
+                    Screen::Home | Screen::Account(_) => None,
                 }
             }
             Msg::HomeLoaded(Ok(data)) => {
@@ -278,12 +314,28 @@ impl App {
                 self.load_error = Some(e);
                 None
             }
+            Msg::AccountChanged(result) => match (result, &mut self.screen) {
+                (Ok(changed), _) => {
+                    self.screen = Screen::Home;
+                    self.notice = Some(changed.words());
+                    Some(Effect::LoadHome)
+                }
+                (Err(e), Screen::Account(a)) => {
+                    a.failed(e);
+                    None
+                }
+                (Err(e), _) => {
+                    self.notice = Some(e);
+                    None
+                }
+            },
             other => {
                 let outcome = match &mut self.screen {
                     Screen::Backup(w) => w.on_msg(other),
                     Screen::Restore(w) => w.on_msg(other),
                     Screen::Crl(s) => s.on_msg(other),
-                    Screen::Home => Outcome::None,
+                    Screen::Import(w) => w.on_msg(other),
+                    Screen::Home | Screen::Account(_) => Outcome::None,
                 };
                 self.apply(outcome)
             }
@@ -343,6 +395,8 @@ impl App {
             Screen::Backup(w) => w.on_key(key),
             Screen::Restore(w) => w.on_key(key),
             Screen::Crl(s) => s.on_key(key),
+            Screen::Import(w) => w.on_key(key),
+            Screen::Account(a) => a.on_key(key),
         };
         self.apply(outcome)
     }
@@ -399,6 +453,33 @@ impl App {
                 Outcome::effect(Effect::LoadCrls)
             }
             KeyCode::Char('l') => Outcome::effect(Effect::LoadHome),
+            KeyCode::Char('a' | '+') => {
+                let accounts = self
+                    .data
+                    .as_ref()
+                    .map(|d| d.accounts.clone())
+                    .unwrap_or_default();
+                self.screen = Screen::Import(Box::new(ImportWizard::new(accounts)));
+                Outcome::effect(Effect::RefreshDrives(false))
+            }
+            KeyCode::Char('n' | 'd') | KeyCode::Delete => {
+                let Some(row) = self
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.accounts.get(self.selected))
+                    .cloned()
+                else {
+                    self.notice = Some(crate::t!("tuiacct.no_account_selected"));
+                    return Outcome::None;
+                };
+                let action = if key.code == KeyCode::Char('n') {
+                    AccountAction::rename(row)
+                } else {
+                    AccountAction::remove(row)
+                };
+                self.screen = Screen::Account(Box::new(action));
+                Outcome::None
+            }
             KeyCode::Char('e') if count > 0 => {
                 self.overlay = Some(Overlay::Journal);
                 Outcome::None
@@ -609,6 +690,40 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
                 .and_then(|f| igc::trust(&cenv, &f, &plan).map_err(|e| e.to_string()));
             send(Msg::IgcTrusted(result));
         }
+        Effect::FindHolder(cert) => {
+            let result = Store::open(&env.home.accounts_dir())
+                .and_then(|store| crate::domain::import::candidate(&store, &cert))
+                .map_err(|e| e.to_string());
+            send(Msg::HolderFound(result));
+        }
+        Effect::Import(picked, how) => {
+            let result = Store::open(&env.home.accounts_dir())
+                .map_err(|e| e.to_string())
+                .and_then(|store| {
+                    crate::domain::import::import(
+                        &store,
+                        &picked.opened.identity,
+                        &how,
+                        None,
+                        (env.now)(),
+                    )
+                    .map_err(|e| e.to_string())
+                });
+            send(Msg::Imported(match result {
+                Ok(done) => Ok(Box::new(done)),
+                Err(e) => Err((e, picked)),
+            }));
+        }
+        Effect::RenameAccount { id, label } => {
+            let result = Store::open(&env.home.accounts_dir())
+                .and_then(|store| store.rename(&id, &label))
+                .map(|a| Changed::Renamed(a.meta.id, a.meta.label))
+                .map_err(|e| e.to_string());
+            send(Msg::AccountChanged(result));
+        }
+        Effect::RemoveAccount { id, fingerprint } => {
+            send(Msg::AccountChanged(remove_account(env, &id, &fingerprint)));
+        }
         Effect::Restore(path, opened, options) => {
             let result = Store::open(&env.home.accounts_dir())
                 .map_err(|e| e.to_string())
@@ -618,6 +733,26 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
                 });
             send(Msg::Restored(result));
         }
+    }
+}
+
+/// Removes account `id` if it still holds the identity `fingerprint` the
+/// user saw when confirming.
+fn remove_account(env: &Env, id: &str, fingerprint: &str) -> Result<Changed, String> {
+    use crate::domain::store::StoreError;
+    let store = Store::open(&env.home.accounts_dir()).map_err(|e| e.to_string())?;
+    let account = match store.get(id) {
+        Ok(a) => a,
+        Err(StoreError::UnknownAccount { .. }) => return Ok(Changed::AlreadyGone(id.to_string())),
+        Err(e) => return Err(e.to_string()),
+    };
+    if account.meta.fingerprint != fingerprint {
+        return Err(StoreError::ChangedSinceConfirmed { id: id.to_string() }.to_string());
+    }
+    match store.remove(&account) {
+        Ok(true) => Ok(Changed::Removed(account.meta.id, account.meta.label)),
+        Ok(false) => Ok(Changed::AlreadyGone(account.meta.id)),
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -17,7 +17,7 @@ pub fn hints() -> Vec<(&'static str, String)> {
     vec![
         ("b", t!("tui.key_backup")),
         ("r", t!("tui.key_restore_short")),
-        ("u", t!("tui.key_update_crls")),
+        ("a", t!("tuiacct.key_add_account")),
         ("c", t!("tui.key_crls")),
         ("?", t!("tui.key_help")),
         ("q", t!("tui.key_quit")),
@@ -31,8 +31,13 @@ pub fn help() -> Vec<String> {
         1,
         format!("{:<6} {}", widgets::key_name("Enter"), t!("tui.key_backup")),
     );
+    // `u` is left out of the hints line to keep `?` and `q` at 80 columns.
+    lines.push(format!("{:<6} {}", "u", t!("tui.key_update_crls")));
     lines.push(format!("{:<6} {}", "l", t!("tui.key_reload")));
     lines.push(format!("{:<6} {}", "e", t!("tui.key_journal")));
+    lines.push(format!("{:<6} {}", "+", t!("tuiacct.key_add_account")));
+    lines.push(format!("{:<6} {}", "n", t!("tuiacct.key_rename_account")));
+    lines.push(format!("{:<6} {}", "d", t!("tuiacct.help_remove_account")));
     lines
 }
 

@@ -1,10 +1,12 @@
 //! The terminal interface: a thin layer over `domain`. `app` holds the state
 //! machine, each screen draws itself, effects run on worker threads.
 
+pub mod account;
 pub mod app;
 pub mod backup;
 pub mod crl;
 pub mod home;
+pub mod import;
 pub mod restore;
 pub mod theme;
 pub mod widgets;
@@ -59,6 +61,23 @@ pub fn view(frame: &mut Frame, app: &App) {
         Screen::Crl(s) => {
             crl::render(frame, body, theme, s, app.now);
             (crate::t!("tui.crl_title"), crl::hints(s), crl::help(s))
+        }
+        Screen::Import(w) => {
+            import::render(frame, body, theme, w, app.now);
+            (
+                crate::t!("tuiacct.import"),
+                import::hints(w),
+                import::help(w),
+            )
+        }
+        Screen::Account(a) => {
+            home::render(frame, body, app);
+            account::render(frame, frame.area(), theme, a);
+            (
+                crate::t!("tui.home_title"),
+                account::hints(a),
+                account::help(a),
+            )
         }
     };
     widgets::title(frame, title_area, theme, &title);

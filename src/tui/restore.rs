@@ -120,8 +120,20 @@ pub enum Step {
     },
 }
 
+/// What the file picker of this wizard is for: a restore, or an import
+/// (`super::import` takes over after the "what is inside" step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Restore a backup.
+    Restore,
+    /// Import an identity as an account.
+    Import,
+}
+
 /// The restore wizard.
 pub struct RestoreWizard {
+    /// What it is for (its titles).
+    pub purpose: Purpose,
     /// Accounts already there.
     pub accounts: Vec<AccountRow>,
     /// The current step.
@@ -147,6 +159,7 @@ impl RestoreWizard {
     /// Starts on the source step.
     pub fn new(accounts: Vec<AccountRow>) -> Self {
         Self {
+            purpose: Purpose::Restore,
             accounts,
             step: Step::Source {
                 drives: Vec::new(),
@@ -578,7 +591,10 @@ fn step_title(w: &RestoreWizard) -> String {
         Step::Target { .. } | Step::Working => (5, "tui.restore_step_target"),
         Step::Done { .. } => (6, "tui.restore_step_done"),
     };
-    t!("tui.restore_title", step = n, name = t!(key))
+    match w.purpose {
+        Purpose::Restore => t!("tui.restore_title", step = n, name = t!(key)),
+        Purpose::Import => t!("tuiacct.import_title", step = n, name = t!(key)),
+    }
 }
 
 /// Draws the wizard's body.
@@ -613,7 +629,13 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
                 .collect();
             items.push(t!("tui.other_folder"));
             let mut lines = vec![
-                Line::from(Span::styled(t!("tui.restore_intro"), theme.text())),
+                Line::from(Span::styled(
+                    match w.purpose {
+                        Purpose::Restore => t!("tui.restore_intro"),
+                        Purpose::Import => t!("tuiacct.import_intro"),
+                    },
+                    theme.text(),
+                )),
                 Line::default(),
             ];
             if drives.is_empty() {
@@ -836,10 +858,11 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
                 }
             } else {
                 lines.push(Line::default());
-                lines.push(Line::from(Span::styled(
-                    t!("tui.contents_next"),
-                    theme.text(),
-                )));
+                let next = match w.purpose {
+                    Purpose::Restore => t!("tui.contents_next"),
+                    Purpose::Import => t!("tuiacct.contents_next"),
+                };
+                lines.push(Line::from(Span::styled(next, theme.text())));
             }
             frame.render_widget(
                 Paragraph::new(widgets::safe_lines(lines)).wrap(Wrap { trim: false }),
