@@ -8,6 +8,7 @@ use std::sync::Arc;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use time::OffsetDateTime;
 
+use super::account::{AccountScreen, AccountView, Forget};
 use super::backup::BackupWizard;
 use super::crl::{CorrespondentRow, CrlScreen};
 use super::restore::RestoreWizard;
@@ -101,6 +102,10 @@ pub enum Msg {
     CrlUpdated(Result<crate::domain::crl::update::UpdateReport, String>),
     /// "Trust IGC-Santé" finished.
     IgcTrusted(Result<crate::domain::igc::Report, String>),
+    /// An account's details for the account screen.
+    AccountLoaded(Result<AccountView, String>),
+    /// An earlier identity was forgotten (its fingerprint), or why not.
+    Forgotten(Result<String, String>),
 }
 
 /// Work with side effects, run outside `update`.
@@ -149,6 +154,10 @@ pub enum Effect {
     UpdateCrls(bool),
     /// Trust the IGC-Santé CAs of this hierarchy (bundle and AIA).
     TrustIgc(crate::domain::igc::Hierarchy),
+    /// Load one account's details (account screen).
+    LoadAccount(String),
+    /// Forget an earlier identity (confirmed).
+    Forget(Forget),
 }
 
 /// Whether `code` is the explicit "yes" of a confirmation: `y` (English) or
@@ -178,6 +187,8 @@ pub enum Screen {
     Restore(Box<RestoreWizard>),
     /// CRLs and correspondents.
     Crl(Box<CrlScreen>),
+    /// One account: certificate, backup, history, journal.
+    Account(Box<AccountScreen>),
 }
 
 /// What a screen's key handler asks the app to do.
@@ -247,6 +258,7 @@ impl App {
     fn typing(&self) -> bool {
         match &self.screen {
             Screen::Home | Screen::Crl(_) => false,
+            Screen::Account(s) => s.captures_keys(),
             Screen::Backup(w) => w.typing(),
             Screen::Restore(w) => w.typing(),
         }
@@ -265,7 +277,7 @@ impl App {
                         s.on_tick(self.ticks);
                         None
                     }
-                    Screen::Home => None,
+                    Screen::Home | Screen::Account(_) => None,
                 }
             }
             Msg::HomeLoaded(Ok(data)) => {
@@ -283,6 +295,7 @@ impl App {
                     Screen::Backup(w) => w.on_msg(other),
                     Screen::Restore(w) => w.on_msg(other),
                     Screen::Crl(s) => s.on_msg(other),
+                    Screen::Account(s) => s.on_msg(other),
                     Screen::Home => Outcome::None,
                 };
                 self.apply(outcome)
@@ -343,6 +356,7 @@ impl App {
             Screen::Backup(w) => w.on_key(key),
             Screen::Restore(w) => w.on_key(key),
             Screen::Crl(s) => s.on_key(key),
+            Screen::Account(s) => s.on_key(key),
         };
         self.apply(outcome)
     }
@@ -402,6 +416,17 @@ impl App {
             KeyCode::Char('e') if count > 0 => {
                 self.overlay = Some(Overlay::Journal);
                 Outcome::None
+            }
+            // Enter already starts a backup; `a` opens the account screen.
+            KeyCode::Char('a') => {
+                let Some(row) = self.data.as_ref().and_then(|d| d.accounts.get(self.selected))
+                else {
+                    self.notice = Some(crate::t!("tui.no_account"));
+                    return Outcome::None;
+                };
+                let (screen, effect) = AccountScreen::new(row.id.clone());
+                self.screen = Screen::Account(Box::new(screen));
+                Outcome::effect(effect)
             }
             _ => Outcome::None,
         }
@@ -577,6 +602,8 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
         Effect::OpenFile(path, password) => send(open_msg(&path, password, None)),
         Effect::OpenIdentity(path, password, n) => send(open_msg(&path, password, Some(n))),
         Effect::LoadCrls => send(Msg::CrlsLoaded(load_crls(env))),
+        Effect::LoadAccount(id) => send(Msg::AccountLoaded(super::account::load(env, &id))),
+        Effect::Forget(f) => send(Msg::Forgotten(super::account::forget(env, &f))),
         Effect::UpdateCrls(force) => {
             use crate::domain::crl::{fetch, update};
             let cenv = crate::domain::crl::Env::new(&env.home, &env.config);

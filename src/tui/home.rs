@@ -33,11 +33,12 @@ pub fn help() -> Vec<String> {
     );
     lines.push(format!("{:<6} {}", "l", t!("tui.key_reload")));
     lines.push(format!("{:<6} {}", "e", t!("tui.key_journal")));
+    lines.push(format!("{:<6} {}", "a", t!("tuiaccount.key_account")));
     lines
 }
 
 /// Entries of the journal popup at most.
-const JOURNAL_LINES: usize = 8;
+pub const JOURNAL_LINES: usize = 8;
 
 /// The journal popup: the last entries of the selected account, oldest
 /// first, each with its date (outside text is escaped by `t!` and the
@@ -62,16 +63,7 @@ pub fn journal_popup(app: &App) -> Option<(String, Vec<Line<'static>>)> {
     let skip = mine.len().saturating_sub(JOURNAL_LINES);
     let mut lines: Vec<Line<'static>> = mine[skip..]
         .iter()
-        .map(|e| {
-            let when = crate::domain::time::rfc3339(e.at);
-            Line::from(vec![
-                Span::styled(
-                    format!("{} ", when.get(..10).unwrap_or(&when)),
-                    app.theme.muted(),
-                ),
-                Span::raw(e.event.to_string()),
-            ])
-        })
+        .map(|e| journal_line(&app.theme, e))
         .collect();
     if lines.is_empty() {
         lines.push(Line::from(t!("tui.journal_empty")));
@@ -79,6 +71,19 @@ pub fn journal_popup(app: &App) -> Option<(String, Vec<Line<'static>>)> {
     lines.push(Line::default());
     lines.push(Line::from(t!("tui.journal_footer", id = account.id)));
     Some((t!("tui.journal_title", label = account.label), lines))
+}
+
+/// One journal entry: its date, then what happened (the popup's and the
+/// account screen's lines).
+pub fn journal_line(theme: &Theme, e: &crate::domain::journal::Entry) -> Line<'static> {
+    let when = crate::domain::time::rfc3339(e.at);
+    Line::from(vec![
+        Span::styled(
+            format!("{} ", when.get(..10).unwrap_or(&when)),
+            theme.muted(),
+        ),
+        Span::raw(e.event.to_string()),
+    ])
 }
 
 fn state_level(state: BackupState) -> Level {

@@ -1,6 +1,7 @@
 //! The terminal interface: a thin layer over `domain`. `app` holds the state
 //! machine, each screen draws itself, effects run on worker threads.
 
+pub mod account;
 pub mod app;
 pub mod backup;
 pub mod crl;
@@ -54,6 +55,14 @@ pub fn view(frame: &mut Frame, app: &App) {
                 crate::t!("tui.restore"),
                 restore::hints(w),
                 restore::help(w),
+            )
+        }
+        Screen::Account(s) => {
+            account::render(frame, body, theme, s);
+            (
+                crate::t!("tuiaccount.screen_title"),
+                account::hints(s),
+                account::help(s),
             )
         }
         Screen::Crl(s) => {
