@@ -129,6 +129,10 @@ pub struct AccountScreen {
     pub selected: usize,
     /// Lines scrolled past at the top.
     pub scroll: usize,
+    /// The most lines worth scrolling past, as the last draw found it (the
+    /// width decides how lines wrap; like ratatui's `ListState` offset, the
+    /// draw records what it could show so the keys stop at the end).
+    pub max_scroll: std::cell::Cell<usize>,
     /// Browsing, confirming or working.
     pub mode: Mode,
     /// The outcome of the last action, shown above the details.
@@ -146,6 +150,7 @@ impl AccountScreen {
                 error: None,
                 selected: 0,
                 scroll: 0,
+                max_scroll: std::cell::Cell::new(usize::MAX),
                 mode: Mode::Browse,
                 message: None,
             },
@@ -190,6 +195,7 @@ impl AccountScreen {
             }
             KeyCode::Up | KeyCode::Char('k') => {
                 let top = self.identity_line(0);
+                self.scroll = self.scroll.min(self.max_scroll.get());
                 if self.scroll > top {
                     self.scroll -= 1;
                 } else {
@@ -198,7 +204,9 @@ impl AccountScreen {
                 }
             }
             KeyCode::PageDown | KeyCode::Char(' ') => self.scroll_by(5),
-            KeyCode::PageUp => self.scroll = self.scroll.saturating_sub(5),
+            KeyCode::PageUp => {
+                self.scroll = self.scroll.min(self.max_scroll.get()).saturating_sub(5);
+            }
             KeyCode::Home => self.scroll = 0,
             KeyCode::Char('f') => return self.ask_forget(),
             KeyCode::Char('l') => return Outcome::effect(Effect::LoadAccount(self.id.clone())),
@@ -210,7 +218,9 @@ impl AccountScreen {
 
     fn scroll_by(&mut self, n: usize) {
         let lines = self.view.as_ref().map_or(1, |v| document(v, 0).0.len());
-        self.scroll = (self.scroll + n).min(lines.saturating_sub(1));
+        self.scroll = (self.scroll + n)
+            .min(lines.saturating_sub(1))
+            .min(self.max_scroll.get());
     }
 
     /// The document line of identity `i` (see [`document`]).
@@ -366,7 +376,11 @@ pub fn hints(s: &AccountScreen) -> Vec<(&'static str, String)> {
 pub fn help(s: &AccountScreen) -> Vec<String> {
     let mut lines = widgets::help_lines(hints(s));
     if s.mode == Mode::Browse {
-        lines.push(format!("{:<6} {}", "PgUp", t!("tui.key_scroll")));
+        lines.push(format!(
+            "{:<6} {}",
+            widgets::key_name("PgUp"),
+            t!("tui.key_scroll")
+        ));
         lines.push(format!("{:<6} {}", "l", t!("tui.key_reload")));
     }
     lines
@@ -643,10 +657,18 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, s: &AccountScreen) {
     let lines: Vec<Line<'static>> = doc.into_iter().map(|d| d.styled(theme)).collect();
     let heights: Vec<usize> = lines.iter().map(|l| rows(l, doc_area.width)).collect();
     let height = usize::from(doc_area.height);
-    let mut first = s.scroll.min(lines.len().saturating_sub(1));
-    // The selected identity stays in view.
-    if let Some(sel) = selected_line {
-        first = first.min(sel);
+    // The last lines fill the screen at most (with the "more above" row).
+    let mut max_first = lines.len();
+    let mut tail = 0;
+    while max_first > 0 && tail + heights[max_first - 1] < height {
+        max_first -= 1;
+        tail += heights[max_first];
+    }
+    s.max_scroll.set(max_first);
+    let mut first = s.scroll.min(max_first);
+    // The selected identity is not left below the view (scrolling on past
+    // the history may leave it above; `f`'s question names it anyway).
+    if let Some(sel) = selected_line.filter(|_| s.selected > 0) {
         while first < sel && heights[first..=sel].iter().sum::<usize>() + 2 > height {
             first += 1;
         }
@@ -700,12 +722,26 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, s: &AccountScreen) {
             Line::default(),
             Line::from(t!("tuiaccount.confirm_keys")),
         ];
-        widgets::popup(
-            frame,
-            frame.area(),
-            theme,
-            &t!("tuiaccount.confirm_title"),
-            lines,
-        );
+        confirm_popup(frame, theme, lines);
     }
+}
+
+/// The confirmation, as tall as its wrapped text needs (the question must
+/// never be cut: it is the warning).
+fn confirm_popup(frame: &mut Frame, theme: &Theme, lines: Vec<Line<'static>>) {
+    use ratatui::widgets::Clear;
+    let area = frame.area();
+    // `popup_area` keeps a column free on each side.
+    let width = area.width.saturating_sub(2).min(64);
+    let inner = width.saturating_sub(2);
+    let rows: usize = lines.iter().map(|l| rows(l, inner)).sum();
+    let height = u16::try_from(rows + 2).unwrap_or(u16::MAX);
+    let rect = widgets::popup_area(area, width, height);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(widgets::safe_lines(lines))
+            .wrap(Wrap { trim: false })
+            .block(block(theme, &t!("tuiaccount.confirm_title"))),
+        rect,
+    );
 }

@@ -419,7 +419,10 @@ impl App {
             }
             // Enter already starts a backup; `a` opens the account screen.
             KeyCode::Char('a') => {
-                let Some(row) = self.data.as_ref().and_then(|d| d.accounts.get(self.selected))
+                let Some(row) = self
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.accounts.get(self.selected))
                 else {
                     self.notice = Some(crate::t!("tui.no_account"));
                     return Outcome::None;
