@@ -62,9 +62,7 @@ fn history_on_disk(w: &World, id: &str) -> Vec<String> {
     for fp in &listed {
         assert!(account.history_dir(fp).join("key.pem").is_file());
     }
-    let folders = std::fs::read_dir(account.dir.join("history"))
-        .map(|rd| rd.count())
-        .unwrap_or(0);
+    let folders = std::fs::read_dir(account.dir.join("history")).map_or(0, Iterator::count);
     assert_eq!(folders, listed.len(), "history folders vs account.json");
     listed
 }
@@ -240,7 +238,7 @@ fn an_earlier_identity_is_forgotten_only_after_o_or_y() {
     // `o` forgets it.
     w.key(&mut app, KeyCode::Char('f'));
     w.key(&mut app, KeyCode::Char('o'));
-    assert_eq!(history_on_disk(&w, &id), [other.clone()]);
+    assert_eq!(history_on_disk(&w, &id), std::slice::from_ref(&other));
     let s = screen(&app);
     assert_eq!(s.mode, Mode::Browse);
     assert_eq!(s.message.as_ref().map(|m| m.0), Some(Level::Ok));
