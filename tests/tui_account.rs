@@ -69,7 +69,7 @@ fn history_on_disk(w: &World, id: &str) -> Vec<String> {
 
 fn open_account(w: &World) -> App {
     let mut app = w.app();
-    w.key(&mut app, KeyCode::Char('a'));
+    w.key(&mut app, KeyCode::Char('v'));
     assert!(matches!(app.screen, Screen::Account(_)));
     app
 }

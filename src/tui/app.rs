@@ -8,7 +8,7 @@ use std::sync::Arc;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use time::OffsetDateTime;
 
-use super::account::{AccountScreen, AccountView, Forget};
+use super::account_screen::{AccountScreen, AccountView, Forget};
 use super::backup::BackupWizard;
 use super::crl::{CorrespondentRow, CrlScreen};
 use super::restore::RestoreWizard;
@@ -417,8 +417,8 @@ impl App {
                 self.overlay = Some(Overlay::Journal);
                 Outcome::None
             }
-            // Enter already starts a backup; `a` opens the account screen.
-            KeyCode::Char('a') => {
+            // Enter already starts a backup; `v` opens the account screen.
+            KeyCode::Char('v') => {
                 let Some(row) = self
                     .data
                     .as_ref()
@@ -605,8 +605,8 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
         Effect::OpenFile(path, password) => send(open_msg(&path, password, None)),
         Effect::OpenIdentity(path, password, n) => send(open_msg(&path, password, Some(n))),
         Effect::LoadCrls => send(Msg::CrlsLoaded(load_crls(env))),
-        Effect::LoadAccount(id) => send(Msg::AccountLoaded(super::account::load(env, &id))),
-        Effect::Forget(f) => send(Msg::Forgotten(super::account::forget(env, &f))),
+        Effect::LoadAccount(id) => send(Msg::AccountLoaded(super::account_screen::load(env, &id))),
+        Effect::Forget(f) => send(Msg::Forgotten(super::account_screen::forget(env, &f))),
         Effect::UpdateCrls(force) => {
             use crate::domain::crl::{fetch, update};
             let cenv = crate::domain::crl::Env::new(&env.home, &env.config);

@@ -33,7 +33,7 @@ pub fn help() -> Vec<String> {
     );
     lines.push(format!("{:<6} {}", "l", t!("tui.key_reload")));
     lines.push(format!("{:<6} {}", "e", t!("tui.key_journal")));
-    lines.push(format!("{:<6} {}", "a", t!("tuiaccount.key_account")));
+    lines.push(format!("{:<6} {}", "v", t!("tuiaccount.key_account")));
     lines
 }
 

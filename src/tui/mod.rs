@@ -1,7 +1,7 @@
 //! The terminal interface: a thin layer over `domain`. `app` holds the state
 //! machine, each screen draws itself, effects run on worker threads.
 
-pub mod account;
+pub mod account_screen;
 pub mod app;
 pub mod backup;
 pub mod crl;
@@ -58,11 +58,11 @@ pub fn view(frame: &mut Frame, app: &App) {
             )
         }
         Screen::Account(s) => {
-            account::render(frame, body, theme, s);
+            account_screen::render(frame, body, theme, s);
             (
                 crate::t!("tuiaccount.screen_title"),
-                account::hints(s),
-                account::help(s),
+                account_screen::hints(s),
+                account_screen::help(s),
             )
         }
         Screen::Crl(s) => {
