@@ -9,6 +9,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use time::OffsetDateTime;
 
 use super::account::{AccountAction, Changed};
+use super::account_screen::{AccountScreen, AccountView, Forget};
 use super::backup::BackupWizard;
 use super::crl::{CorrespondentRow, CrlScreen};
 use super::import::{ImportWizard, Picked};
@@ -109,6 +110,10 @@ pub enum Msg {
     Imported(Result<Box<crate::domain::import::Imported>, (String, Box<Picked>)>),
     /// A rename or removal finished.
     AccountChanged(Result<Changed, String>),
+    /// An account's details for the account screen.
+    AccountLoaded(Result<AccountView, String>),
+    /// An earlier identity was forgotten (its fingerprint), or why not.
+    Forgotten(Result<String, String>),
 }
 
 /// Work with side effects, run outside `update`.
@@ -175,6 +180,10 @@ pub enum Effect {
         /// Its fingerprint when the user confirmed.
         fingerprint: String,
     },
+    /// Load one account's details (account screen).
+    LoadAccount(String),
+    /// Forget an earlier identity (confirmed).
+    Forget(Forget),
 }
 
 /// Whether `code` is the explicit "yes" of a confirmation: `y` (English) or
@@ -208,6 +217,8 @@ pub enum Screen {
     Import(Box<ImportWizard>),
     /// Rename or remove the selected account (over the home screen).
     Account(Box<AccountAction>),
+    /// One account: certificate, backup, history, journal.
+    Details(Box<AccountScreen>),
 }
 
 /// What a screen's key handler asks the app to do.
@@ -280,6 +291,7 @@ impl App {
     fn typing(&self) -> bool {
         match &self.screen {
             Screen::Home | Screen::Crl(_) => false,
+            Screen::Details(s) => s.captures_keys(),
             Screen::Backup(w) => w.typing(),
             Screen::Restore(w) => w.typing(),
             Screen::Import(w) => w.typing(),
@@ -301,7 +313,7 @@ impl App {
                         s.on_tick(self.ticks);
                         None
                     }
-                    Screen::Home | Screen::Account(_) => None,
+                    Screen::Home | Screen::Account(_) | Screen::Details(_) => None,
                 }
             }
             Msg::HomeLoaded(Ok(data)) => {
@@ -335,6 +347,7 @@ impl App {
                     Screen::Restore(w) => w.on_msg(other),
                     Screen::Crl(s) => s.on_msg(other),
                     Screen::Import(w) => w.on_msg(other),
+                    Screen::Details(s) => s.on_msg(other),
                     Screen::Home | Screen::Account(_) => Outcome::None,
                 };
                 self.apply(outcome)
@@ -397,6 +410,7 @@ impl App {
             Screen::Crl(s) => s.on_key(key),
             Screen::Import(w) => w.on_key(key),
             Screen::Account(a) => a.on_key(key),
+            Screen::Details(s) => s.on_key(key),
         };
         self.apply(outcome)
     }
@@ -483,6 +497,20 @@ impl App {
             KeyCode::Char('e') if count > 0 => {
                 self.overlay = Some(Overlay::Journal);
                 Outcome::None
+            }
+            // Enter already starts a backup; `v` opens the account screen.
+            KeyCode::Char('v') => {
+                let Some(row) = self
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.accounts.get(self.selected))
+                else {
+                    self.notice = Some(crate::t!("tui.no_account"));
+                    return Outcome::None;
+                };
+                let (screen, effect) = AccountScreen::new(row.id.clone());
+                self.screen = Screen::Details(Box::new(screen));
+                Outcome::effect(effect)
             }
             _ => Outcome::None,
         }
@@ -658,6 +686,8 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
         Effect::OpenFile(path, password) => send(open_msg(&path, password, None)),
         Effect::OpenIdentity(path, password, n) => send(open_msg(&path, password, Some(n))),
         Effect::LoadCrls => send(Msg::CrlsLoaded(load_crls(env))),
+        Effect::LoadAccount(id) => send(Msg::AccountLoaded(super::account_screen::load(env, &id))),
+        Effect::Forget(f) => send(Msg::Forgotten(super::account_screen::forget(env, &f))),
         Effect::UpdateCrls(force) => {
             use crate::domain::crl::{fetch, update};
             let cenv = crate::domain::crl::Env::new(&env.home, &env.config);

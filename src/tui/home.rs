@@ -38,11 +38,12 @@ pub fn help() -> Vec<String> {
     lines.push(format!("{:<6} {}", "+", t!("tuiacct.key_add_account")));
     lines.push(format!("{:<6} {}", "n", t!("tuiacct.key_rename_account")));
     lines.push(format!("{:<6} {}", "d", t!("tuiacct.help_remove_account")));
+    lines.push(format!("{:<6} {}", "v", t!("tuiaccount.key_account")));
     lines
 }
 
 /// Entries of the journal popup at most.
-const JOURNAL_LINES: usize = 8;
+pub const JOURNAL_LINES: usize = 8;
 
 /// The journal popup: the last entries of the selected account, oldest
 /// first, each with its date (outside text is escaped by `t!` and the
@@ -67,16 +68,7 @@ pub fn journal_popup(app: &App) -> Option<(String, Vec<Line<'static>>)> {
     let skip = mine.len().saturating_sub(JOURNAL_LINES);
     let mut lines: Vec<Line<'static>> = mine[skip..]
         .iter()
-        .map(|e| {
-            let when = crate::domain::time::rfc3339(e.at);
-            Line::from(vec![
-                Span::styled(
-                    format!("{} ", when.get(..10).unwrap_or(&when)),
-                    app.theme.muted(),
-                ),
-                Span::raw(e.event.to_string()),
-            ])
-        })
+        .map(|e| journal_line(&app.theme, e))
         .collect();
     if lines.is_empty() {
         lines.push(Line::from(t!("tui.journal_empty")));
@@ -84,6 +76,19 @@ pub fn journal_popup(app: &App) -> Option<(String, Vec<Line<'static>>)> {
     lines.push(Line::default());
     lines.push(Line::from(t!("tui.journal_footer", id = account.id)));
     Some((t!("tui.journal_title", label = account.label), lines))
+}
+
+/// One journal entry: its date, then what happened (the popup's and the
+/// account screen's lines).
+pub fn journal_line(theme: &Theme, e: &crate::domain::journal::Entry) -> Line<'static> {
+    let when = crate::domain::time::rfc3339(e.at);
+    Line::from(vec![
+        Span::styled(
+            format!("{} ", when.get(..10).unwrap_or(&when)),
+            theme.muted(),
+        ),
+        Span::raw(e.event.to_string()),
+    ])
 }
 
 fn state_level(state: BackupState) -> Level {

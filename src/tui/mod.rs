@@ -2,6 +2,7 @@
 //! machine, each screen draws itself, effects run on worker threads.
 
 pub mod account;
+pub mod account_screen;
 pub mod app;
 pub mod backup;
 pub mod crl;
@@ -56,6 +57,14 @@ pub fn view(frame: &mut Frame, app: &App) {
                 crate::t!("tui.restore"),
                 restore::hints(w),
                 restore::help(w),
+            )
+        }
+        Screen::Details(s) => {
+            account_screen::render(frame, body, theme, s);
+            (
+                crate::t!("tuiaccount.screen_title"),
+                account_screen::hints(s),
+                account_screen::help(s),
             )
         }
         Screen::Crl(s) => {

@@ -80,6 +80,8 @@ pub fn key_name(key: &str) -> String {
         "Enter" => crate::t!("tui.keyname_enter"),
         "Esc" => crate::t!("tui.keyname_esc"),
         "Yes" => crate::t!("tui.keyname_yes"),
+        "PgDn" => crate::t!("tuiaccount.keyname_pgdn"),
+        "PgUp" => crate::t!("tuiaccount.keyname_pgup"),
         other => other.to_string(),
     }
 }
