@@ -548,6 +548,18 @@ fn crl_update_from_the_command_line() {
         stdout(&out)
     );
     assert!(stderr(&out).contains("cached copies are kept"));
+    // With --json: exit 1 and exactly one JSON document, the report with
+    // the error beside it.
+    let out = run(&home, &["crl", "update", "--force", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let docs: Vec<serde_json::Value> = serde_json::Deserializer::from_slice(&out.stdout)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .expect("stdout is JSON");
+    assert_eq!(docs.len(), 1, "{}", stdout(&out));
+    assert_eq!(docs[0]["crls"][0]["outcome"], "unreachable");
+    assert_eq!(docs[0]["error"]["code"], "crl_update_failed");
+    assert_eq!(docs[0]["error"]["exit_code"], 1);
     let out = run(&home, &["--lang", "fr", "crl", "update", "--force"]);
     assert!(stdout(&out).contains("INJOIGNABLE"), "{}", stdout(&out));
     assert_eq!(

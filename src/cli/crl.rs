@@ -174,7 +174,21 @@ fn update(env: &Env, force: bool, jitter: Option<&str>, json: bool) -> Result<u8
     options.force = force;
     let report = crl::update(env, &fetcher, &options, &mut progress)?;
     if json {
-        print_json(&serde_json::to_value(&report).unwrap_or_default());
+        // One document on stdout, also when some CRLs failed: the report
+        // with the error beside it (as the top level writes it alone).
+        let mut v = serde_json::to_value(&report).unwrap_or_default();
+        if report.failed() {
+            let message = t!("crlcli.update_failed");
+            v["error"] = serde_json::json!({
+                "message": message,
+                "exit_code": 1,
+                "code": "crl_update_failed",
+            });
+            print_json(&v);
+            errln!("certsafe: {}: {}", t!("cli.error"), message);
+            return Ok(1);
+        }
+        print_json(&v);
     } else if report.crls.is_empty() {
         errln!("{}", t!("crlcli.nothing_to_update"));
     } else {

@@ -499,6 +499,12 @@ fn read_chain(dir: &Path) -> Result<Vec<X509>, StoreError> {
 }
 
 /// Reads key, certificate and chain from `dir`; the key must match.
+/// Whether `s` is a fingerprint as [`identity::fingerprint`] writes it:
+/// 64 lowercase hexadecimal digits (also what makes it a safe folder name).
+pub fn is_fingerprint(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 fn read_identity(dir: &Path) -> Result<Identity, StoreError> {
     let path = dir.join("key.pem");
     let bytes = zeroize::Zeroizing::new(fs::read(&path).map_err(io_err("read", &path))?);
@@ -660,6 +666,26 @@ impl Store {
                 path: path.display().to_string(),
                 detail: e.to_string(),
             })?;
+        // account.json is not authenticated: what it names on disk (its
+        // folder, the history folders) is checked before any path is built
+        // from it, so an edited file cannot point outside the account.
+        let corrupt = |detail: String| StoreError::Corrupt {
+            path: path.display().to_string(),
+            detail,
+        };
+        if dir.file_name().and_then(|n| n.to_str()) != Some(meta.id.as_str()) {
+            return Err(corrupt(format!(
+                "id {:?} is not its folder's name",
+                meta.id
+            )));
+        }
+        for fp in
+            std::iter::once(&meta.fingerprint).chain(meta.history.iter().map(|h| &h.fingerprint))
+        {
+            if !is_fingerprint(fp) {
+                return Err(corrupt(format!("{fp:?} is not a SHA-256 fingerprint")));
+            }
+        }
         Ok(Account {
             meta,
             dir: dir.to_path_buf(),
@@ -1493,12 +1519,68 @@ mod tests {
     }
 
     #[test]
+    fn an_edited_account_json_cannot_name_paths_outside_the_account() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join("accounts");
+        let victim = home.path().join("victim");
+        fs::create_dir_all(&victim).unwrap();
+        fs::write(victim.join("keep"), "x").unwrap();
+        let store = Store::open(&dir).unwrap();
+        let good = "a".repeat(64);
+        let cases = [
+            // a history entry that climbs out of the account
+            (
+                "aaaaaaaaaaaa",
+                "aaaaaaaaaaaa",
+                good.clone(),
+                "../../../victim",
+            ),
+            // an id that is not its folder's name
+            ("bbbbbbbbbbbb", "../victim", good.clone(), &*"b".repeat(64)),
+            // a current fingerprint that is not one
+            (
+                "cccccccccccc",
+                "cccccccccccc",
+                "../x".to_string(),
+                &*"c".repeat(64),
+            ),
+        ];
+        for (folder, id, fp, earlier) in cases {
+            let json = format!(
+                r#"{{"id":"{id}","label":"L","email":null,"fingerprint":"{fp}","created":"2026-01-01T00:00:00Z","history":[{{"fingerprint":"{earlier}","superseded_at":"2026-02-01T00:00:00Z"}}]}}"#
+            );
+            fs::create_dir_all(dir.join(folder)).unwrap();
+            fs::write(dir.join(folder).join("account.json"), json).unwrap();
+            assert!(
+                matches!(store.get(folder), Err(StoreError::Corrupt { .. })),
+                "{folder}"
+            );
+            assert!(matches!(store.list(), Err(StoreError::Corrupt { .. })));
+            fs::remove_dir_all(dir.join(folder)).unwrap();
+        }
+        // The same file with names that are fine loads (the cases above
+        // fail on their names, not on their shape).
+        let json = format!(
+            r#"{{"id":"dddddddddddd","label":"L","email":null,"fingerprint":"{good}","created":"2026-01-01T00:00:00Z","history":[{{"fingerprint":"{}","superseded_at":"2026-02-01T00:00:00Z"}}]}}"#,
+            "d".repeat(64)
+        );
+        fs::create_dir_all(dir.join("dddddddddddd")).unwrap();
+        fs::write(dir.join("dddddddddddd").join("account.json"), json).unwrap();
+        assert_eq!(store.get("dddddddddddd").unwrap().meta.history.len(), 1);
+        assert!(victim.join("keep").exists());
+        assert!(is_fingerprint(&good));
+        assert!(!is_fingerprint(&"A".repeat(64)));
+        assert!(!is_fingerprint(&"a".repeat(63)));
+    }
+
+    #[test]
     fn the_lock_sweeps_what_a_killed_command_left() {
         let home = tempfile::tempdir().unwrap();
         let dir = home.path().join("accounts");
         let meta = |id: &str| {
             format!(
-                r#"{{"id":"{id}","label":"L","email":null,"fingerprint":"ff","created":"2026-01-01T00:00:00Z"}}"#
+                r#"{{"id":"{id}","label":"L","email":null,"fingerprint":"{}","created":"2026-01-01T00:00:00Z"}}"#,
+                "f".repeat(64)
             )
         };
         let store = Store::open(&dir).unwrap();
