@@ -368,7 +368,7 @@ pub fn journal(data: &[u8]) {
         let line = journal::line_of(&entry);
         assert!(line.len() <= journal::MAX_LINE, "a line over the bound");
         assert_eq!(line.last(), Some(&b'\n'));
-        assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1);
+        assert!(!line[..line.len() - 1].contains(&b'\n'), "one line");
         let again = journal::parse(&line);
         assert_eq!(again.len(), 1, "a written line does not read back");
         assert_eq!(again[0].event.code(), entry.event.code());
