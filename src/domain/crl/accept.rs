@@ -4,7 +4,7 @@
 use openssl::hash::{MessageDigest, hash};
 use time::OffsetDateTime;
 
-use super::cache::{self, Attempt, Meta};
+use super::cache::{self, Attempt, AttemptOutcome, Meta};
 use super::{CrlError, Env, Rejection, UnsupportedCrl, delta, index, parse};
 use crate::domain::trust::TrustedCa;
 
@@ -290,27 +290,29 @@ pub fn import_file(
         other => other,
     };
     let mut state = cache.state();
-    let (outcome, ca, cause) = match &result {
-        Ok(a) => ("imported", Some(a.meta().ca_fingerprint.clone()), None),
-        Err(AcceptError::Rejected(r, ca)) => (
-            "invalid",
+    let recorded = match &result {
+        Ok(a) => Some((
+            AttemptOutcome::Imported,
+            Some(a.meta().ca_fingerprint.clone()),
+            None,
+        )),
+        Err(AcceptError::Rejected(r, ca)) => Some((
+            AttemptOutcome::Invalid,
             ca.clone(),
             Some(cache::Cause::Rejected(r.clone())),
-        ),
-        Err(AcceptError::Cache(_)) => ("failed", None, None),
+        )),
+        Err(AcceptError::Cache(_)) => None,
     };
-    if let Some(fp) = ca {
-        if outcome != "failed" {
-            let entry = state.cas.entry(fp).or_default();
-            entry.last = Some(Attempt {
-                at: now,
-                outcome: outcome.into(),
-                cause,
-                legacy_message: None,
-                url: Some(shown.clone()),
-            });
-            cache.save_state(&state)?;
-        }
+    if let Some((outcome, Some(fp), cause)) = recorded {
+        let entry = state.cas.entry(fp).or_default();
+        entry.last = Some(Attempt {
+            at: now,
+            outcome,
+            cause,
+            legacy_message: None,
+            url: Some(shown.clone()),
+        });
+        cache.save_state(&state)?;
     }
     let journaled = match &result {
         Ok(a) => Some((

@@ -5,10 +5,13 @@ use time::OffsetDateTime;
 
 use super::check::{self, CertState, Checker};
 use super::{CrlError, CrlState, Env, list};
-use crate::domain::status::{Alert, Level, Pane};
+use crate::domain::identity::short_name_of;
+use crate::domain::status::{Alert, AlertCode, Level, Pane};
 
 /// The common name of a one-line subject (`C=FR, ..., CN=X` gives `X`), for
-/// messages; JSON keeps the whole subject.
+/// messages where only the rendered line is at hand (progress of a
+/// download); with a certificate or a [`super::CrlEntry`], use
+/// [`crate::domain::identity::short_name_of`] or `issuer_short`.
 pub fn short_name(subject: &str) -> String {
     subject
         .rsplit(", ")
@@ -24,9 +27,9 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
     let correspondents = env.correspondent_store().list()?;
     let mut out = Vec::new();
     let alert =
-        |severity, code: &str, pane, message: String, recommendation: String, account| Alert {
+        |severity, code: AlertCode, pane, message: String, recommendation: String, account| Alert {
             severity,
-            code: code.to_string(),
+            code,
             message,
             recommendation,
             pane,
@@ -37,7 +40,7 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
         // ("not set up", unknown) rather than one per CRL and certificate.
         out.push(alert(
             Level::Unknown,
-            "revocation_not_set_up",
+            AlertCode::RevocationNotSetUp,
             Pane::Crl,
             crate::t!("status.no_ca"),
             crate::t!("status.no_ca_fix"),
@@ -51,10 +54,10 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
         let (code, message, fix) = match e.state {
             CrlState::Fresh => continue,
             CrlState::Due => (
-                "crl_due",
+                AlertCode::CrlDue,
                 crate::t!(
                     "status.crl_due",
-                    issuer = short_name(&e.issuer),
+                    issuer = &e.issuer_short,
                     date = e
                         .next_update
                         .map(crate::domain::time::rfc3339)
@@ -63,10 +66,10 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
                 fix_update,
             ),
             CrlState::Expired => (
-                "crl_expired",
+                AlertCode::CrlExpired,
                 crate::t!(
                     "status.crl_expired",
-                    issuer = short_name(&e.issuer),
+                    issuer = &e.issuer_short,
                     date = e
                         .next_update
                         .map(crate::domain::time::rfc3339)
@@ -75,29 +78,29 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
                 fix_update,
             ),
             CrlState::Missing if e.ca_fingerprint.is_none() => (
-                "crl_no_ca",
-                crate::t!("status.crl_no_ca", issuer = short_name(&e.issuer)),
+                AlertCode::CrlNoCa,
+                crate::t!("status.crl_no_ca", issuer = &e.issuer_short),
                 crate::t!("status.no_ca_fix"),
             ),
             CrlState::Missing => (
-                "crl_missing",
-                crate::t!("status.crl_missing", issuer = short_name(&e.issuer)),
+                AlertCode::CrlMissing,
+                crate::t!("status.crl_missing", issuer = &e.issuer_short),
                 fix_update,
             ),
             CrlState::Invalid => (
-                "crl_invalid",
+                AlertCode::CrlInvalid,
                 crate::t!(
                     "status.crl_invalid",
-                    issuer = short_name(&e.issuer),
+                    issuer = &e.issuer_short,
                     reason = e.reason.clone().unwrap_or_default()
                 ),
                 crate::t!("status.crl_invalid_fix"),
             ),
             CrlState::Unreachable => (
-                "crl_unreachable",
+                AlertCode::CrlUnreachable,
                 crate::t!(
                     "status.crl_unreachable",
-                    issuer = short_name(&e.issuer),
+                    issuer = &e.issuer_short,
                     reason = e.reason.clone().unwrap_or_default()
                 ),
                 crate::t!("status.crl_unreachable_fix"),
@@ -114,7 +117,7 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
         match s.state {
             CertState::Revoked => out.push(alert(
                 Level::Critical,
-                "cert_revoked",
+                AlertCode::CertRevoked,
                 Pane::Revocation,
                 crate::t!(
                     "status.cert_revoked",
@@ -130,7 +133,7 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
             )),
             CertState::Untrusted => out.push(alert(
                 Level::Warning,
-                "cert_untrusted",
+                AlertCode::CertUntrusted,
                 Pane::Revocation,
                 crate::t!("status.cert_untrusted", label = label),
                 crate::t!("status.cert_untrusted_fix"),
@@ -138,7 +141,7 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
             )),
             CertState::Unknown => out.push(alert(
                 Level::Unknown,
-                "revocation_unknown",
+                AlertCode::RevocationUnknown,
                 Pane::Revocation,
                 crate::t!(
                     "status.revocation_unknown",
@@ -158,11 +161,11 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
         match s.state {
             CertState::Revoked => out.push(alert(
                 Level::Critical,
-                "correspondent_revoked",
+                AlertCode::CorrespondentRevoked,
                 Pane::Revocation,
                 crate::t!(
                     "status.correspondent_revoked",
-                    subject = short_name(&c.info.subject),
+                    subject = short_name_of(c.cert.subject_name()),
                     date = s
                         .revoked_at
                         .map(crate::domain::time::rfc3339)
@@ -180,7 +183,7 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
     if untrusted > 0 {
         out.push(alert(
             Level::Warning,
-            "correspondent_untrusted",
+            AlertCode::CorrespondentUntrusted,
             Pane::Revocation,
             crate::t!("status.correspondent_untrusted", count = untrusted),
             crate::t!("status.no_ca_fix"),
@@ -190,7 +193,7 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
     if unknown > 0 {
         out.push(alert(
             Level::Unknown,
-            "correspondent_unknown",
+            AlertCode::CorrespondentUnknown,
             Pane::Revocation,
             crate::t!("status.correspondent_unknown", count = unknown),
             crate::t!("status.crl_fix_update"),

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::cache::{self, Attempt, CaState, Cache, Meta};
+use super::cache::{self, Attempt, AttemptOutcome, CaState, Cache, Meta};
 use super::check::{CertStatus, Checker};
 use super::{CrlError, Env, UrlInfo, UrlKind, delta, index, parse, slots};
 use crate::domain::config::CrlPolicy;
@@ -47,6 +47,10 @@ impl CrlState {
 pub struct CrlEntry {
     /// The issuing CA's subject.
     pub issuer: String,
+    /// Its short name for messages (CN, else O, from the certificate's
+    /// name; not in the JSON).
+    #[serde(skip)]
+    pub issuer_short: String,
     /// The CA's fingerprint (None when the CA is not imported).
     pub ca_fingerprint: Option<String>,
     /// The address it was last taken from, else the first address.
@@ -103,9 +107,9 @@ pub fn state_of(
     policy: &CrlPolicy,
 ) -> CrlState {
     if let Some(last) = ca_state.and_then(|s| s.last.as_ref()) {
-        match last.outcome.as_str() {
-            "invalid" => return CrlState::Invalid,
-            "unreachable" => return CrlState::Unreachable,
+        match last.outcome {
+            AttemptOutcome::Invalid => return CrlState::Invalid,
+            AttemptOutcome::Unreachable => return CrlState::Unreachable,
             _ => {}
         }
     }
@@ -183,7 +187,7 @@ pub fn list(env: &Env, now: OffsetDateTime) -> Result<Vec<CrlEntry>, CrlError> {
             .as_ref()
             .filter(|l| l.failed())
             .and_then(cache::Attempt::reason);
-        if slot.ca.is_none() && slot.key.starts_with("issuer:") {
+        if slot.ca.is_none() && slot.key.is_missing_ca() {
             st = CrlState::Missing;
             reason = Some(crate::t!("crl.ca_not_imported", issuer = slot.issuer));
         } else if st == CrlState::Missing && unvouched && reason.is_none() {
@@ -206,6 +210,11 @@ pub fn list(env: &Env, now: OffsetDateTime) -> Result<Vec<CrlEntry>, CrlError> {
                 crate::t!("crl.issuer_unknown_yet")
             } else {
                 slot.issuer.clone()
+            },
+            issuer_short: if slot.short.is_empty() {
+                crate::t!("crl.issuer_unknown_yet")
+            } else {
+                slot.short.clone()
             },
             ca_fingerprint: fp,
             url,

@@ -40,7 +40,7 @@ pub use self::accept::{
 pub use self::alerts::{alerts, short_name};
 pub use self::error::{CrlError, Rejection, UnsupportedCrl};
 pub use self::list::{CorrespondentStatus, CrlEntry, CrlState, correspondents, list, state_of};
-pub use self::sources::{Holder, Slot, UrlInfo, UrlKind, held, issuer_of, slots};
+pub use self::sources::{Holder, Slot, SlotKey, UrlInfo, UrlKind, held, issuer_of, slots};
 pub use self::update::{CrlProgress, Outcome, SlotReport, UpdateOptions, UpdateReport, update};
 
 /// Where certsafe finds its files and how it fetches.

@@ -7,7 +7,7 @@ use openssl::x509::X509;
 use serde::Serialize;
 
 use super::{CrlError, Env};
-use crate::domain::identity::{fingerprint, name_line, signed_by};
+use crate::domain::identity::{fingerprint, name_line, short_name_of, signed_by};
 use crate::domain::trust::TrustedCa;
 
 /// What kind of address a CRL URL is.
@@ -84,14 +84,52 @@ impl UrlInfo {
     }
 }
 
+/// What a watched CRL is keyed by. Its text form (progress messages,
+/// `crl update --json`'s `key`) is the fingerprint, `issuer:<name>` or
+/// `url:<url>`, as before.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SlotKey {
+    /// An imported CA, by fingerprint.
+    Ca(String),
+    /// The issuer of held certificates whose CA is not imported, by name.
+    Issuer(String),
+    /// A configured URL not yet matched to a CA.
+    Url(String),
+}
+
+impl SlotKey {
+    /// Whether the slot's CA is not imported (nothing can be verified).
+    pub fn is_missing_ca(&self) -> bool {
+        matches!(self, Self::Issuer(_))
+    }
+}
+
+impl std::fmt::Display for SlotKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Ca(fp) => f.write_str(fp),
+            Self::Issuer(name) => write!(f, "issuer:{name}"),
+            Self::Url(url) => write!(f, "url:{url}"),
+        }
+    }
+}
+
+impl Serialize for SlotKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// A CRL certsafe watches: one per issuing CA.
 #[derive(Debug, Clone)]
 pub struct Slot {
-    /// The CA's fingerprint, or `issuer:<name>` (CA not imported), or
-    /// `url:<url>` (a configured URL not yet matched to a CA).
-    pub key: String,
+    /// The imported CA, the issuer's name, or the configured URL.
+    pub key: SlotKey,
     /// The issuer on one line.
     pub issuer: String,
+    /// The issuer's short name for messages (its CN, else O), read from
+    /// the certificate's name; empty for a configured URL.
+    pub short: String,
     /// The imported CA, when there is one.
     pub ca: Option<TrustedCa>,
     /// Addresses, distribution points first.
@@ -164,7 +202,7 @@ pub fn issuer_of<'c>(cert: &X509, cas: &'c [TrustedCa]) -> Option<&'c TrustedCa>
 /// grouped by issuing CA, plus the configured URLs and the CAs with a
 /// cached CRL.
 pub fn slots(env: &Env, cas: &[TrustedCa]) -> Result<Vec<Slot>, CrlError> {
-    let mut by_key: BTreeMap<String, Slot> = BTreeMap::new();
+    let mut by_key: BTreeMap<SlotKey, Slot> = BTreeMap::new();
     let mut seen_certs = Vec::new();
     for (cert, _) in held(env, cas)? {
         let fp = fingerprint(&cert);
@@ -174,11 +212,16 @@ pub fn slots(env: &Env, cas: &[TrustedCa]) -> Result<Vec<Slot>, CrlError> {
         seen_certs.push(fp);
         let urls = crate::domain::certext::crl_urls(&cert);
         let delta_urls = crate::domain::certext::freshest_urls(&cert);
+        let short = short_name_of(cert.issuer_name());
         let (key, issuer, ca) = if let Some(ca) = issuer_of(&cert, cas) {
-            (ca.fingerprint.clone(), ca.subject.clone(), Some(ca.clone()))
+            (
+                SlotKey::Ca(ca.fingerprint.clone()),
+                ca.subject.clone(),
+                Some(ca.clone()),
+            )
         } else {
             let name = name_line(cert.issuer_name());
-            (format!("issuer:{name}"), name, None)
+            (SlotKey::Issuer(name.clone()), name, None)
         };
         if urls.is_empty() && ca.is_none() {
             continue;
@@ -186,6 +229,7 @@ pub fn slots(env: &Env, cas: &[TrustedCa]) -> Result<Vec<Slot>, CrlError> {
         let slot = by_key.entry(key.clone()).or_insert_with(|| Slot {
             key,
             issuer,
+            short,
             ca,
             urls: Vec::new(),
             delta_urls: Vec::new(),
@@ -205,13 +249,16 @@ pub fn slots(env: &Env, cas: &[TrustedCa]) -> Result<Vec<Slot>, CrlError> {
     let cache = env.cache();
     for fp in cache.cached() {
         if let Some(ca) = cas.iter().find(|c| c.fingerprint == fp) {
-            by_key.entry(fp.clone()).or_insert_with(|| Slot {
-                key: fp.clone(),
-                issuer: ca.subject.clone(),
-                ca: Some(ca.clone()),
-                urls: Vec::new(),
-                delta_urls: Vec::new(),
-            });
+            by_key
+                .entry(SlotKey::Ca(fp.clone()))
+                .or_insert_with(|| Slot {
+                    key: SlotKey::Ca(fp.clone()),
+                    issuer: ca.subject.clone(),
+                    short: short_name_of(ca.cert.subject_name()),
+                    ca: Some(ca.clone()),
+                    urls: Vec::new(),
+                    delta_urls: Vec::new(),
+                });
         }
     }
     // Configured URLs: under the CA they served last time, else on their own.
@@ -224,21 +271,28 @@ pub fn slots(env: &Env, cas: &[TrustedCa]) -> Result<Vec<Slot>, CrlError> {
             .filter(|fp| cas.iter().any(|c| &c.fingerprint == fp));
         if let Some(fp) = known {
             let ca = cas.iter().find(|c| c.fingerprint == fp).cloned();
-            let slot = by_key.entry(fp.clone()).or_insert_with(|| Slot {
-                key: fp.clone(),
-                issuer: ca.as_ref().map(|c| c.subject.clone()).unwrap_or_default(),
-                ca,
-                urls: Vec::new(),
-                delta_urls: Vec::new(),
-            });
+            let slot = by_key
+                .entry(SlotKey::Ca(fp.clone()))
+                .or_insert_with(|| Slot {
+                    key: SlotKey::Ca(fp.clone()),
+                    issuer: ca.as_ref().map(|c| c.subject.clone()).unwrap_or_default(),
+                    short: ca
+                        .as_ref()
+                        .map(|c| short_name_of(c.cert.subject_name()))
+                        .unwrap_or_default(),
+                    ca,
+                    urls: Vec::new(),
+                    delta_urls: Vec::new(),
+                });
             if !slot.urls.contains(url) {
                 slot.urls.push(url.clone());
             }
         } else {
-            let key = format!("url:{url}");
+            let key = SlotKey::Url(url.clone());
             by_key.entry(key.clone()).or_insert_with(|| Slot {
                 key,
                 issuer: String::new(),
+                short: String::new(),
                 ca: None,
                 urls: vec![url.clone()],
                 delta_urls: Vec::new(),
