@@ -248,8 +248,8 @@ pub fn import_file(
         Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
             return Err(CrlError::Rejected {
                 path: shown,
-                reason: Rejection::Malformed {
-                    detail: crate::t!("crl.file_too_large", max = env.policy.max_bytes),
+                reason: Rejection::TooLarge {
+                    max: env.policy.max_bytes,
                 },
             });
         }

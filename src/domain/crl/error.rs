@@ -48,10 +48,16 @@ pub enum Rejection {
     #[error("{}", crate::t!("crl.not_a_crl"))]
     NotACrl,
     /// Damaged or truncated.
-    #[error("{}", crate::t!("crl.malformed", detail = .detail))]
+    #[error("{}", crate::t!("crl.malformed"))]
     Malformed {
-        /// What is wrong.
+        /// What the reader found wrong (English, technical: `--json` only).
         detail: String,
+    },
+    /// A file over the size cap (`crl import`).
+    #[error("{}", crate::t!("crl.too_large_file", max = .max))]
+    TooLarge {
+        /// The cap in bytes.
+        max: u64,
     },
     /// A kind of CRL certsafe does not handle.
     #[error("{}", crate::t!("crl.unsupported", what = .what))]
