@@ -251,8 +251,8 @@ fn config_path() -> &'static PathBuf {
     .1
 }
 
-/// config.toml text → `Config` through `config::load` (confy), then what is
-/// derived from it; a configuration that loads is stored back (confy) and
+/// config.toml text → `Config` through `config::load`, then what is
+/// derived from it; a configuration that loads is stored back and
 /// must load to the same value.
 pub fn config(data: &[u8]) {
     let path = config_path();
@@ -267,7 +267,7 @@ pub fn config(data: &[u8]) {
         let _ = crate::domain::ldap::LdapUrl::parse(url);
     }
     let _ = crate::domain::ldap::LdapUrl::parse(&loaded.directory.url);
-    confy::store_path(path, &loaded).expect("a loaded configuration can be stored");
+    config::store(path, &loaded).expect("a loaded configuration can be stored");
     let again: Config = config::load(path).expect("a stored configuration loads");
     assert_eq!(again, loaded);
 }
