@@ -318,14 +318,14 @@ pub fn import_file(
         Ok(a) => Some((
             Some(a.meta().ca_fingerprint.clone()),
             match a {
-                Accepted::Updated(_) => "updated",
-                Accepted::Unchanged(_) => "unchanged",
+                Accepted::Updated(_) => AttemptOutcome::Updated,
+                Accepted::Unchanged(_) => AttemptOutcome::Unchanged,
             },
             None,
         )),
         Err(AcceptError::Rejected(r, ca)) => Some((
             ca.clone(),
-            "invalid",
+            AttemptOutcome::Invalid,
             Some(cache::Cause::Rejected(r.clone())),
         )),
         Err(AcceptError::Cache(_)) => None,
@@ -336,7 +336,7 @@ pub fn import_file(
             &crate::domain::journal::Event::CrlImport {
                 ca_fingerprint,
                 path: shown.clone(),
-                outcome: outcome.into(),
+                outcome,
                 cause,
             },
         );
