@@ -303,6 +303,7 @@ impl Fetcher for Offline {
     ) -> Result<Response, FetchError> {
         Err(FetchError::Connect {
             url: req.url.clone(),
+            why: certsafe::domain::crl::fetch::ConnectFailure::NoRoute,
             detail: "offline".into(),
         })
     }

@@ -133,7 +133,7 @@ fn u_updates_the_crls_and_the_screens_show_revocation() {
             .status
             .alerts
             .iter()
-            .any(|a| a.code.starts_with("crl_")),
+            .any(|a| a.code.as_str().starts_with("crl_")),
         "{:?}",
         app.data
     );
@@ -193,7 +193,7 @@ fn u_updates_the_crls_and_the_screens_show_revocation() {
     assert!(matches!(app.screen, Screen::Home));
     let alerts = &app.data.as_ref().unwrap().status.alerts;
     assert!(
-        !alerts.iter().any(|a| a.code.starts_with("crl_")),
+        !alerts.iter().any(|a| a.code.as_str().starts_with("crl_")),
         "{alerts:?}"
     );
     let home = screen(&app);

@@ -254,7 +254,7 @@ fn prometheus(status: &Status, facts: Option<&Facts>, now: OffsetDateTime, up: b
         let _ = writeln!(
             o,
             "certsafe_alert{{code=\"{}\",severity=\"{}\",account=\"{}\"}} 1",
-            label(&a.code),
+            label(a.code.as_str()),
             a.severity.word(),
             label(a.account.as_deref().unwrap_or(""))
         );

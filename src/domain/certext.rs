@@ -283,18 +283,15 @@ pub fn time_of(node: &Node<'_>) -> Option<i64> {
     {
         return None;
     }
-    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    // The calendar is the `time` crate's: a day that does not exist in
+    // that month (February 30th) is refused. A leap second (60) is kept as
+    // the next second, as before.
+    let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
+    let date =
+        time::Date::from_calendar_date(i32::try_from(year).ok()?, month, u8::try_from(day).ok()?)
+            .ok()?;
+    let midnight = date.midnight().assume_utc().unix_timestamp();
+    Some(midnight + hour * 3600 + minute * 60 + second)
 }
 
 /// DER `GeneralizedTime` or `UTCTime` (as RFC 5280 asks: UTC before 2050) of Unix seconds.
@@ -340,6 +337,17 @@ mod tests {
         assert_eq!(time_of(&ber::read_one(&g).unwrap()), Some(1_709_208_000));
         let bad = ber::der(tag::UTC_TIME, b"241301000000Z");
         assert_eq!(time_of(&ber::read_one(&bad).unwrap()), None);
+        // Days that do not exist in their month.
+        for bad in [
+            &b"20250229000000Z"[..],
+            b"20240431000000Z",
+            b"20240230120000Z",
+        ] {
+            let bad = ber::der(tag::GENERALIZED_TIME, bad);
+            assert_eq!(time_of(&ber::read_one(&bad).unwrap()), None);
+        }
+        let leap = ber::der(tag::GENERALIZED_TIME, b"20161231235960Z");
+        assert_eq!(time_of(&ber::read_one(&leap).unwrap()), Some(1_483_228_800));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Configuration: `HOME/config.toml`, loaded with confy at an explicit path.
+//! Configuration: `HOME/config.toml`, read and written with the `toml` crate.
 
 use std::path::Path;
 
@@ -152,7 +152,7 @@ pub struct ConfigError {
 }
 
 /// Loads the configuration at `path`; a missing file gives the defaults
-/// (and is written by confy, so the user can see what can be set). An
+/// (and is written, so the user can see what can be set). An
 /// existing one is read with [`read_limited`](crate::domain::fsutil::read_limited):
 /// a FIFO or a device there is refused, not waited on.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -162,9 +162,45 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         reason,
     };
     if std::fs::symlink_metadata(path).is_err() {
-        return confy::load_path(path).map_err(|e| error(e.to_string()));
+        let defaults = Config::default();
+        store(path, &defaults)?;
+        return Ok(defaults);
     }
     let bytes = read_limited(path, MAX_CONFIG_FILE).map_err(|e| error(describe_io(&e)))?;
     let text = String::from_utf8(bytes).map_err(|e| error(e.to_string()))?;
     toml::from_str(&text).map_err(|e| error(e.message().to_string()))
+}
+
+/// Writes `config` to `path` as TOML (atomically, the folder created when
+/// missing).
+pub fn store(path: &Path, config: &Config) -> Result<(), ConfigError> {
+    use crate::domain::fsutil::{describe_io, write_atomic};
+    let error = |reason: String| ConfigError {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = toml::to_string_pretty(config).map_err(|e| error(e.to_string()))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| error(describe_io(&e)))?;
+    }
+    write_atomic(path, text.as_bytes()).map_err(|e| error(describe_io(&e)))
+}
+
+#[cfg(test)]
+mod store_tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_file_is_written_with_the_defaults_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new").join("config.toml");
+        let loaded = load(&path).unwrap();
+        assert_eq!(loaded, Config::default());
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("[crl]"), "{text}");
+        let mut changed = loaded.clone();
+        changed.crl.warning_hours += 1;
+        store(&path, &changed).unwrap();
+        assert_eq!(load(&path).unwrap(), changed);
+    }
 }

@@ -101,6 +101,20 @@ pub fn name_line(name: &X509NameRef) -> String {
         .join(", ")
 }
 
+/// A name's short form for messages: its (last) common name, else its
+/// organization, else the whole name on one line. Read from the name's
+/// entries, never from a rendered line (a value may hold `, CN=`).
+pub fn short_name_of(name: &X509NameRef) -> String {
+    [Nid::COMMONNAME, Nid::ORGANIZATIONNAME]
+        .into_iter()
+        .find_map(|nid| {
+            name.entries_by_nid(nid)
+                .last()
+                .and_then(|e| e.data().to_string().ok())
+        })
+        .unwrap_or_else(|| name_line(name))
+}
+
 /// The subject of a certificate on one line.
 pub fn subject_line(cert: &X509Ref) -> String {
     name_line(cert.subject_name())
@@ -597,4 +611,32 @@ fn encrypted_pkcs8(der: &[u8]) -> bool {
                 && k[1].base_tag() == super::ber::tag::OCTET_STRING
         })
     })
+}
+
+#[cfg(test)]
+mod short_name_tests {
+    use openssl::x509::X509Name;
+
+    use super::short_name_of;
+
+    fn name(entries: &[(&str, &str)]) -> X509Name {
+        let mut b = X509Name::builder().unwrap();
+        for (k, v) in entries {
+            b.append_entry_by_text(k, v).unwrap();
+        }
+        b.build()
+    }
+
+    #[test]
+    fn short_name_reads_the_entries_not_a_rendered_line() {
+        // A value holding ", CN=" fooled the old re-parsing of the line.
+        let n = name(&[("C", "FR"), ("O", "ACME, CN=Evil"), ("CN", "AC TEST")]);
+        assert_eq!(short_name_of(&n), "AC TEST");
+        let n = name(&[("C", "FR"), ("CN", "X, CN=Y")]);
+        assert_eq!(short_name_of(&n), "X, CN=Y");
+        let n = name(&[("C", "FR"), ("O", "ASIP-SANTE")]);
+        assert_eq!(short_name_of(&n), "ASIP-SANTE");
+        let n = name(&[("C", "FR")]);
+        assert_eq!(short_name_of(&n), "C=FR");
+    }
 }

@@ -185,8 +185,8 @@ pub enum Event {
         ca_fingerprint: Option<String>,
         /// The file.
         path: String,
-        /// `updated`, `unchanged` or `invalid`.
-        outcome: String,
+        /// `updated`, `unchanged` or `invalid` (the words of `state.json`).
+        outcome: crate::domain::crl::cache::AttemptOutcome,
         /// Why it was refused, as data.
         cause: Option<Cause>,
     },
@@ -375,7 +375,7 @@ impl std::fmt::Display for Event {
                 let mut s = t!(
                     "journal.crl_import",
                     path = path,
-                    outcome = t!(&format!("journal.import_{outcome}"))
+                    outcome = t!(&format!("journal.import_{}", outcome.as_str()))
                 );
                 if let Some(c) = cause {
                     s = format!("{s}: {c}");

@@ -78,13 +78,106 @@ pub enum Pane {
     Revocation,
 }
 
+/// What an alert is about: the stable code scripts read (`code` in the
+/// JSON, the Prometheus label), serialised as its `snake_case` word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertCode {
+    /// An account was never backed up.
+    BackupMissing,
+    /// The last backup holds an older certificate.
+    BackupOutdated,
+    /// The last backup is older than `max_age_days`.
+    BackupOld,
+    /// The certificate has expired.
+    CertExpired,
+    /// The certificate expires soon.
+    CertExpiring,
+    /// No account yet.
+    NoAccount,
+    /// The CRL cache or the stores could not be read.
+    CrlError,
+    /// No CA imported: revocation cannot be checked.
+    RevocationNotSetUp,
+    /// A CRL's nextUpdate is near.
+    CrlDue,
+    /// A CRL's nextUpdate has passed.
+    CrlExpired,
+    /// The CA that issues a CRL is not imported.
+    CrlNoCa,
+    /// A CRL was never fetched.
+    CrlMissing,
+    /// The last CRL downloaded was refused.
+    CrlInvalid,
+    /// The last fetch of a CRL failed.
+    CrlUnreachable,
+    /// An account's certificate is revoked.
+    CertRevoked,
+    /// An account's certificate does not chain to an imported CA.
+    CertUntrusted,
+    /// An account's revocation state is unknown.
+    RevocationUnknown,
+    /// A correspondent's certificate is revoked.
+    CorrespondentRevoked,
+    /// Correspondents that do not chain to an imported CA.
+    CorrespondentUntrusted,
+    /// Correspondents whose revocation state is unknown.
+    CorrespondentUnknown,
+}
+
+impl AlertCode {
+    /// The word (`backup_missing`...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BackupMissing => "backup_missing",
+            Self::BackupOutdated => "backup_outdated",
+            Self::BackupOld => "backup_old",
+            Self::CertExpired => "cert_expired",
+            Self::CertExpiring => "cert_expiring",
+            Self::NoAccount => "no_account",
+            Self::CrlError => "crl_error",
+            Self::RevocationNotSetUp => "revocation_not_set_up",
+            Self::CrlDue => "crl_due",
+            Self::CrlExpired => "crl_expired",
+            Self::CrlNoCa => "crl_no_ca",
+            Self::CrlMissing => "crl_missing",
+            Self::CrlInvalid => "crl_invalid",
+            Self::CrlUnreachable => "crl_unreachable",
+            Self::CertRevoked => "cert_revoked",
+            Self::CertUntrusted => "cert_untrusted",
+            Self::RevocationUnknown => "revocation_unknown",
+            Self::CorrespondentRevoked => "correspondent_revoked",
+            Self::CorrespondentUntrusted => "correspondent_untrusted",
+            Self::CorrespondentUnknown => "correspondent_unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for AlertCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for AlertCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<str> for AlertCode {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
 /// One thing that needs attention.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Alert {
     /// `warning`, `critical` or `unknown`.
     pub severity: Level,
     /// Stable code for scripts (`backup_missing`, `cert_expiring`...).
-    pub code: String,
+    pub code: AlertCode,
     /// What is wrong, in the user's language.
     pub message: String,
     /// What to do.
@@ -118,9 +211,9 @@ pub fn account_alerts(account: &Account, config: &Config, now: OffsetDateTime) -
     let mut out = Vec::new();
     let id = account.meta.id.clone();
     let label = account.meta.label.clone();
-    let mk = |severity, code: &str, pane, message: String, recommendation: String| Alert {
+    let mk = |severity, code: AlertCode, pane, message: String, recommendation: String| Alert {
         severity,
-        code: code.to_string(),
+        code,
         message,
         recommendation,
         pane,
@@ -129,14 +222,14 @@ pub fn account_alerts(account: &Account, config: &Config, now: OffsetDateTime) -
     match account.backup_state(now, config.backup.max_age_days) {
         BackupState::None => out.push(mk(
             Level::Critical,
-            "backup_missing",
+            AlertCode::BackupMissing,
             Pane::Backup,
             crate::t!("status.backup_missing", label = label),
             crate::t!("status.backup_missing_fix", id = id),
         )),
         BackupState::Outdated => out.push(mk(
             Level::Critical,
-            "backup_outdated",
+            AlertCode::BackupOutdated,
             Pane::Backup,
             crate::t!("status.backup_outdated", label = label),
             crate::t!("status.backup_missing_fix", id = id),
@@ -147,7 +240,7 @@ pub fn account_alerts(account: &Account, config: &Config, now: OffsetDateTime) -
                 .map_or(0, |b| (now - b.at).whole_days());
             out.push(mk(
                 Level::Warning,
-                "backup_old",
+                AlertCode::BackupOld,
                 Pane::Backup,
                 crate::t!("status.backup_old", label = label, days = days),
                 crate::t!("status.backup_missing_fix", id = id),
@@ -162,7 +255,7 @@ pub fn account_alerts(account: &Account, config: &Config, now: OffsetDateTime) -
         if info.expired_at(now) {
             out.push(mk(
                 Level::Critical,
-                "cert_expired",
+                AlertCode::CertExpired,
                 Pane::Expiry,
                 crate::t!(
                     "status.cert_expired",
@@ -174,7 +267,7 @@ pub fn account_alerts(account: &Account, config: &Config, now: OffsetDateTime) -
         } else if left <= i64::from(config.certificates.expiry_warning_days) {
             out.push(mk(
                 Level::Warning,
-                "cert_expiring",
+                AlertCode::CertExpiring,
                 Pane::Expiry,
                 crate::t!("status.cert_expiring", label = label, days = left),
                 crate::t!("status.cert_expiring_fix"),
@@ -193,7 +286,7 @@ pub fn gather(home: &Home, config: &Config, now: OffsetDateTime) -> Result<Statu
     if accounts.is_empty() {
         alerts.push(Alert {
             severity: Level::Unknown,
-            code: "no_account".into(),
+            code: AlertCode::NoAccount,
             message: crate::t!("status.no_account"),
             recommendation: crate::t!("status.no_account_fix"),
             pane: Pane::Backup,
@@ -207,7 +300,7 @@ pub fn gather(home: &Home, config: &Config, now: OffsetDateTime) -> Result<Statu
         Ok(more) => alerts.extend(more),
         Err(e) => alerts.push(Alert {
             severity: Level::Unknown,
-            code: "crl_error".into(),
+            code: AlertCode::CrlError,
             message: e.to_string(),
             recommendation: crate::t!("status.crl_fix_update"),
             pane: Pane::Crl,

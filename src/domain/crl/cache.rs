@@ -142,9 +142,8 @@ pub struct Attempt {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
-    /// `updated`, `unchanged`, `not_modified`, `imported`, `invalid`,
-    /// `unreachable`, `cache_error`.
-    pub outcome: String,
+    /// What happened (stored as its word: `updated`, `invalid`...).
+    pub outcome: AttemptOutcome,
     /// Why, for `invalid`, `unreachable` and `cache_error`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<Cause>,
@@ -167,10 +166,96 @@ impl Attempt {
 
     /// Whether it failed.
     pub fn failed(&self) -> bool {
-        matches!(
-            self.outcome.as_str(),
-            "invalid" | "unreachable" | "cache_error"
-        )
+        self.outcome.failed()
+    }
+}
+
+/// What one fetch or import did, as remembered in `state.json`. Stored as
+/// the same words as before (`"updated"`, `"invalid"`...), so files written
+/// by older versions load unchanged; a word this version does not know is
+/// kept as [`AttemptOutcome::Other`] (it counts as neither a success nor a
+/// failure) and written back as it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum AttemptOutcome {
+    /// A new CRL was accepted.
+    Updated,
+    /// Downloaded, identical to the cached one.
+    Unchanged,
+    /// The server said 304.
+    NotModified,
+    /// Brought with `crl import` and accepted.
+    Imported,
+    /// The CRL broke a rule.
+    Invalid,
+    /// The download failed.
+    Unreachable,
+    /// The cache could not be written.
+    CacheError,
+    /// A word written by another version.
+    Other(String),
+}
+
+impl AttemptOutcome {
+    /// The word stored in `state.json`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Updated => "updated",
+            Self::Unchanged => "unchanged",
+            Self::NotModified => "not_modified",
+            Self::Imported => "imported",
+            Self::Invalid => "invalid",
+            Self::Unreachable => "unreachable",
+            Self::CacheError => "cache_error",
+            Self::Other(w) => w,
+        }
+    }
+
+    /// Whether it failed.
+    pub fn failed(&self) -> bool {
+        matches!(self, Self::Invalid | Self::Unreachable | Self::CacheError)
+    }
+}
+
+impl PartialEq<&str> for AttemptOutcome {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl From<String> for AttemptOutcome {
+    fn from(word: String) -> Self {
+        match word.as_str() {
+            "updated" => Self::Updated,
+            "unchanged" => Self::Unchanged,
+            "not_modified" => Self::NotModified,
+            "imported" => Self::Imported,
+            "invalid" => Self::Invalid,
+            "unreachable" => Self::Unreachable,
+            "cache_error" => Self::CacheError,
+            _ => Self::Other(word),
+        }
+    }
+}
+
+impl From<AttemptOutcome> for String {
+    fn from(o: AttemptOutcome) -> Self {
+        o.as_str().to_string()
+    }
+}
+
+impl From<super::Outcome> for AttemptOutcome {
+    fn from(o: super::Outcome) -> Self {
+        use super::Outcome as O;
+        match o {
+            O::Updated => Self::Updated,
+            O::Unchanged => Self::Unchanged,
+            O::NotModified => Self::NotModified,
+            O::Invalid => Self::Invalid,
+            O::Unreachable => Self::Unreachable,
+            O::CacheError => Self::CacheError,
+            O::NotDue | O::NotFetched | O::NoCa => Self::Other(o.word().to_string()),
+        }
     }
 }
 
@@ -430,4 +515,128 @@ pub fn index_key(path: &Path) -> Result<Vec<u8>, CrlError> {
 /// Reads the per-home index key without creating it.
 pub fn existing_index_key(path: &Path) -> Option<Vec<u8>> {
     read_key(path).ok().filter(|k| k.len() == KEY_LEN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `state.json` as the versions before the typed outcome wrote it
+    /// (outcomes as plain words, one of them unknown to this version).
+    const OLD_STATE: &str = r#"{
+  "cas": {
+    "aa": {
+      "last": {
+        "at": "2026-01-02T03:04:05Z",
+        "outcome": "invalid",
+        "cause": { "kind": "rejected", "detail": { "code": "not_a_crl" } },
+        "url": "http://127.0.0.1:1/a.crl"
+      },
+      "confirmed_at": null,
+      "delta": {
+        "at": "2026-01-02T03:04:05Z",
+        "outcome": "imported",
+        "url": "/media/stick/d.crl"
+      }
+    },
+    "bb": {
+      "last": {
+        "at": "2026-01-02T03:04:05Z",
+        "outcome": "not_modified",
+        "url": "http://127.0.0.1:1/b.crl"
+      },
+      "confirmed_at": "2026-01-02T03:04:05Z"
+    }
+  },
+  "urls": {
+    "http://127.0.0.1:1/c.crl": {
+      "etag": null,
+      "last_modified": null,
+      "ca": null,
+      "last": {
+        "at": "2026-01-02T03:04:05Z",
+        "outcome": "a_word_from_the_future",
+        "message": "cannot connect (Connection refused)",
+        "url": "http://127.0.0.1:1/c.crl"
+      }
+    }
+  }
+}"#;
+
+    #[test]
+    fn an_old_state_json_loads_typed_and_is_written_back_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("state.json"), OLD_STATE).unwrap();
+        let cache = Cache::new(dir.path());
+        let state = cache.state();
+        let aa = &state.cas["aa"];
+        let last = aa.last.as_ref().unwrap();
+        assert_eq!(last.outcome, AttemptOutcome::Invalid);
+        assert!(last.failed());
+        assert!(matches!(
+            last.cause,
+            Some(Cause::Rejected(super::super::Rejection::NotACrl))
+        ));
+        assert_eq!(aa.delta.as_ref().unwrap().outcome, AttemptOutcome::Imported);
+        let bb = state.cas["bb"].last.as_ref().unwrap();
+        assert_eq!(bb.outcome, AttemptOutcome::NotModified);
+        assert!(!bb.failed());
+        let c = state.urls["http://127.0.0.1:1/c.crl"]
+            .last
+            .as_ref()
+            .unwrap();
+        assert_eq!(
+            c.outcome,
+            AttemptOutcome::Other("a_word_from_the_future".into())
+        );
+        assert!(!c.failed());
+        // Written back: every outcome is the same word as before.
+        cache.save_state(&state).unwrap();
+        let again: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("state.json")).unwrap()).unwrap();
+        let old: serde_json::Value = serde_json::from_str(OLD_STATE).unwrap();
+        for path in [
+            "/cas/aa/last/outcome",
+            "/cas/aa/delta/outcome",
+            "/cas/bb/last/outcome",
+            "/urls/http:~1~1127.0.0.1:1~1c.crl/last/outcome",
+        ] {
+            assert_eq!(again.pointer(path), old.pointer(path), "{path}");
+            assert!(
+                again
+                    .pointer(path)
+                    .is_some_and(serde_json::Value::is_string)
+            );
+        }
+        // Only the legacy words are dropped (never written, by design).
+        let mut expected = state.clone();
+        for u in expected.urls.values_mut() {
+            if let Some(l) = u.last.as_mut() {
+                l.legacy_message = None;
+            }
+        }
+        assert_eq!(cache.state(), expected);
+    }
+
+    #[test]
+    fn every_outcome_word_round_trips() {
+        for word in [
+            "updated",
+            "unchanged",
+            "not_modified",
+            "imported",
+            "invalid",
+            "unreachable",
+            "cache_error",
+            "not_due",
+        ] {
+            let o = AttemptOutcome::from(word.to_string());
+            assert_eq!(o.as_str(), word);
+            assert_eq!(serde_json::to_string(&o).unwrap(), format!("\"{word}\""));
+        }
+        assert_eq!(
+            AttemptOutcome::from(super::super::Outcome::CacheError),
+            AttemptOutcome::CacheError
+        );
+    }
 }

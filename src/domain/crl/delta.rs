@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::cache::{Attempt, CaState, Cache, Cause, Meta, State, UrlState};
+use super::cache::{Attempt, AttemptOutcome, CaState, Cache, Cause, Meta, State, UrlState};
 use super::fetch::{Fetcher, Request, Response};
 use super::index::{
     self, FLAG_DELTA, FLAG_ONLY_CA, FLAG_ONLY_USER, FLAG_PARTITIONED, Header, Index,
@@ -318,17 +318,23 @@ pub fn record_import(
     now: OffsetDateTime,
 ) -> Result<(), CrlError> {
     let (outcome, fp, cause) = match result {
-        Ok(a) => ("imported", Some(a.meta().ca_fingerprint.clone()), None),
-        Err(AcceptError::Rejected(r, ca)) => {
-            ("invalid", ca.clone(), Some(Cause::Rejected(r.clone())))
-        }
+        Ok(a) => (
+            AttemptOutcome::Imported,
+            Some(a.meta().ca_fingerprint.clone()),
+            None,
+        ),
+        Err(AcceptError::Rejected(r, ca)) => (
+            AttemptOutcome::Invalid,
+            ca.clone(),
+            Some(Cause::Rejected(r.clone())),
+        ),
         Err(AcceptError::Cache(_)) => return Ok(()),
     };
     let Some(fp) = fp else { return Ok(()) };
     let mut state = cache.state();
     state.cas.entry(fp).or_default().delta = Some(Attempt {
         at: now,
-        outcome: outcome.into(),
+        outcome,
         cause,
         legacy_message: None,
         url: Some(path.to_string()),
@@ -591,7 +597,7 @@ pub fn update_all(
             }
             let attempt = Attempt {
                 at: now,
-                outcome: r.outcome.word().into(),
+                outcome: r.outcome.into(),
                 cause: r.cause.clone(),
                 legacy_message: None,
                 url: Some(url.clone()),
@@ -618,7 +624,7 @@ pub fn update_all(
         let entry = state.cas.entry(fp.clone()).or_default();
         entry.delta = Some(Attempt {
             at: now,
-            outcome: r.outcome.word().into(),
+            outcome: r.outcome.into(),
             cause: r.cause.clone(),
             legacy_message: None,
             url: r.url.clone(),

@@ -45,11 +45,14 @@ pub enum FetchError {
         url: String,
     },
     /// Connecting failed.
-    #[error("{}", crate::t!("fetch.connect", url = .url, detail = .detail))]
+    #[error("{}", crate::t!("fetch.connect", url = .url, why = .why.words()))]
     Connect {
         /// The URL.
         url: String,
-        /// Details.
+        /// Why, as a code (put into words when shown).
+        #[serde(default)]
+        why: ConnectFailure,
+        /// The library's own words (English), for `--json` only.
         detail: String,
     },
     /// HTTP status other than 200 and 304.
@@ -75,19 +78,22 @@ pub enum FetchError {
         max: u64,
     },
     /// The connection broke during the body.
-    #[error("{}", crate::t!("fetch.cut", url = .url, detail = .detail))]
+    #[error("{}", crate::t!("fetch.cut", url = .url))]
     Cut {
         /// The URL.
         url: String,
-        /// Details.
+        /// The library's own words (English), for `--json` only.
         detail: String,
     },
     /// A local file cannot be read.
-    #[error("{}", crate::t!("fetch.file", url = .url, detail = .detail))]
+    #[error("{}", crate::t!("fetch.file", url = .url, why = file_words(*.os_error)))]
     File {
         /// The URL.
         url: String,
-        /// Details.
+        /// The system's error number (None: not a local regular file).
+        #[serde(default)]
+        os_error: Option<i32>,
+        /// The system's own words, for `--json` only.
         detail: String,
     },
     /// A scheme certsafe does not fetch.
@@ -104,6 +110,88 @@ pub enum FetchError {
         /// What the directory did.
         error: crate::domain::ldap::DirectoryError,
     },
+}
+
+/// Why a connection could not be made, as a code: the words come from the
+/// locale files when shown, the library's own text stays in `detail`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectFailure {
+    /// Nothing listens at that address (connection refused).
+    Refused,
+    /// The name does not resolve.
+    Dns,
+    /// The connection was reset or aborted.
+    Reset,
+    /// The host or its network cannot be reached.
+    NoRoute,
+    /// The TLS handshake or the server's certificate failed.
+    Tls,
+    /// The proxy is wrong or refused.
+    Proxy,
+    /// Anything else (and files written before this code existed).
+    #[default]
+    Other,
+}
+
+impl ConnectFailure {
+    /// Classifies an error chain: the system's error kind first, then the
+    /// library's (English) text as a hint.
+    pub fn classify(kind: Option<std::io::ErrorKind>, detail: &str) -> Self {
+        use std::io::ErrorKind as K;
+        match kind {
+            Some(K::ConnectionRefused) => return Self::Refused,
+            Some(K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe) => {
+                return Self::Reset;
+            }
+            Some(K::HostUnreachable | K::NetworkUnreachable | K::NetworkDown) => {
+                return Self::NoRoute;
+            }
+            _ => {}
+        }
+        let d = detail.to_ascii_lowercase();
+        if d.contains("refused") {
+            Self::Refused
+        } else if d.contains("dns") || d.contains("resolve") || d.contains("name or service") {
+            Self::Dns
+        } else if d.contains("reset") || d.contains("aborted") || d.contains("broken pipe") {
+            Self::Reset
+        } else if d.contains("unreachable") || d.contains("no route") {
+            Self::NoRoute
+        } else if d.contains("certificate")
+            || d.contains("tls")
+            || d.contains("ssl")
+            || d.contains("handshake")
+        {
+            Self::Tls
+        } else if d.contains("proxy") {
+            Self::Proxy
+        } else {
+            Self::Other
+        }
+    }
+
+    /// In the reader's language.
+    pub fn words(self) -> String {
+        let key = match self {
+            Self::Refused => "fetch.why_refused",
+            Self::Dns => "fetch.why_dns",
+            Self::Reset => "fetch.why_reset",
+            Self::NoRoute => "fetch.why_no_route",
+            Self::Tls => "fetch.why_tls",
+            Self::Proxy => "fetch.why_proxy",
+            Self::Other => "fetch.why_other",
+        };
+        crate::t!(key)
+    }
+}
+
+/// Why a local file could not be read, in the reader's language.
+fn file_words(os_error: Option<i32>) -> String {
+    os_error.map_or_else(
+        || crate::t!("fetch.not_a_local_file"),
+        |n| crate::domain::fsutil::describe_io(&std::io::Error::from_raw_os_error(n)),
+    )
 }
 
 /// Downloads CRLs. The real one is [`HttpFetcher`]; tests may use another.
@@ -178,6 +266,7 @@ impl HttpFetcher {
             url => {
                 let proxy = reqwest::Proxy::all(url).map_err(|e| FetchError::Connect {
                     url: url.to_string(),
+                    why: ConnectFailure::Proxy,
                     detail: e.to_string(),
                 })?;
                 builder = builder.proxy(proxy);
@@ -185,20 +274,22 @@ impl HttpFetcher {
         }
         let client = builder.build().map_err(|e| FetchError::Connect {
             url: String::new(),
+            why: ConnectFailure::Other,
             detail: e.to_string(),
         })?;
         Ok(Self { client, limits })
     }
 
     fn fetch_file(&self, url: &str) -> Result<Response, FetchError> {
-        let err = |detail: String| FetchError::File {
+        let err = |os_error: Option<i32>, detail: String| FetchError::File {
             url: url.to_string(),
+            os_error,
             detail,
         };
         let path = url::Url::parse(url)
             .ok()
             .and_then(|u| u.to_file_path().ok())
-            .ok_or_else(|| err("not a local path".into()))?;
+            .ok_or_else(|| err(None, "not a local path".into()))?;
         // Non-blocking open, regular files only, size capped before a byte
         // is read: a `file://` URL naming a FIFO or /dev/zero fails at once.
         let bytes = match super::super::fsutil::read_limited(&path, self.limits.max_bytes) {
@@ -209,7 +300,7 @@ impl HttpFetcher {
                     max: self.limits.max_bytes,
                 });
             }
-            Err(e) => return Err(err(super::super::fsutil::describe_io(&e))),
+            Err(e) => return Err(err(e.raw_os_error(), e.to_string())),
         };
         Ok(Response::Body {
             bytes,
@@ -223,9 +314,13 @@ fn classify(url: &str, e: &reqwest::Error) -> FetchError {
     // The innermost cause says what happened ("Name or service not known",
     // "Connection refused"); the outer layers repeat the URL.
     let mut detail = e.to_string();
+    let mut kind = None;
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         detail = s.to_string();
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            kind = Some(io.kind());
+        }
         source = s.source();
     }
     if e.is_redirect() {
@@ -240,6 +335,7 @@ fn classify(url: &str, e: &reqwest::Error) -> FetchError {
     } else {
         FetchError::Connect {
             url: url.into(),
+            why: ConnectFailure::classify(kind, &detail),
             detail,
         }
     }

@@ -68,7 +68,11 @@ fn failure(url: &str, e: DirectoryError, limits: &Limits) -> FetchError {
             url,
             max: limits.max_bytes,
         },
-        DirectoryError::Connect { detail } => FetchError::Connect { url, detail },
+        DirectoryError::Connect { detail } => FetchError::Connect {
+            url,
+            why: super::fetch::ConnectFailure::classify(None, &detail),
+            detail,
+        },
         error => FetchError::Ldap { url, error },
     }
 }

@@ -218,7 +218,7 @@ fn has_index(env: &Env, key: &[u8], fp: &str) -> bool {
 
 fn report(slot: &Slot, outcome: Outcome, cause: Option<Cause>) -> SlotReport {
     SlotReport {
-        key: slot.key.clone(),
+        key: slot.key.to_string(),
         issuer: slot.issuer.clone(),
         ca_fingerprint: slot.ca.as_ref().map(|c| c.fingerprint.clone()),
         url: None,
@@ -262,7 +262,7 @@ pub fn update(
         }
     }
     for slot in slots.clone() {
-        if slot.key.starts_with("issuer:") {
+        if slot.key.is_missing_ca() {
             let r = report(
                 &slot,
                 Outcome::NoCa,
@@ -415,7 +415,7 @@ fn record(state: &mut State, result: &JobResult, now: OffsetDateTime) {
     let entry: &mut CaState = state.cas.entry(fp.clone()).or_default();
     entry.last = Some(Attempt {
         at: now,
-        outcome: r.outcome.word().into(),
+        outcome: r.outcome.into(),
         cause: r.cause.clone(),
         legacy_message: None,
         url: r.url.clone(),
@@ -444,7 +444,7 @@ fn run_job(
     let mut first_failure: Option<SlotReport> = None;
     for (req, known) in job.requests.iter().zip(&job.known) {
         let _ = tx.send(Msg::Progress(CrlProgress::Started {
-            key: slot.key.clone(),
+            key: slot.key.to_string(),
             issuer: slot.issuer.clone(),
             url: req.url.clone(),
         }));
@@ -454,7 +454,7 @@ fn run_job(
             if bytes - last_sent >= 64 * 1024 || total == Some(bytes) {
                 last_sent = bytes;
                 let _ = tx.send(Msg::Progress(CrlProgress::Received {
-                    key: slot.key.clone(),
+                    key: slot.key.to_string(),
                     url: req.url.clone(),
                     bytes,
                     total,
@@ -532,7 +532,7 @@ fn run_job(
                         r.cause = Some(Cause::cache(&e));
                         url_state.last = Some(Attempt {
                             at: now,
-                            outcome: r.outcome.word().into(),
+                            outcome: r.outcome.into(),
                             cause: r.cause.clone(),
                             legacy_message: None,
                             url: Some(req.url.clone()),
@@ -551,7 +551,7 @@ fn run_job(
         }
         url_state.last = Some(Attempt {
             at: now,
-            outcome: r.outcome.word().into(),
+            outcome: r.outcome.into(),
             cause: r.cause.clone(),
             legacy_message: None,
             url: Some(req.url.clone()),
