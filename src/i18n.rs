@@ -137,3 +137,9 @@ mod tests {
         assert!(!fr.contains("status."), "{fr}");
     }
 }
+
+/// The translated text of `key` without parameters, in the current
+/// language (for tests and the screens in the docs, outside this crate).
+pub fn text(key: &str) -> String {
+    crate::t!(key)
+}
