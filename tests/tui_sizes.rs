@@ -1,5 +1,5 @@
 //! Every screen fits every size (issue 9, item 5): each screen and step
-//! the TestBackend can reach, at 60×20 and 80×24, in English and French,
+//! the `TestBackend` can reach, at 60×20 and 80×24, in English and French,
 //! in colour and on a plain terminal (`TERM=vt100`, `NO_COLOR`):
 //! - the hints line keeps the help and quit keys (`?`/`q`, or `F1`/`Ctrl+C`
 //!   in a text field; a confirmation's own yes key under a confirmation);
@@ -315,7 +315,7 @@ fn words(s: &str) -> Vec<String> {
 fn last_word_shown(screen: &str, message: &str) -> bool {
     let last = words(message).pop().unwrap_or_default();
     let on_screen = words(screen);
-    on_screen.iter().any(|w| *w == last)
+    on_screen.contains(&last)
 }
 
 fn check(scene: &Scene, lang: Lang, plain: bool, w: u16, h: u16, failures: &mut Vec<String>) {
