@@ -67,6 +67,12 @@ macro_rules! t {
     }};
 }
 
+/// The translated text of `key` without parameters, in the current
+/// language (for tests and the screens in the docs, outside this crate).
+pub fn text(key: &str) -> String {
+    crate::t!(key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -260,6 +260,8 @@ pub struct App {
     pub quit: bool,
     /// The clock (for rendering ages and expiry).
     pub now: OffsetDateTime,
+    /// The home screen's alert panes: focus and scrolling.
+    pub panes: super::home::Panes,
 }
 
 impl App {
@@ -276,6 +278,7 @@ impl App {
             ticks: 0,
             quit: false,
             now,
+            panes: super::home::Panes::default(),
         }
     }
 
@@ -288,7 +291,7 @@ impl App {
     }
 
     /// Whether the current step types text (then letters are text, not keys).
-    fn typing(&self) -> bool {
+    pub fn typing(&self) -> bool {
         match &self.screen {
             Screen::Home | Screen::Crl(_) => false,
             Screen::Details(s) => s.captures_keys(),
@@ -424,6 +427,10 @@ impl App {
     }
 
     fn home_key(&mut self, key: KeyEvent) -> Outcome {
+        // Tab focuses the alert panes, which then take the arrows.
+        if self.panes.on_key(key.code) {
+            return Outcome::None;
+        }
         let count = self.data.as_ref().map_or(0, |d| d.accounts.len());
         match key.code {
             KeyCode::Down | KeyCode::Char('j') => {

@@ -271,10 +271,11 @@ pub fn hints(s: &CrlScreen) -> Vec<(&'static str, String)> {
         return vec![("", t!("tui.crl_updating_wait"))];
     }
     vec![
+        // The hints line drops from the end first (`f` before `i`).
         ("u", t!("tui.key_update_crls")),
-        ("f", t!("tui.key_force")),
         ("i", t!("igc.key_trust")),
         ("↑↓", t!("tui.key_scroll")),
+        ("f", t!("tui.key_force")),
         ("Esc", t!("tui.key_back")),
     ]
 }

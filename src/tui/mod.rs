@@ -31,11 +31,28 @@ pub const TICK: Duration = Duration::from_millis(250);
 ///  certsafe — <screen title>                       [LEVEL]
 /// ┌ body ─────────────────────────────────────────────────┐
 /// └───────────────────────────────────────────────────────┘
-///  key · hint · key · hint          (or the current notice)
+///  the current notice, wrapped               (when there is one)
+///  key · hint · key · hint · ? help · q quit
 /// ```
 pub fn view(frame: &mut Frame, app: &App) {
     let (title_area, body, hints_area) = widgets::frame_layout(frame.area());
     let theme = &app.theme;
+    // The notice takes the lines it needs above the hints (up to half the body).
+    let notice: Vec<String> = app.notice.as_ref().map_or_else(Vec::new, |n| {
+        widgets::wrap_words(
+            &widgets::plain(theme, n),
+            usize::from(body.width.saturating_sub(1)),
+            0,
+        )
+    });
+    let notice_rows = u16::try_from(notice.len())
+        .unwrap_or(u16::MAX)
+        .min(body.height / 2);
+    let [body, notice_area] = ratatui::layout::Layout::vertical([
+        ratatui::layout::Constraint::Min(3),
+        ratatui::layout::Constraint::Length(notice_rows),
+    ])
+    .areas(body);
     let (title, keys, help) = match &app.screen {
         Screen::Home => {
             let level = home::overall(app);
@@ -45,7 +62,7 @@ pub fn view(frame: &mut Frame, app: &App) {
                 widgets::level_word(level)
             );
             home::render(frame, body, app);
-            (title, home::hints(), home::help())
+            (title, home::hints(app), home::help())
         }
         Screen::Backup(w) => {
             backup::render(frame, body, theme, w);
@@ -97,19 +114,31 @@ pub fn view(frame: &mut Frame, app: &App) {
             ("Esc", crate::t!("tui.key_stay")),
         ]
     } else {
-        keys
+        with_help_and_quit(keys, app.typing())
     };
-    match &app.notice {
-        Some(n) => frame.render_widget(
-            ratatui::widgets::Paragraph::new(format!(" {}", crate::domain::text::visible(n)))
-                .style(theme.accent()),
-            hints_area,
-        ),
-        None => widgets::hints(frame, hints_area, theme, &keys),
+    if !notice.is_empty() {
+        let lines: Vec<Line<'static>> = notice
+            .into_iter()
+            .map(|l| Line::from(format!(" {l}")))
+            .collect();
+        frame.render_widget(
+            ratatui::widgets::Paragraph::new(widgets::safe_lines(lines)).style(theme.accent()),
+            notice_area,
+        );
     }
+    widgets::hints(frame, hints_area, theme, &keys);
     match app.overlay {
         Some(Overlay::Help) => {
-            let mut lines: Vec<Line<'static>> = help.into_iter().map(Line::from).collect();
+            // The footer's rows, a blank line and the borders stay free.
+            let area = frame.area();
+            let inner =
+                usize::from(area.width.min(64).min(area.width.saturating_sub(2))).saturating_sub(2);
+            let footer = widgets::wrap_words(&crate::t!("tui.help_footer"), inner, 0).len();
+            let room = usize::from(area.height.saturating_sub(2)).saturating_sub(footer + 3);
+            let mut lines: Vec<Line<'static>> = widgets::help_columns(help, room, inner)
+                .into_iter()
+                .map(Line::from)
+                .collect();
             lines.push(Line::default());
             lines.push(Line::from(crate::t!("tui.help_footer")));
             widgets::popup(
@@ -142,6 +171,29 @@ pub fn view(frame: &mut Frame, app: &App) {
         None => {}
     }
     widgets::scrub(frame.buffer_mut());
+}
+
+/// `keys` with the help and quit keys at the end, when the screen did not
+/// name them: `?` and `q`, or `F1` and `Ctrl+C` while a text field takes
+/// letters. A confirmation's hints (its yes key) are left as they are.
+fn with_help_and_quit(
+    mut keys: Vec<(&'static str, String)>,
+    typing: bool,
+) -> Vec<(&'static str, String)> {
+    let has = |keys: &[(&str, String)], names: &[&str]| keys.iter().any(|(k, _)| names.contains(k));
+    if has(&keys, &["Yes"]) {
+        return keys;
+    }
+    if !has(&keys, &["?", "F1"]) {
+        keys.push((if typing { "F1" } else { "?" }, crate::t!("tui.key_help")));
+    }
+    if !has(&keys, &["q", "Ctrl+C"]) {
+        keys.push((
+            if typing { "Ctrl+C" } else { "q" },
+            crate::t!("tui.key_quit"),
+        ));
+    }
+    keys
 }
 
 fn spawn(env: &Env, tx: &mpsc::Sender<Msg>, effect: Effect) {

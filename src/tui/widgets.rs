@@ -63,6 +63,8 @@ pub fn plain(theme: &Theme, text: &str) -> String {
         .replace('→', "->")
         .replace('…', "...")
         .replace("↑↓", "up/down")
+        .replace('↑', "^")
+        .replace('↓', "v")
 }
 
 /// The title line.
@@ -86,17 +88,92 @@ pub fn key_name(key: &str) -> String {
     }
 }
 
-/// The one-line key-hint bar: `key label · key label`.
+/// Keys a hints line never drops: help, quit, back and a confirmation's keys.
+const KEPT_KEYS: [&str; 6] = ["?", "F1", "q", "Ctrl+C", "Yes", "Esc"];
+
+/// The hints that fit in `width` columns: the least useful (the last ones
+/// that are not in [`KEPT_KEYS`]) are dropped first; the help key (`?`)
+/// lists them all.
+pub fn fit_hints<'a>(
+    theme: &Theme,
+    keys: &'a [(&'a str, String)],
+    width: usize,
+) -> Vec<&'a (&'a str, String)> {
+    let cost = |k: &(&str, String)| {
+        plain(theme, &key_name(k.0)).chars().count() + 1 + k.1.chars().count() + 3
+    };
+    let mut shown: Vec<&(&str, String)> = keys.iter().collect();
+    // One leading space; each hint costs its text and a " · " separator.
+    while shown.iter().map(|k| cost(k)).sum::<usize>() - 2 > width {
+        let Some(i) = shown.iter().rposition(|k| !KEPT_KEYS.contains(&k.0)) else {
+            break;
+        };
+        shown.remove(i);
+    }
+    shown
+}
+
+/// The one-line key-hint bar: `key label · key label`, fitted to the width
+/// (see [`fit_hints`]).
 pub fn hints(frame: &mut Frame, area: Rect, theme: &Theme, keys: &[(&str, String)]) {
     let mut spans = vec![Span::raw(" ")];
-    for (i, (key, label)) in keys.iter().enumerate() {
+    for (i, (key, label)) in fit_hints(theme, keys, usize::from(area.width))
+        .into_iter()
+        .enumerate()
+    {
         if i > 0 {
             spans.push(Span::styled(plain(theme, " · "), theme.muted()));
+        }
+        if key.is_empty() {
+            spans.push(Span::styled(label.clone(), theme.text()));
+            continue;
         }
         spans.push(Span::styled(plain(theme, &key_name(key)), theme.accent()));
         spans.push(Span::styled(format!(" {label}"), theme.text()));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.text()), area);
+}
+
+/// `text` cut into lines of at most `width` columns at spaces (a word
+/// longer than a line is cut where the line ends); `first` columns of the
+/// first line are already taken.
+pub fn wrap_words(text: &str, width: usize, first: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut room = width.saturating_sub(first);
+    let mut used = 0;
+    for word in text.split_whitespace() {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let sep = usize::from(used > 0);
+            if used + sep + word.len() <= room {
+                if sep == 1 {
+                    line.push(' ');
+                }
+                line.extend(word.iter());
+                used += sep + word.len();
+                break;
+            }
+            if used > 0 || (room < width && word.len() <= width) {
+                lines.push(std::mem::take(&mut line));
+                used = 0;
+                room = width;
+                continue;
+            }
+            // A word longer than a whole line.
+            let take = room.max(1).min(word.len());
+            lines.push(word.drain(..take).collect());
+            room = width;
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if used > 0 || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// A bordered block with a title.
@@ -191,21 +268,70 @@ pub fn popup_area(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
-/// Draws a popup with wrapped text.
+/// Draws a popup with wrapped text. Text taller than the screen is cut at
+/// the bottom with a `… N more lines` marker in the border.
 pub fn popup(frame: &mut Frame, area: Rect, theme: &Theme, title: &str, lines: Vec<Line<'static>>) {
-    // Tall enough for the wrapped text (64 columns less the borders).
-    let width = usize::from(area.width.min(64).saturating_sub(4)).max(10);
-    let rows: usize = lines.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
-    let height = u16::try_from(rows + 2).unwrap_or(20);
-    let rect = popup_area(area, 64, height.max(5));
+    let rect_width = area.width.min(64).min(area.width.saturating_sub(2));
+    let width = usize::from(rect_width.saturating_sub(2)).max(1);
     let lines = safe_lines(lines);
+    let rows: usize = lines
+        .iter()
+        .map(|l| {
+            let text: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
+            wrap_words(&text, width, 0).len()
+        })
+        .sum();
+    let height = u16::try_from(rows + 2).unwrap_or(u16::MAX);
+    let rect = popup_area(area, 64, height.max(5));
+    let shown = usize::from(rect.height.saturating_sub(2));
+    let mut frame_block = block(theme, title);
+    if rows > shown {
+        frame_block = frame_block.title_bottom(
+            Line::from(Span::styled(
+                plain(
+                    theme,
+                    &format!(" {} ", crate::t!("tui.lines_hidden", n = rows - shown)),
+                ),
+                theme.accent(),
+            ))
+            .right_aligned(),
+        );
+    }
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(block(theme, title)),
+            .block(frame_block),
         rect,
     );
+}
+
+/// Help lines in two columns when, wrapped to `width`, they do not fit in
+/// `rows` (each cut with `…` to its column's width).
+pub fn help_columns(lines: Vec<String>, rows: usize, width: usize) -> Vec<String> {
+    let needed: usize = lines.iter().map(|l| wrap_words(l, width, 0).len()).sum();
+    if needed <= rows {
+        return lines;
+    }
+    let half = lines.len().div_ceil(2);
+    let col = width.saturating_sub(2) / 2;
+    let cut = |s: &str| {
+        if s.chars().count() > col {
+            let mut t: String = s.chars().take(col.saturating_sub(1)).collect();
+            t.push('…');
+            t
+        } else {
+            format!("{s:<col$}")
+        }
+    };
+    (0..half)
+        .map(|i| {
+            let right = lines.get(i + half).map(|s| cut(s)).unwrap_or_default();
+            format!("{}  {}", cut(&lines[i]), right)
+                .trim_end()
+                .to_string()
+        })
+        .collect()
 }
 
 /// A paragraph of wrapped text in a style.
