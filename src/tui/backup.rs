@@ -63,6 +63,19 @@ pub struct Kept {
     pub password: Option<(Password, Option<Password>)>,
 }
 
+/// What the writing step needs to go back to the drive step if the drive
+/// is pulled out while the worker writes (the worker owns the rest).
+pub struct Resume {
+    /// Where.
+    pub place: Place,
+    /// File name.
+    pub name: String,
+    /// Profile.
+    pub profile: Profile,
+    /// A copy of the password, given back.
+    pub password: Password,
+}
+
 /// What to do when the backup file is already there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExistsChoice {
@@ -175,16 +188,6 @@ pub enum Step {
         removable: bool,
         /// Steps done so far.
         done: Vec<backup::Step>,
-        /// Where (to go back to the drive step if it is pulled out).
-        place: Place,
-        /// File name.
-        name: String,
-        /// Profile.
-        profile: Profile,
-        /// A copy of the password, given back if the drive is pulled out.
-        password: Password,
-        /// The drive was pulled out while writing (its name).
-        pulled: Option<String>,
     },
     /// The result.
     Done {
@@ -209,8 +212,11 @@ pub struct BackupWizard {
     pub spin: usize,
     /// Choices kept when the drive went away.
     pub kept: Option<Kept>,
-    /// Why the wizard came back to the drive step.
+    /// Why the wizard came back to the drive step (or, while writing, that
+    /// the drive was pulled out).
     pub alert: Option<DriveAlert>,
+    /// While writing: what to go back with if the drive is pulled out.
+    pub resume: Option<Resume>,
 }
 
 /// The "show password" key: F2 or Ctrl+R (letters are text in a field).
@@ -234,6 +240,7 @@ impl BackupWizard {
             spin: 0,
             kept: None,
             alert: None,
+            resume: None,
         }
     }
 
@@ -291,8 +298,8 @@ impl BackupWizard {
             Step::Name { place, .. }
             | Step::Exists { place, .. }
             | Step::Password { place, .. }
-            | Step::Summary { place, .. }
-            | Step::Writing { place, .. } => place.drive.as_ref(),
+            | Step::Summary { place, .. } => place.drive.as_ref(),
+            Step::Writing { .. } => self.resume.as_ref().and_then(|r| r.place.drive.as_ref()),
             _ => None,
         }
     }
@@ -345,26 +352,9 @@ impl BackupWizard {
                     password: Some((password, copy)),
                 }
             }
-            Step::Writing {
-                path,
-                removable,
-                done,
-                place,
-                name: file,
-                profile,
-                password,
-                ..
-            } => {
-                self.step = Step::Writing {
-                    path,
-                    removable,
-                    done,
-                    place,
-                    name: file,
-                    profile,
-                    password,
-                    pulled: Some(name),
-                };
+            step @ Step::Writing { .. } => {
+                self.step = step;
+                self.alert = Some(DriveAlert::Removed(name));
                 return Outcome::None;
             }
             other => {
@@ -709,15 +699,17 @@ impl BackupWizard {
                     let Ok(copy) = Password::new(password.expose().to_string()) else {
                         return Outcome::None;
                     };
-                    self.step = Step::Writing {
-                        path: dest.file.clone(),
-                        removable,
-                        done: Vec::new(),
+                    self.resume = Some(Resume {
                         place,
                         name,
                         profile,
                         password: copy,
-                        pulled: None,
+                    });
+                    self.alert = None;
+                    self.step = Step::Writing {
+                        path: dest.file.clone(),
+                        removable,
+                        done: Vec::new(),
                     };
                     Outcome::effect(Effect::WriteBackup {
                         account: account_id,
@@ -763,9 +755,15 @@ impl BackupWizard {
             }
         }
         match (msg, &mut self.step) {
-            (Msg::Drives(list), Step::Drive {
-                drives, selected, ..
-            }) => {
+            (
+                Msg::Drives(list),
+                Step::Drive {
+                    drives,
+                    selected,
+                    error,
+                    ..
+                },
+            ) => {
                 let was_drive = *selected < drives.len();
                 let gone = super::app::merge_drives(drives, selected, list);
                 if !gone.is_empty() {
@@ -774,7 +772,9 @@ impl BackupWizard {
                     if was_drive && !drives.is_empty() {
                         *selected = (*selected).min(drives.len() - 1);
                     }
-                    self.alert = Some(DriveAlert::Removed(gone.join(", ")));
+                    let names = gone.join(", ");
+                    *error = Some(t!("tui.drive_removed", name = names));
+                    self.alert = Some(DriveAlert::Removed(names));
                 }
                 Outcome::None
             }
@@ -877,15 +877,15 @@ impl BackupWizard {
                 done.push(s);
                 Outcome::None
             }
-            (Msg::BackupDone(Err(e)), Step::Writing { pulled: Some(_), .. }) => {
-                let _ = e;
-                if let Step::Writing {
+            (Msg::BackupDone(Err(_)), Step::Writing { .. }) if self.alert.is_some() => {
+                // Pulled out while writing: the worker failed on its drive
+                // check; back to the drive step with the choices.
+                if let Some(Resume {
                     name,
                     profile,
                     password,
-                    pulled: Some(gone),
                     ..
-                } = std::mem::replace(&mut self.step, Step::Account { selected: 0 })
+                }) = self.resume.take()
                 {
                     let copy = Password::new(password.expose().to_string()).ok();
                     self.kept = Some(Kept {
@@ -893,12 +893,13 @@ impl BackupWizard {
                         profile,
                         password: Some((password, copy)),
                     });
-                    self.alert = Some(DriveAlert::Removed(gone));
                 }
                 self.go_to_drive_step(false)
             }
             (Msg::BackupDone(result), Step::Writing { removable, .. }) => {
                 let removable = *removable;
+                self.resume = None;
+                self.alert = None;
                 self.step = Step::Done { result, removable };
                 Outcome::None
             }
@@ -1296,9 +1297,7 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
                 inner,
             );
         }
-        Step::Writing {
-            path, done, pulled, ..
-        } => {
+        Step::Writing { path, done, .. } => {
             let mut lines = vec![
                 Line::from(Span::styled(
                     format!(
@@ -1316,7 +1315,7 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
                     Span::styled(format!(" {}", step_words(*s)), theme.text()),
                 ]));
             }
-            if let Some(name) = pulled {
+            if let Some(DriveAlert::Removed(name)) = &w.alert {
                 lines.push(Line::default());
                 lines.push(level_line(
                     theme,
