@@ -1004,7 +1004,11 @@ pub fn hints(w: &BackupWizard) -> Vec<(&'static str, String)> {
 
 /// The help lines of the current step.
 pub fn help(w: &BackupWizard) -> Vec<String> {
-    widgets::help_lines(hints(w))
+    let mut lines = widgets::help_lines(hints(w));
+    if matches!(w.step, Step::Password { .. }) {
+        lines.push(t!("tui.help_show_password"));
+    }
+    lines
 }
 
 fn step_title(w: &BackupWizard) -> String {

@@ -641,7 +641,11 @@ pub fn hints(w: &RestoreWizard) -> Vec<(&'static str, String)> {
 
 /// The help lines of the current step.
 pub fn help(w: &RestoreWizard) -> Vec<String> {
-    widgets::help_lines(hints(w))
+    let mut lines = widgets::help_lines(hints(w));
+    if matches!(w.step, Step::Password { .. }) {
+        lines.push(t!("tui.help_show_password"));
+    }
+    lines
 }
 
 fn step_title(w: &RestoreWizard) -> String {
