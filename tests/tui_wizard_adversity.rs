@@ -107,7 +107,10 @@ fn an_existing_file_gets_the_first_free_name_and_stays_untouched() {
     else {
         panic!("the backup finished well")
     };
-    assert_eq!(outcome.path, stick.join("certsafe-Dr-Marie-Durand-2022-07-20-2.p12"));
+    assert_eq!(
+        outcome.path,
+        stick.join("certsafe-Dr-Marie-Durand-2022-07-20-2.p12")
+    );
     assert!(opens_with_password(&outcome.path), "written and verified");
     assert_eq!(std::fs::read(&old).unwrap(), b"the backup of this morning");
     assert_eq!(
@@ -231,7 +234,11 @@ fn a_stick_pulled_out_on_any_step_goes_back_to_the_drive_step_keeping_choices() 
             matches!(wz.step, Step::Drive { .. }),
             "{at:?}: back to the drive step"
         );
-        assert_eq!(wz.alert, Some(DriveAlert::Removed("STICK".into())), "{at:?}");
+        assert_eq!(
+            wz.alert,
+            Some(DriveAlert::Removed("STICK".into())),
+            "{at:?}"
+        );
         assert_eq!(wz.account, account, "{at:?}: same account");
         let kept = wz.kept.as_ref().unwrap();
         assert_eq!(kept.name, name, "{at:?}");
@@ -249,7 +256,10 @@ fn a_stick_pulled_out_on_any_step_goes_back_to_the_drive_step_keeping_choices() 
         *w.drives.0.lock().unwrap() = vec![drive(&stick, "STICK")];
         ticks(&w, &mut app);
         w.key(&mut app, KeyCode::Enter); // the stick again
-        let Step::Name { name: n, profile, .. } = &wizard(&app).step else {
+        let Step::Name {
+            name: n, profile, ..
+        } = &wizard(&app).step
+        else {
             panic!("{at:?}: name step")
         };
         assert_eq!(n.value(), name, "{at:?}");
@@ -390,7 +400,11 @@ fn locale_text(lang: &str, key: &str) -> String {
         .lines()
         .find(|l| l.starts_with(&format!("  {key}: ")))
         .unwrap();
-    line.split_once(": ").unwrap().1.trim_matches('"').to_string()
+    line.split_once(": ")
+        .unwrap()
+        .1
+        .trim_matches('"')
+        .to_string()
 }
 
 #[test]
@@ -409,7 +423,10 @@ fn the_password_reminder_is_never_cut_on_the_result_screen() {
         w.key(&mut app, KeyCode::Enter);
         type_passwords(&w, &mut app);
         w.key(&mut app, KeyCode::Enter);
-        assert!(matches!(wizard(&app).step, Step::Done { result: Ok(_), .. }));
+        assert!(matches!(
+            wizard(&app).step,
+            Step::Done { result: Ok(_), .. }
+        ));
         let screen: String = render(&app, w_, h)
             .lines()
             .map(|l| l.trim_matches(|c: char| c == '"' || c == '│' || c.is_whitespace()))

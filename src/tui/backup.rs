@@ -86,6 +86,8 @@ pub enum ExistsChoice {
 }
 
 /// The wizard's steps; each owns what it needs and moves it forward.
+// The wizard is boxed in the app's screen; one step lives at a time.
+#[allow(clippy::large_enum_variant)]
 pub enum Step {
     /// Which account.
     Account {
@@ -857,13 +859,11 @@ impl BackupWizard {
                 Msg::DestinationReady(Ok((dest, warnings))),
                 Step::Name { .. } | Step::Exists { .. },
             ) => {
-                let (place, profile) =
-                    match std::mem::replace(&mut self.step, Step::Account { selected: 0 }) {
-                        Step::Name { place, profile, .. } | Step::Exists { place, profile, .. } => {
-                            (place, profile)
-                        }
-                        _ => return Outcome::None,
-                    };
+                let (Step::Name { place, profile, .. } | Step::Exists { place, profile, .. }) =
+                    std::mem::replace(&mut self.step, Step::Account { selected: 0 })
+                else {
+                    return Outcome::None;
+                };
                 let name = dest
                     .file
                     .file_name()
@@ -947,7 +947,13 @@ pub fn hints(w: &BackupWizard) -> Vec<(&'static str, String)> {
     let back = ("Esc", t!("tui.key_back"));
     let help = ("F1", t!("tui.key_help"));
     match &w.step {
-        Step::Account { .. } => vec![
+        Step::Exists {
+            confirm: Some(_), ..
+        } => vec![
+            ("o/y", t!("tui.key_yes_replace")),
+            ("Esc", t!("tui.key_stay")),
+        ],
+        Step::Account { .. } | Step::Exists { .. } => vec![
             ("↑↓", t!("tui.key_choose")),
             ("Enter", t!("tui.key_next")),
             back,
@@ -965,18 +971,6 @@ pub fn hints(w: &BackupWizard) -> Vec<(&'static str, String)> {
             ("←→", t!("tui.key_profile")),
             ("Enter", t!("tui.key_next")),
             back,
-        ],
-        Step::Exists {
-            confirm: Some(_), ..
-        } => vec![
-            ("o/y", t!("tui.key_yes_replace")),
-            ("Esc", t!("tui.key_stay")),
-        ],
-        Step::Exists { .. } => vec![
-            ("↑↓", t!("tui.key_choose")),
-            ("Enter", t!("tui.key_next")),
-            back,
-            ("?", t!("tui.key_help")),
         ],
         Step::Password { visible, .. } => vec![
             ("Tab", t!("tui.key_switch")),
@@ -1198,7 +1192,15 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
             selected,
             confirm,
             ..
-        } => render_exists(frame, inner, theme, file, choices, *selected, confirm.is_some()),
+        } => render_exists(
+            frame,
+            inner,
+            theme,
+            file,
+            choices,
+            *selected,
+            confirm.is_some(),
+        ),
         Step::Password {
             password,
             confirm,
@@ -1430,9 +1432,15 @@ fn render_exists(
         Line::default(),
     ];
     lines.extend(list_lines(theme, &items, selected));
-    if !choices.iter().any(|c| matches!(c, ExistsChoice::FreeName(_))) {
+    if !choices
+        .iter()
+        .any(|c| matches!(c, ExistsChoice::FreeName(_)))
+    {
         lines.push(Line::default());
-        lines.push(Line::from(Span::styled(t!("tui.exists_no_free"), theme.muted())));
+        lines.push(Line::from(Span::styled(
+            t!("tui.exists_no_free"),
+            theme.muted(),
+        )));
     }
     if asking {
         lines.push(Line::default());

@@ -194,9 +194,9 @@ impl RestoreWizard {
             Step::Source { show_all, .. } if ticks % 4 == 0 => {
                 Some(Effect::RefreshDrives(*show_all))
             }
-            Step::Files {
-                drive: Some(_), ..
-            } if ticks % 4 == 0 => Some(Effect::RefreshDrives(true)),
+            Step::Files { drive: Some(_), .. } if ticks % 4 == 0 => {
+                Some(Effect::RefreshDrives(true))
+            }
             _ => None,
         }
     }
@@ -504,12 +504,9 @@ impl RestoreWizard {
                 }
                 Outcome::None
             }
-            (
-                Msg::Drives(list),
-                Step::Files {
-                    drive: Some(d), ..
-                },
-            ) if !list.iter().any(|n| n.mount_point == d.mount_point) => {
+            (Msg::Drives(list), Step::Files { drive: Some(d), .. })
+                if !list.iter().any(|n| n.mount_point == d.mount_point) =>
+            {
                 self.alert = Some(DriveAlert::Removed(d.display_name()));
                 self.step = Step::Source {
                     drives: Vec::new(),
@@ -805,7 +802,15 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
                 wrapped(t!("tui.password_of", file = file.display()), theme.text()),
                 head,
             );
-            input_field(frame, field, theme, &t!("tui.password"), input, !*shown, true);
+            input_field(
+                frame,
+                field,
+                theme,
+                &t!("tui.password"),
+                input,
+                !*shown,
+                true,
+            );
             let mut lines = Vec::new();
             if *opening {
                 lines.push(Line::from(Span::styled(
