@@ -509,3 +509,46 @@ fn restore_the_contents_step_flags_an_expired_certificate() {
     assert!(flag("tomwsrevoque.henix.asipsante.fr.742d8553"), "expired");
     assert!(!flag("testsign.test.asipsante.fr.8f613149"), "valid");
 }
+
+#[test]
+fn restore_the_password_is_masked_until_f2() {
+    let w = World::empty();
+    let stick = w.home.path().join("STICK");
+    std::fs::create_dir(&stick).unwrap();
+    std::fs::write(stick.join("sauvegarde.p12"), b"not opened in this test").unwrap();
+    *w.drives.0.lock().unwrap() = vec![drive(&stick, "STICK")];
+    let mut app = w.app();
+    w.key(&mut app, KeyCode::Char('r'));
+    w.key(&mut app, KeyCode::Enter); // the stick
+    w.key(&mut app, KeyCode::Enter); // the file
+    w.type_text(&mut app, "zqxwv");
+    assert!(!render(&app, 80, 24).contains("zqxwv"), "masked by default");
+    w.key(&mut app, KeyCode::F(2));
+    assert!(render(&app, 80, 24).contains("zqxwv"));
+    w.key(&mut app, KeyCode::F(2));
+    assert!(!render(&app, 80, 24).contains("zqxwv"));
+}
+
+#[test]
+fn on_the_drive_step_a_pulled_stick_is_said_and_the_selection_stays_on_a_drive() {
+    let w = World::calm();
+    let one = w.home.path().join("CLE1");
+    let two = w.home.path().join("CLE2");
+    std::fs::create_dir(&one).unwrap();
+    std::fs::create_dir(&two).unwrap();
+    *w.drives.0.lock().unwrap() = vec![drive(&one, "CLE1"), drive(&two, "CLE2")];
+    let mut app = w.app();
+    w.key(&mut app, KeyCode::Char('b'));
+    w.key(&mut app, KeyCode::Down); // CLE2, the last drive
+    *w.drives.0.lock().unwrap() = vec![drive(&one, "CLE1")];
+    ticks(&w, &mut app);
+    let wz = wizard(&app);
+    let Step::Drive {
+        drives, selected, ..
+    } = &wz.step
+    else {
+        panic!("still on the drive step")
+    };
+    assert_eq!(wz.alert, Some(DriveAlert::Removed("CLE2".into())));
+    assert_eq!(drives[*selected].mount_point, one, "not \"other folder…\"");
+}
