@@ -85,6 +85,9 @@ pub struct Destination {
     pub file: PathBuf,
     /// The drive it is on, if known.
     pub drive: Option<Drive>,
+    /// Whether an existing file is replaced (only with `overwrite`; the old
+    /// file stays until the new one is verified).
+    pub replaces: bool,
     guard: DriveGuard,
 }
 
@@ -145,6 +148,23 @@ pub fn default_file_name(label: &str, date: OffsetDateTime) -> String {
         u8::from(date.month()),
         date.day()
     )
+}
+
+/// The first free name for `name` in `dir`: `name` itself when no file has
+/// it, else `stem-2.ext`, `stem-3.ext`, … (the first one not taken).
+/// `None` only if 2 to 999 are all taken.
+pub fn free_name(dir: &Path, name: &str) -> Option<String> {
+    let taken = |n: &str| fs::symlink_metadata(dir.join(n)).is_ok();
+    if !taken(name) {
+        return Some(name.to_string());
+    }
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => (stem, format!(".{ext}")),
+        _ => (name, String::new()),
+    };
+    (2..1000)
+        .map(|n| format!("{stem}-{n}{ext}"))
+        .find(|n| !taken(n))
 }
 
 /// Resolves `--to`: a folder (default name inside) or a `.p12`/`.pfx` path.
@@ -210,10 +230,12 @@ pub fn resolve_destination(
         path: dir.display().to_string(),
         reason: describe_io(&e),
     })?;
+    let replaces = overwrite && fs::symlink_metadata(&file).is_ok();
     Ok(Destination {
         dir,
         file,
         drive,
+        replaces,
         guard,
     })
 }
@@ -724,5 +746,25 @@ mod tests {
         assert!(n.ends_with("-2026-11-24.p12"));
         let ascii = default_file_name(&"a".repeat(80), d);
         assert_eq!(ascii, format!("certsafe-{}-2026-11-24.p12", "a".repeat(60)));
+    }
+
+    #[test]
+    fn free_names_take_the_first_number_not_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = "certsafe-Dr-Durand-2026-11-24.p12";
+        assert_eq!(free_name(dir.path(), name).as_deref(), Some(name));
+        fs::write(dir.path().join(name), b"old").unwrap();
+        assert_eq!(
+            free_name(dir.path(), name).as_deref(),
+            Some("certsafe-Dr-Durand-2026-11-24-2.p12")
+        );
+        fs::write(dir.path().join("certsafe-Dr-Durand-2026-11-24-2.p12"), b"").unwrap();
+        fs::write(dir.path().join("certsafe-Dr-Durand-2026-11-24-4.p12"), b"").unwrap();
+        assert_eq!(
+            free_name(dir.path(), name).as_deref(),
+            Some("certsafe-Dr-Durand-2026-11-24-3.p12")
+        );
+        fs::write(dir.path().join("noext"), b"").unwrap();
+        assert_eq!(free_name(dir.path(), "noext").as_deref(), Some("noext-2"));
     }
 }

@@ -83,6 +83,14 @@ pub enum Msg {
     FolderChecked(Result<(PathBuf, Option<Drive>, DriveGuard), String>),
     /// The destination file was checked.
     DestinationReady(Result<(Box<Destination>, Vec<String>), String>),
+    /// The backup file is already there: replace it, or take the free name
+    /// (`None` when none is free).
+    DestinationExists {
+        /// The existing file.
+        file: PathBuf,
+        /// The first free name in the same folder.
+        free: Option<String>,
+    },
     /// A backup step completed.
     BackupStep(backup::Step),
     /// The backup finished.
@@ -136,6 +144,9 @@ pub enum Effect {
         drive: Option<Drive>,
         /// The drive as it was chosen.
         guard: DriveGuard,
+        /// Replace an existing file (confirmed; the old file is kept until
+        /// the new one is verified).
+        overwrite: bool,
     },
     /// Write and verify the backup.
     WriteBackup {
@@ -462,7 +473,9 @@ impl App {
                     .as_ref()
                     .map(|d| d.accounts.clone())
                     .unwrap_or_default();
-                self.screen = Screen::Restore(Box::new(RestoreWizard::new(accounts)));
+                let mut wizard = RestoreWizard::new(accounts);
+                wizard.now = Some(self.now);
+                self.screen = Screen::Restore(Box::new(wizard));
                 Outcome::effect(Effect::RefreshDrives(false))
             }
             KeyCode::Char('u') => {
@@ -638,20 +651,29 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
             name,
             drive,
             guard,
+            overwrite,
         } => {
             let result = (|| {
                 guard.check().map_err(|e| e.to_string())?;
                 let store = Store::open(&env.home.accounts_dir()).map_err(|e| e.to_string())?;
                 let account = store.get(&account).map_err(|e| e.to_string())?;
                 let now = (env.now)();
-                let dest = backup::resolve_destination(
+                let dest = match backup::resolve_destination(
                     &dir.join(&name),
                     &account.meta.label,
                     now,
-                    false,
+                    overwrite,
                     drive,
-                )
-                .map_err(|e| e.to_string())?;
+                ) {
+                    Ok(dest) => dest,
+                    Err(backup::BackupError::Exists { .. }) => {
+                        return Ok(Err(Msg::DestinationExists {
+                            file: dir.join(&name),
+                            free: backup::free_name(&dir, &name),
+                        }));
+                    }
+                    Err(e) => return Err(e.to_string()),
+                };
                 if dest.check().is_err() || DriveGuard::new(&dir).ok().as_ref() != Some(&guard) {
                     return Err(crate::t!("drives.changed", dir = dir.display()));
                 }
@@ -659,9 +681,13 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
                     .iter()
                     .map(ToString::to_string)
                     .collect();
-                Ok((Box::new(dest), warnings))
+                Ok(Ok((Box::new(dest), warnings)))
             })();
-            send(Msg::DestinationReady(result));
+            match result {
+                Ok(Err(exists)) => send(exists),
+                Ok(Ok(ready)) => send(Msg::DestinationReady(Ok(ready))),
+                Err(e) => send(Msg::DestinationReady(Err(e))),
+            }
         }
         Effect::WriteBackup {
             account,
@@ -678,7 +704,7 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
                     dest: &dest,
                     password: &password,
                     profile,
-                    overwrite: false,
+                    overwrite: dest.replaces,
                     now: (env.now)(),
                 };
                 backup::run(&req, &mut |step| send(Msg::BackupStep(step)))

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{Event, KeyCode, KeyEvent};
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
@@ -12,13 +12,15 @@ use time::OffsetDateTime;
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
-use super::app::{AccountRow, Effect, Msg, Outcome};
+use super::app::{AccountRow, Effect, Msg, Outcome, is_yes};
 use super::theme::Theme;
 use super::widgets::{self, SPINNER, block, input_field, kv, level_line, list_lines, wrapped};
 use crate::domain::backup::{self, BackupOutcome, Destination, default_file_name, step_words};
 use crate::domain::drives::{Drive, DriveGuard};
 use crate::domain::p12::Profile;
-use crate::domain::secret::{Password, Strength, check_new_password, strength, strength_words};
+use crate::domain::secret::{
+    Password, PasswordError, Strength, check_new_password, strength, strength_words,
+};
 use crate::domain::status::Level;
 use crate::t;
 
@@ -42,7 +44,50 @@ pub enum NameFocus {
     Profile,
 }
 
+/// Why the wizard went back to the drive step, as data (words at display).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DriveAlert {
+    /// The chosen drive was pulled out (its name).
+    Removed(String),
+}
+
+/// What the user chose before the drive went away; given back on the
+/// following steps while the user stays in the wizard.
+pub struct Kept {
+    /// The file name typed.
+    pub name: String,
+    /// The profile.
+    pub profile: Profile,
+    /// The password and its confirmation as typed (`None` before the
+    /// password step).
+    pub password: Option<(Password, Option<Password>)>,
+}
+
+/// What the writing step needs to go back to the drive step if the drive
+/// is pulled out while the worker writes (the worker owns the rest).
+pub struct Resume {
+    /// Where.
+    pub place: Place,
+    /// File name.
+    pub name: String,
+    /// Profile.
+    pub profile: Profile,
+    /// A copy of the password, given back.
+    pub password: Password,
+}
+
+/// What to do when the backup file is already there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExistsChoice {
+    /// Write under the first free name (`…-2.p12`).
+    FreeName(String),
+    /// Replace the file; the old one stays until the new one is verified.
+    Replace,
+}
+
 /// The wizard's steps; each owns what it needs and moves it forward.
+// The wizard is boxed in the app's screen; one step lives at a time.
+#[allow(clippy::large_enum_variant)]
 pub enum Step {
     /// Which account.
     Account {
@@ -80,6 +125,23 @@ pub enum Step {
         /// Why it was refused.
         error: Option<String>,
     },
+    /// The file is already there: a free name, or replace it (confirmed).
+    Exists {
+        /// Where.
+        place: Place,
+        /// The name typed (taken).
+        name: String,
+        /// Profile.
+        profile: Profile,
+        /// The existing file.
+        file: PathBuf,
+        /// The choices offered.
+        choices: Vec<ExistsChoice>,
+        /// Selected choice.
+        selected: usize,
+        /// The choice waiting for the yes key (only `Replace` asks).
+        confirm: Option<ExistsChoice>,
+    },
     /// Password and confirmation.
     Password {
         /// Where.
@@ -100,8 +162,10 @@ pub enum Step {
         on_confirm: bool,
         /// The meter.
         strength: Option<Strength>,
-        /// Why the last try was refused.
-        error: Option<String>,
+        /// Whether the typed text is shown (masked by default; F2).
+        visible: bool,
+        /// Why the last try was refused (a code; words at display).
+        error: Option<PasswordError>,
     },
     /// Everything before writing.
     Summary {
@@ -148,6 +212,19 @@ pub struct BackupWizard {
     pub today: OffsetDateTime,
     /// Spinner frame.
     pub spin: usize,
+    /// Choices kept when the drive went away.
+    pub kept: Option<Kept>,
+    /// Why the wizard came back to the drive step (or, while writing, that
+    /// the drive was pulled out).
+    pub alert: Option<DriveAlert>,
+    /// While writing: what to go back with if the drive is pulled out.
+    pub resume: Option<Resume>,
+}
+
+/// The "show password" key: F2 or Ctrl+R (letters are text in a field).
+pub fn is_reveal(key: KeyEvent) -> bool {
+    key.code == KeyCode::F(2)
+        || (key.code == KeyCode::Char('r') && key.modifiers.contains(KeyModifiers::CONTROL))
 }
 
 fn input_key(input: &mut Input, key: KeyEvent) {
@@ -163,6 +240,9 @@ impl BackupWizard {
             step: Step::Account { selected },
             today,
             spin: 0,
+            kept: None,
+            alert: None,
+            resume: None,
         }
     }
 
@@ -200,15 +280,93 @@ impl BackupWizard {
         )
     }
 
-    /// The drive list is refreshed every second while shown.
+    /// The drive list is refreshed every second while shown, and while a
+    /// chosen drive is in use (to say at once when it is pulled out).
     pub fn on_tick(&mut self, ticks: u64) -> Option<Effect> {
         self.spin = usize::try_from(ticks % 4).unwrap_or(0);
+        if ticks % 4 != 0 {
+            return None;
+        }
         match &self.step {
-            Step::Drive { show_all, .. } if ticks % 4 == 0 => {
-                Some(Effect::RefreshDrives(*show_all))
-            }
+            Step::Drive { show_all, .. } => Some(Effect::RefreshDrives(*show_all)),
+            _ if self.chosen_drive().is_some() => Some(Effect::RefreshDrives(true)),
             _ => None,
         }
+    }
+
+    /// The drive chosen, on the steps after the drive step.
+    pub fn chosen_drive(&self) -> Option<&Drive> {
+        match &self.step {
+            Step::Name { place, .. }
+            | Step::Exists { place, .. }
+            | Step::Password { place, .. }
+            | Step::Summary { place, .. } => place.drive.as_ref(),
+            Step::Writing { .. } => self.resume.as_ref().and_then(|r| r.place.drive.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// The chosen drive went away: back to the drive step, the other
+    /// choices kept. While writing, the worker finishes first (it fails on
+    /// its own drive check); the alert shows at once.
+    fn drive_pulled(&mut self, name: String) -> Outcome {
+        let step = std::mem::replace(&mut self.step, Step::Account { selected: 0 });
+        let kept = match step {
+            Step::Name {
+                name: input,
+                profile,
+                ..
+            } => Kept {
+                name: input.value().trim().to_string(),
+                profile,
+                password: None,
+            },
+            Step::Exists { name, profile, .. } => Kept {
+                name,
+                profile,
+                password: None,
+            },
+            Step::Password {
+                name,
+                profile,
+                mut password,
+                mut confirm,
+                ..
+            } => {
+                let first = Password::new(password.value_and_reset()).ok();
+                let second = Password::new(confirm.value_and_reset()).ok();
+                Kept {
+                    name,
+                    profile,
+                    password: first.map(|p| (p, second)),
+                }
+            }
+            Step::Summary {
+                name,
+                profile,
+                password,
+                ..
+            } => {
+                let copy = Password::new(password.expose().to_string()).ok();
+                Kept {
+                    name,
+                    profile,
+                    password: Some((password, copy)),
+                }
+            }
+            step @ Step::Writing { .. } => {
+                self.step = step;
+                self.alert = Some(DriveAlert::Removed(name));
+                return Outcome::None;
+            }
+            other => {
+                self.step = other;
+                return Outcome::None;
+            }
+        };
+        self.kept = Some(kept);
+        self.alert = Some(DriveAlert::Removed(name));
+        self.go_to_drive_step(false)
     }
 
     fn go_to_drive_step(&mut self, show_all: bool) -> Outcome {
@@ -345,6 +503,7 @@ impl BackupWizard {
                         name: file,
                         drive: place.drive.clone(),
                         guard: place.guard.clone(),
+                        overwrite: false,
                     })
                 }
                 (KeyCode::Esc, _) => self.go_to_drive_step(false),
@@ -354,14 +513,77 @@ impl BackupWizard {
                 }
                 _ => Outcome::None,
             },
+            Step::Exists {
+                place,
+                name,
+                profile,
+                choices,
+                selected,
+                confirm,
+                ..
+            } => {
+                let prepare = |name: String, overwrite: bool| {
+                    Outcome::effect(Effect::PrepareDestination {
+                        account: account_id.clone(),
+                        dir: place.dir.clone(),
+                        name,
+                        drive: place.drive.clone(),
+                        guard: place.guard.clone(),
+                        overwrite,
+                    })
+                };
+                if let Some(choice) = confirm.take() {
+                    // Only the explicit yes key replaces; any other key
+                    // (Esc, Enter, n…) closes the question and stays.
+                    if is_yes(key.code) && choice == ExistsChoice::Replace {
+                        return prepare(name.clone(), true);
+                    }
+                    return Outcome::None;
+                }
+                match key.code {
+                    KeyCode::Up | KeyCode::Char('k') => {
+                        *selected = selected.saturating_sub(1);
+                        Outcome::None
+                    }
+                    KeyCode::Down | KeyCode::Char('j') => {
+                        *selected = (*selected + 1).min(choices.len().saturating_sub(1));
+                        Outcome::None
+                    }
+                    KeyCode::Enter => match choices.get(*selected).cloned() {
+                        Some(ExistsChoice::FreeName(free)) => prepare(free, false),
+                        Some(ExistsChoice::Replace) => {
+                            *confirm = Some(ExistsChoice::Replace);
+                            Outcome::None
+                        }
+                        None => Outcome::None,
+                    },
+                    KeyCode::Esc => {
+                        let (place, name, profile) = (place.clone(), name.clone(), *profile);
+                        self.step = Step::Name {
+                            place,
+                            name: Input::new(name),
+                            profile,
+                            focus: NameFocus::Name,
+                            error: None,
+                        };
+                        Outcome::None
+                    }
+                    _ => Outcome::None,
+                }
+            }
             Step::Password {
                 password,
                 confirm,
                 on_confirm,
                 strength: meter,
+                visible,
                 error,
                 ..
             } => match key.code {
+                _ if is_reveal(key) => {
+                    *visible = !*visible;
+                    Outcome::None
+                }
                 KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
                     *on_confirm = !*on_confirm;
                     Outcome::None
@@ -378,8 +600,24 @@ impl BackupWizard {
                     *meter = None;
                     let refs: Vec<&str> = words.iter().map(String::as_str).collect();
                     let checked = match (first, second) {
-                        (Ok(p), Ok(c)) => check_new_password(p, &c, &refs),
-                        (Err(e), _) | (_, Err(e)) => Err(e),
+                        (Ok(p), Ok(c)) => {
+                            if p.matches(&c) {
+                                check_new_password(p, &c, &refs)
+                            } else {
+                                // A typo: only the confirmation is typed again.
+                                *password = Input::new(p.expose().to_string());
+                                *meter = Some(strength(&p, &refs));
+                                *on_confirm = true;
+                                Err(PasswordError::Mismatch)
+                            }
+                        }
+                        (Ok(p), Err(e)) => {
+                            *password = Input::new(p.expose().to_string());
+                            *meter = Some(strength(&p, &refs));
+                            *on_confirm = true;
+                            Err(e)
+                        }
+                        (Err(e), _) => Err(e),
                     };
                     match checked {
                         Ok(p) => {
@@ -410,7 +648,7 @@ impl BackupWizard {
                                 other => other,
                             };
                         }
-                        Err(e) => *error = Some(e.to_string()),
+                        Err(e) => *error = Some(e),
                     }
                     Outcome::None
                 }
@@ -433,6 +671,8 @@ impl BackupWizard {
                     Outcome::None
                 }
                 _ => {
+                    // The old error goes once the user types again.
+                    *error = None;
                     if *on_confirm {
                         input_key(confirm, key);
                     } else {
@@ -447,6 +687,8 @@ impl BackupWizard {
             Step::Summary { .. } => match key.code {
                 KeyCode::Enter => {
                     let Step::Summary {
+                        place,
+                        name,
                         dest,
                         profile,
                         password,
@@ -456,6 +698,16 @@ impl BackupWizard {
                         return Outcome::None;
                     };
                     let removable = dest.drive.as_ref().is_some_and(|d| d.removable);
+                    let Ok(copy) = Password::new(password.expose().to_string()) else {
+                        return Outcome::None;
+                    };
+                    self.resume = Some(Resume {
+                        place,
+                        name,
+                        profile,
+                        password: copy,
+                    });
+                    self.alert = None;
                     self.step = Step::Writing {
                         path: dest.file.clone(),
                         removable,
@@ -478,7 +730,7 @@ impl BackupWizard {
                         ..
                     } = std::mem::replace(&mut self.step, Step::Account { selected: 0 })
                     {
-                        self.step = password_step(place, name, dest, profile, warnings);
+                        self.step = password_step(place, name, dest, profile, warnings, None);
                     }
                     Outcome::None
                 }
@@ -495,6 +747,15 @@ impl BackupWizard {
     /// Handles a worker's message.
     pub fn on_msg(&mut self, msg: Msg) -> Outcome {
         let label = self.account().map(|a| a.label.clone()).unwrap_or_default();
+        if let Msg::Drives(list) = &msg {
+            if let Some(d) = self.chosen_drive() {
+                if !list.iter().any(|n| n.mount_point == d.mount_point) {
+                    let name = d.display_name();
+                    return self.drive_pulled(name);
+                }
+                return Outcome::None;
+            }
+        }
         match (msg, &mut self.step) {
             (
                 Msg::Drives(list),
@@ -505,9 +766,17 @@ impl BackupWizard {
                     ..
                 },
             ) => {
+                let was_drive = *selected < drives.len();
                 let gone = super::app::merge_drives(drives, selected, list);
                 if !gone.is_empty() {
-                    *error = Some(t!("tui.drive_removed", name = gone.join(", ")));
+                    // The selection stays on a drive, never jumps silently
+                    // to "other folder…".
+                    if was_drive && !drives.is_empty() {
+                        *selected = (*selected).min(drives.len() - 1);
+                    }
+                    let names = gone.join(", ");
+                    *error = Some(t!("tui.drive_removed", name = names));
+                    self.alert = Some(DriveAlert::Removed(names));
                 }
                 Outcome::None
             }
@@ -515,11 +784,15 @@ impl BackupWizard {
                 Msg::FolderChecked(Ok((dir, drive, guard))),
                 Step::Drive { .. } | Step::Folder { .. },
             ) => {
-                let name = default_file_name(&label, self.today);
+                self.alert = None;
+                let (name, profile) = match &self.kept {
+                    Some(k) if !k.name.is_empty() => (k.name.clone(), k.profile),
+                    _ => (default_file_name(&label, self.today), Profile::Modern),
+                };
                 self.step = Step::Name {
                     place: Place { dir, drive, guard },
                     name: Input::new(name),
-                    profile: Profile::Modern,
+                    profile,
                     focus: NameFocus::Name,
                     error: None,
                 };
@@ -533,30 +806,100 @@ impl BackupWizard {
                 *error = Some(e);
                 Outcome::None
             }
-            (Msg::DestinationReady(Ok((dest, warnings))), Step::Name { .. }) => {
-                if let Step::Name {
+            (Msg::DestinationReady(Err(e)), Step::Exists { .. }) => {
+                if let Step::Exists {
                     place,
                     name,
                     profile,
                     ..
                 } = std::mem::replace(&mut self.step, Step::Account { selected: 0 })
                 {
-                    self.step = password_step(
+                    self.step = Step::Name {
                         place,
-                        name.value().trim().to_string(),
-                        dest,
+                        name: Input::new(name),
                         profile,
-                        warnings,
-                    );
+                        focus: NameFocus::Name,
+                        error: Some(e),
+                    };
                 }
+                Outcome::None
+            }
+            (Msg::DestinationExists { file, free }, Step::Name { .. } | Step::Exists { .. }) => {
+                let (place, name, profile) =
+                    match std::mem::replace(&mut self.step, Step::Account { selected: 0 }) {
+                        Step::Name {
+                            place,
+                            name,
+                            profile,
+                            ..
+                        } => (place, name.value().trim().to_string(), profile),
+                        Step::Exists {
+                            place,
+                            name,
+                            profile,
+                            ..
+                        } => (place, name, profile),
+                        _ => return Outcome::None,
+                    };
+                let mut choices: Vec<ExistsChoice> =
+                    free.into_iter().map(ExistsChoice::FreeName).collect();
+                choices.push(ExistsChoice::Replace);
+                self.step = Step::Exists {
+                    place,
+                    name,
+                    profile,
+                    file,
+                    choices,
+                    selected: 0,
+                    confirm: None,
+                };
+                Outcome::None
+            }
+            (
+                Msg::DestinationReady(Ok((dest, warnings))),
+                Step::Name { .. } | Step::Exists { .. },
+            ) => {
+                let (Step::Name { place, profile, .. } | Step::Exists { place, profile, .. }) =
+                    std::mem::replace(&mut self.step, Step::Account { selected: 0 })
+                else {
+                    return Outcome::None;
+                };
+                let name = dest
+                    .file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let kept = self.kept.take().and_then(|k| k.password);
+                self.step = password_step(place, name, dest, profile, warnings, kept);
                 Outcome::None
             }
             (Msg::BackupStep(s), Step::Writing { done, .. }) => {
                 done.push(s);
                 Outcome::None
             }
+            (Msg::BackupDone(Err(_)), Step::Writing { .. }) if self.alert.is_some() => {
+                // Pulled out while writing: the worker failed on its drive
+                // check; back to the drive step with the choices.
+                if let Some(Resume {
+                    name,
+                    profile,
+                    password,
+                    ..
+                }) = self.resume.take()
+                {
+                    let copy = Password::new(password.expose().to_string()).ok();
+                    self.kept = Some(Kept {
+                        name,
+                        profile,
+                        password: Some((password, copy)),
+                    });
+                }
+                self.go_to_drive_step(false)
+            }
             (Msg::BackupDone(result), Step::Writing { removable, .. }) => {
                 let removable = *removable;
+                self.resume = None;
+                self.alert = None;
                 self.step = Step::Done { result, removable };
                 Outcome::None
             }
@@ -571,7 +914,15 @@ fn password_step(
     dest: Box<Destination>,
     profile: Profile,
     warnings: Vec<String>,
+    kept: Option<(Password, Option<Password>)>,
 ) -> Step {
+    let (password, confirm) = match kept {
+        Some((p, c)) => (
+            Input::new(p.expose().to_string()),
+            c.map_or_else(Input::default, |c| Input::new(c.expose().to_string())),
+        ),
+        None => (Input::default(), Input::default()),
+    };
     let warnings = warnings
         .into_iter()
         .filter(|w| *w != t!("password.non_ascii"))
@@ -582,10 +933,11 @@ fn password_step(
         dest,
         profile,
         warnings,
-        password: Input::default(),
-        confirm: Input::default(),
+        password,
+        confirm,
         on_confirm: false,
         strength: None,
+        visible: false,
         error: None,
     }
 }
@@ -595,7 +947,13 @@ pub fn hints(w: &BackupWizard) -> Vec<(&'static str, String)> {
     let back = ("Esc", t!("tui.key_back"));
     let help = ("F1", t!("tui.key_help"));
     match &w.step {
-        Step::Account { .. } => vec![
+        Step::Exists {
+            confirm: Some(_), ..
+        } => vec![
+            ("o/y", t!("tui.key_yes_replace")),
+            ("Esc", t!("tui.key_stay")),
+        ],
+        Step::Account { .. } | Step::Exists { .. } => vec![
             ("↑↓", t!("tui.key_choose")),
             ("Enter", t!("tui.key_next")),
             back,
@@ -614,9 +972,17 @@ pub fn hints(w: &BackupWizard) -> Vec<(&'static str, String)> {
             ("Enter", t!("tui.key_next")),
             back,
         ],
-        Step::Password { .. } => vec![
+        Step::Password { visible, .. } => vec![
             ("Tab", t!("tui.key_switch")),
             ("Enter", t!("tui.key_next")),
+            (
+                "F2",
+                if *visible {
+                    t!("tui.key_hide_password")
+                } else {
+                    t!("tui.key_show_password")
+                },
+            ),
             back,
             help,
         ],
@@ -632,14 +998,18 @@ pub fn hints(w: &BackupWizard) -> Vec<(&'static str, String)> {
 
 /// The help lines of the current step.
 pub fn help(w: &BackupWizard) -> Vec<String> {
-    widgets::help_lines(hints(w))
+    let mut lines = widgets::help_lines(hints(w));
+    if matches!(w.step, Step::Password { .. }) {
+        lines.push(t!("tui.help_show_password"));
+    }
+    lines
 }
 
 fn step_title(w: &BackupWizard) -> String {
     let (n, key) = match &w.step {
         Step::Account { .. } => (1, "tui.backup_step_account"),
         Step::Drive { .. } | Step::Folder { .. } => (2, "tui.backup_step_drive"),
-        Step::Name { .. } => (3, "tui.backup_step_name"),
+        Step::Name { .. } | Step::Exists { .. } => (3, "tui.backup_step_name"),
         Step::Password { .. } => (4, "tui.backup_step_password"),
         Step::Summary { .. } => (5, "tui.backup_step_summary"),
         Step::Writing { .. } => (6, "tui.backup_step_writing"),
@@ -742,6 +1112,8 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
             );
             if let Some(e) = error {
                 frame.render_widget(error_par(theme, e), foot);
+            } else if let Some(a) = &w.alert {
+                frame.render_widget(alert_par(theme, a, w.kept.is_some()), foot);
             }
         }
         Step::Folder { input, error } => {
@@ -814,11 +1186,27 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
                 frame.render_widget(error_par(theme, e), foot);
             }
         }
+        Step::Exists {
+            file,
+            choices,
+            selected,
+            confirm,
+            ..
+        } => render_exists(
+            frame,
+            inner,
+            theme,
+            file,
+            choices,
+            *selected,
+            confirm.is_some(),
+        ),
         Step::Password {
             password,
             confirm,
             on_confirm,
             strength,
+            visible,
             error,
             warnings,
             ..
@@ -838,7 +1226,7 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
                 theme,
                 &t!("tui.password"),
                 password,
-                true,
+                !*visible,
                 !*on_confirm,
             );
             frame.render_widget(meter_par(theme, strength.as_ref()), meter);
@@ -848,15 +1236,16 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
                 theme,
                 &t!("tui.confirm"),
                 confirm,
-                true,
+                !*visible,
                 *on_confirm,
             );
             let mut lines = Vec::new();
             if let Some(e) = error {
+                // A refused password is a mistake to fix, not a failure.
                 lines.push(Line::from(vec![
-                    widgets::level_span(theme, Level::Critical),
+                    widgets::level_span(theme, Level::Warning),
                     Span::raw(" "),
-                    Span::styled(e.clone(), theme.text()),
+                    Span::styled(e.to_string(), theme.text()),
                 ]));
             }
             for wmsg in warnings {
@@ -932,7 +1321,19 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
                     Span::styled(format!(" {}", step_words(*s)), theme.text()),
                 ]));
             }
-            frame.render_widget(Paragraph::new(widgets::safe_lines(lines)), inner);
+            if let Some(DriveAlert::Removed(name)) = &w.alert {
+                lines.push(Line::default());
+                lines.push(level_line(
+                    theme,
+                    Level::Critical,
+                    t!("tui.drive_pulled_writing", name = name),
+                ));
+            }
+            frame.render_widget(
+                Paragraph::new(widgets::safe_lines(lines))
+                    .wrap(ratatui::widgets::Wrap { trim: true }),
+                inner,
+            );
         }
         Step::Done {
             result: Ok(outcome),
@@ -953,22 +1354,31 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
                     Span::styled(format!(" {}", step_words(*s)), theme.text()),
                 ]));
             }
-            lines.push(Line::default());
+            // The eject advice and the password reminder get their own room
+            // at the bottom, wrapped, so they are never cut; the checks above
+            // give way first.
+            let mut tail = Vec::new();
             if *removable {
-                lines.push(Line::from(Span::styled(
+                tail.push(Line::from(Span::styled(
                     t!("backup.done_eject"),
                     theme.accent(),
                 )));
             }
-            lines.push(Line::from(Span::styled(
+            tail.push(Line::from(Span::styled(
                 t!("tui.password_reminder"),
                 theme.text(),
             )));
+            let tail = Paragraph::new(widgets::safe_lines(tail))
+                .wrap(ratatui::widgets::Wrap { trim: true });
+            let need = u16::try_from(tail.line_count(inner.width)).unwrap_or(u16::MAX);
+            let [top, bottom] =
+                Layout::vertical([Constraint::Min(0), Constraint::Length(need)]).areas(inner);
             frame.render_widget(
                 Paragraph::new(widgets::safe_lines(lines))
                     .wrap(ratatui::widgets::Wrap { trim: true }),
-                inner,
+                top,
             );
+            frame.render_widget(tail, bottom);
         }
         Step::Done { result: Err(e), .. } => {
             let lines = vec![
@@ -990,6 +1400,72 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
     }
 }
 
+/// The file already exists: the choices, and the replace question.
+///
+/// ```text
+/// │ /media/CLE/certsafe-Dr-Durand-2026-11-24.p12 is already there. │
+/// │ > Use a free name: certsafe-Dr-Durand-2026-11-24-2.p12         │
+/// │   Replace it (the old file is kept until the new one is …)     │
+/// │ [WARNING] Replace …? o/y: replace · any other key: stay        │
+/// ```
+fn render_exists(
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    file: &std::path::Path,
+    choices: &[ExistsChoice],
+    selected: usize,
+    asking: bool,
+) {
+    let items: Vec<String> = choices
+        .iter()
+        .map(|c| match c {
+            ExistsChoice::FreeName(n) => t!("tui.exists_free_name", name = n),
+            ExistsChoice::Replace => t!("tui.exists_replace"),
+        })
+        .collect();
+    let mut lines = vec![
+        Line::from(Span::styled(
+            t!("tui.exists_intro", path = file.display()),
+            theme.text(),
+        )),
+        Line::default(),
+    ];
+    lines.extend(list_lines(theme, &items, selected));
+    if !choices
+        .iter()
+        .any(|c| matches!(c, ExistsChoice::FreeName(_)))
+    {
+        lines.push(Line::default());
+        lines.push(Line::from(Span::styled(
+            t!("tui.exists_no_free"),
+            theme.muted(),
+        )));
+    }
+    if asking {
+        lines.push(Line::default());
+        lines.push(level_line(
+            theme,
+            Level::Warning,
+            t!("tui.exists_confirm", path = file.display()),
+        ));
+    }
+    frame.render_widget(
+        Paragraph::new(widgets::safe_lines(lines)).wrap(ratatui::widgets::Wrap { trim: false }),
+        area,
+    );
+}
+
+fn alert_par(theme: &Theme, a: &DriveAlert, kept: bool) -> Paragraph<'static> {
+    let DriveAlert::Removed(name) = a;
+    let mut text = t!("tui.drive_removed", name = name);
+    if kept {
+        text = format!("{text} {}", t!("tui.choices_kept"));
+    }
+    Paragraph::new(level_line(theme, Level::Warning, text))
+        .wrap(ratatui::widgets::Wrap { trim: true })
+}
+
 fn error_par(theme: &Theme, e: &str) -> Paragraph<'static> {
     Paragraph::new(level_line(theme, Level::Critical, e.to_string()))
         .wrap(ratatui::widgets::Wrap { trim: true })
@@ -1008,12 +1484,12 @@ fn meter_par(theme: &Theme, s: Option<&Strength>) -> Paragraph<'static> {
         "#".repeat(filled * 4),
         ".".repeat((5 - filled) * 4)
     );
+    // One level for one verdict: accepted (ok) or not yet (warning), the
+    // same level as the refusal shown after Enter.
     let level = if s.acceptable() {
         Level::Ok
-    } else if s.score >= 2 {
-        Level::Warning
     } else {
-        Level::Critical
+        Level::Warning
     };
     let verdict = if s.acceptable() {
         t!("tui.meter_ok")

@@ -13,6 +13,7 @@ use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
 use super::app::{AccountRow, Effect, Msg, Outcome};
+use super::backup::DriveAlert;
 use super::theme::Theme;
 use super::widgets::{self, SPINNER, block, input_field, kv, level_line, list_lines, wrapped};
 use crate::domain::drives::Drive;
@@ -62,6 +63,9 @@ pub enum Step {
         selected: usize,
         /// Why scanning failed.
         error: Option<String>,
+        /// The drive the folder is on, when one was chosen (watched: if it
+        /// is pulled out, back to the source step).
+        drive: Option<Drive>,
     },
     /// The password.
     Password {
@@ -75,6 +79,8 @@ pub enum Step {
         error: Option<String>,
         /// Opening in progress.
         opening: bool,
+        /// Whether the typed text is shown (masked by default; F2).
+        visible: bool,
     },
     /// The file holds several identities: which one.
     Choose {
@@ -140,6 +146,10 @@ pub struct RestoreWizard {
     pub step: Step,
     /// Spinner frame.
     pub spin: usize,
+    /// Today, to flag an expired certificate (`None`: not flagged).
+    pub now: Option<time::OffsetDateTime>,
+    /// Why the wizard came back to the source step.
+    pub alert: Option<DriveAlert>,
 }
 
 /// The typed password; empty opens files made without one.
@@ -167,6 +177,8 @@ impl RestoreWizard {
                 show_all: false,
             },
             spin: 0,
+            now: None,
+            alert: None,
         }
     }
 
@@ -181,6 +193,9 @@ impl RestoreWizard {
         match &self.step {
             Step::Source { show_all, .. } if ticks % 4 == 0 => {
                 Some(Effect::RefreshDrives(*show_all))
+            }
+            Step::Files { drive: Some(_), .. } if ticks % 4 == 0 => {
+                Some(Effect::RefreshDrives(true))
             }
             _ => None,
         }
@@ -230,12 +245,15 @@ impl RestoreWizard {
                         };
                         return Outcome::None;
                     }
-                    let dir = drives[*selected].mount_point.clone();
+                    let drive = drives[*selected].clone();
+                    let dir = drive.mount_point.clone();
+                    self.alert = None;
                     self.step = Step::Files {
                         dir: dir.clone(),
                         files: None,
                         selected: 0,
                         error: None,
+                        drive: Some(drive),
                     };
                     Outcome::effect(Effect::ScanFolder(dir))
                 }
@@ -255,6 +273,7 @@ impl RestoreWizard {
                         files: None,
                         selected: 0,
                         error: None,
+                        drive: None,
                     };
                     Outcome::effect(Effect::ScanFolder(dir))
                 }
@@ -296,6 +315,7 @@ impl RestoreWizard {
                             tries: 0,
                             error: None,
                             opening: false,
+                            visible: false,
                         };
                         Outcome::None
                     }
@@ -315,9 +335,14 @@ impl RestoreWizard {
                 input,
                 error,
                 opening,
+                visible: shown,
                 ..
             } => match key.code {
                 _ if *opening => Outcome::None,
+                _ if super::backup::is_reveal(key) => {
+                    *shown = !*shown;
+                    Outcome::None
+                }
                 KeyCode::Enter => match password_to_open(input.value_and_reset()) {
                     Ok(p) => {
                         *opening = true;
@@ -336,6 +361,7 @@ impl RestoreWizard {
                         files: None,
                         selected: 0,
                         error: None,
+                        drive: None,
                     };
                     Outcome::effect(Effect::ScanFolder(dir))
                 }
@@ -371,6 +397,7 @@ impl RestoreWizard {
                         files: None,
                         selected: 0,
                         error: None,
+                        drive: None,
                     };
                     Outcome::effect(Effect::ScanFolder(dir))
                 }
@@ -466,8 +493,27 @@ impl RestoreWizard {
                     drives, selected, ..
                 },
             ) => {
-                super::app::merge_drives(drives, selected, list);
+                let was_drive = *selected < drives.len();
+                let gone = super::app::merge_drives(drives, selected, list);
+                if !gone.is_empty() {
+                    // Said in words; the selection stays on a drive.
+                    if was_drive && !drives.is_empty() {
+                        *selected = (*selected).min(drives.len() - 1);
+                    }
+                    self.alert = Some(DriveAlert::Removed(gone.join(", ")));
+                }
                 Outcome::None
+            }
+            (Msg::Drives(list), Step::Files { drive: Some(d), .. })
+                if !list.iter().any(|n| n.mount_point == d.mount_point) =>
+            {
+                self.alert = Some(DriveAlert::Removed(d.display_name()));
+                self.step = Step::Source {
+                    drives: Vec::new(),
+                    selected: 0,
+                    show_all: false,
+                };
+                Outcome::effect(Effect::RefreshDrives(false))
             }
             (
                 Msg::FilesFound(Ok(list)),
@@ -506,6 +552,7 @@ impl RestoreWizard {
                     tries: 0,
                     error: Some(e),
                     opening: false,
+                    visible: false,
                 };
                 Outcome::None
             }
@@ -552,8 +599,21 @@ pub fn hints(w: &RestoreWizard) -> Vec<(&'static str, String)> {
             ("o", t!("tui.key_other_folder")),
             back,
         ],
-        Step::Folder { .. } | Step::Password { .. } => vec![
+        Step::Folder { .. } => vec![
             ("Enter", t!("tui.key_next")),
+            back,
+            ("F1", t!("tui.key_help")),
+        ],
+        Step::Password { visible, .. } => vec![
+            ("Enter", t!("tui.key_next")),
+            (
+                "F2",
+                if *visible {
+                    t!("tui.key_hide_password")
+                } else {
+                    t!("tui.key_show_password")
+                },
+            ),
             back,
             ("F1", t!("tui.key_help")),
         ],
@@ -578,7 +638,11 @@ pub fn hints(w: &RestoreWizard) -> Vec<(&'static str, String)> {
 
 /// The help lines of the current step.
 pub fn help(w: &RestoreWizard) -> Vec<String> {
-    widgets::help_lines(hints(w))
+    let mut lines = widgets::help_lines(hints(w));
+    if matches!(w.step, Step::Password { .. }) {
+        lines.push(t!("tui.help_show_password"));
+    }
+    lines
 }
 
 fn step_title(w: &RestoreWizard) -> String {
@@ -645,6 +709,14 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
                 )));
             }
             lines.extend(list_lines(theme, &items, *selected));
+            if let Some(DriveAlert::Removed(name)) = &w.alert {
+                lines.push(Line::default());
+                lines.push(level_line(
+                    theme,
+                    Level::Warning,
+                    t!("tui.drive_removed", name = name),
+                ));
+            }
             frame.render_widget(
                 Paragraph::new(widgets::safe_lines(lines)).wrap(Wrap { trim: false }),
                 inner,
@@ -672,6 +744,7 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
             files,
             selected,
             error,
+            ..
         } => {
             let mut lines = vec![
                 Line::from(Span::styled(
@@ -717,6 +790,7 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
             tries,
             error,
             opening,
+            visible: shown,
         } => {
             let [head, field, foot] = Layout::vertical([
                 Constraint::Length(3),
@@ -728,7 +802,15 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
                 wrapped(t!("tui.password_of", file = file.display()), theme.text()),
                 head,
             );
-            input_field(frame, field, theme, &t!("tui.password"), input, true, true);
+            input_field(
+                frame,
+                field,
+                theme,
+                &t!("tui.password"),
+                input,
+                !*shown,
+                true,
+            );
             let mut lines = Vec::new();
             if *opening {
                 lines.push(Line::from(Span::styled(
@@ -822,6 +904,16 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
                 for c in &info.chain {
                     lines.push(kv(theme, "", &c.subject));
                 }
+            }
+            if w.now.is_some_and(|now| info.certificate.not_after < now) {
+                lines.push(level_line(
+                    theme,
+                    Level::Warning,
+                    t!(
+                        "tui.contents_expired",
+                        date = rfc3339(info.certificate.not_after)
+                    ),
+                ));
             }
             if info.no_mac {
                 lines.push(level_line(theme, Level::Warning, t!("p12.no_mac")));
