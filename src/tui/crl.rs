@@ -9,6 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use time::OffsetDateTime;
 
 use super::app::{Effect, Msg, Outcome};
+use super::correspondent::{self, Panel};
 use super::theme::Theme;
 use super::widgets::{self, SPINNER, block, level_line, level_span};
 use crate::domain::crl::check::{CertState, Reason, reason_words};
@@ -24,6 +25,8 @@ use crate::t;
 /// A correspondent as the screen shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CorrespondentRow {
+    /// Fingerprint (to remove it).
+    pub fingerprint: String,
     /// Common name (or subject).
     pub name: String,
     /// First e-mail address.
@@ -66,6 +69,8 @@ pub enum IgcStep {
 /// The CRL screen's state.
 #[derive(Debug, Default)]
 pub struct CrlScreen {
+    /// Adding, removing, looking up correspondents.
+    pub corr: Panel,
     /// The "trust IGC-Santé" action.
     pub igc: IgcStep,
     /// CRLs (None while loading).
@@ -97,13 +102,22 @@ impl CrlScreen {
         }
     }
 
-    /// Ticks turn the spinner.
-    pub fn on_tick(&mut self, ticks: u64) {
+    /// Ticks turn the spinner (and refresh a picker's drives).
+    pub fn on_tick(&mut self, ticks: u64) -> Option<Effect> {
         self.spin = usize::try_from(ticks % 4).unwrap_or(0);
+        self.corr.on_tick(ticks)
+    }
+
+    /// Whether a text field has the focus.
+    pub fn typing(&self) -> bool {
+        self.corr.typing()
     }
 
     /// Handles a key.
     pub fn on_key(&mut self, key: KeyEvent) -> Outcome {
+        if self.corr.active() {
+            return self.corr.on_key(key, &self.correspondents);
+        }
         match self.igc {
             IgcStep::Idle => {}
             IgcStep::Choosing => {
@@ -132,6 +146,11 @@ impl CrlScreen {
                 self.igc = IgcStep::Choosing;
                 Outcome::None
             }
+            KeyCode::Char('a' | '+') if !self.updating => self.corr.start_add(),
+            KeyCode::Char('d') | KeyCode::Delete if !self.updating => {
+                self.corr.start_remove(&self.correspondents)
+            }
+            KeyCode::Char('l') if !self.updating => self.corr.start_lookup(),
             KeyCode::Char('u') | KeyCode::Enter if !self.updating => self.start(false),
             KeyCode::Char('f') if !self.updating => self.start(true),
             KeyCode::Down | KeyCode::Char('j') => {
@@ -156,6 +175,14 @@ impl CrlScreen {
 
     /// Handles a worker's message.
     pub fn on_msg(&mut self, msg: Msg) -> Outcome {
+        if self.corr.active() && !matches!(msg, Msg::CrlsLoaded(_) | Msg::CrlProgress(_)) {
+            let (out, reload) = self.corr.on_msg(msg);
+            return if reload {
+                Outcome::effect(Effect::LoadCrls)
+            } else {
+                out
+            };
+        }
         match msg {
             Msg::CrlsLoaded(Ok((entries, correspondents))) => {
                 self.entries = Some(entries);
@@ -256,6 +283,9 @@ fn igc_summary(result: Result<IgcReport, String>) -> (Level, String) {
 
 /// Key hints.
 pub fn hints(s: &CrlScreen) -> Vec<(&'static str, String)> {
+    if s.corr.active() {
+        return correspondent::hints(&s.corr);
+    }
     match s.igc {
         IgcStep::Idle => {}
         IgcStep::Choosing => {
@@ -274,6 +304,9 @@ pub fn hints(s: &CrlScreen) -> Vec<(&'static str, String)> {
         ("u", t!("tui.key_update_crls")),
         ("f", t!("tui.key_force")),
         ("i", t!("igc.key_trust")),
+        ("a", t!("tuicorr.key_add_short")),
+        ("d", t!("tuicorr.key_remove_short")),
+        ("l", t!("tuicorr.key_lookup")),
         ("↑↓", t!("tui.key_scroll")),
         ("Esc", t!("tui.key_back")),
     ]
@@ -336,7 +369,13 @@ fn delta_lines(theme: &Theme, d: &DeltaEntry) -> Vec<Line<'static>> {
 /// └────────────────────────────────────────────────────┘
 /// ```
 pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, s: &CrlScreen, now: OffsetDateTime) {
-    let corr_height = u16::try_from((s.correspondents.len() * 2).clamp(1, 8) + 2).unwrap_or(4);
+    if s.corr.active() {
+        correspondent::render(frame, area, theme, &s.corr, &s.correspondents, s.spin);
+        return;
+    }
+    let corr_height =
+        u16::try_from((s.correspondents.len() * 2 + s.corr.notes.len() * 2).clamp(2, 10) + 2)
+            .unwrap_or(4);
     let [top, bottom] =
         Layout::vertical([Constraint::Min(5), Constraint::Length(corr_height)]).areas(area);
     let mut lines: Vec<Line<'static>> = Vec::new();
@@ -447,9 +486,12 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, s: &CrlScreen, now: 
     );
 
     let mut corr: Vec<Line<'static>> = Vec::new();
+    for (level, text) in &s.corr.notes {
+        corr.push(level_line(theme, *level, text.clone()));
+    }
     if s.correspondents.is_empty() {
         corr.push(Line::from(Span::styled(
-            t!("trustcli.no_correspondent"),
+            t!("tuicorr.none_yet"),
             theme.muted(),
         )));
     }
