@@ -202,6 +202,8 @@ pub struct Panel {
     pub mode: Mode,
     /// What the last action did, one line each.
     pub notes: Vec<(Level, String)>,
+    /// The last lookup's result, as data.
+    pub lookup: Option<Result<LookupReport, LookupFailure>>,
 }
 
 impl std::fmt::Debug for Panel {
@@ -383,10 +385,11 @@ impl Panel {
                 (Outcome::None, true)
             }
             (Msg::Correspondent(Answer::LookedUp(result)), Mode::LookingUp(_)) => {
-                self.notes = match result {
-                    Ok(report) => lookup_notes(&report),
+                self.notes = match &result {
+                    Ok(report) => lookup_notes(report),
                     Err(e) => vec![(Level::Unknown, e.words())],
                 };
+                self.lookup = Some(result);
                 self.mode = Mode::Idle;
                 (Outcome::None, true)
             }
