@@ -302,6 +302,19 @@ pub fn hints(s: &CrlScreen) -> Vec<(&'static str, String)> {
     }
     vec![
         ("u", t!("tui.key_update_crls")),
+        ("i", t!("igc.key_trust")),
+        ("a d l", t!("tuicorr.key_correspondents")),
+        ("Esc", t!("tui.key_back")),
+    ]
+}
+
+/// Help lines: every key, the correspondents' ones one by one.
+pub fn help(s: &CrlScreen) -> Vec<String> {
+    if s.corr.active() || s.igc != IgcStep::Idle || s.updating {
+        return widgets::help_lines(hints(s));
+    }
+    widgets::help_lines(vec![
+        ("u", t!("tui.key_update_crls")),
         ("f", t!("tui.key_force")),
         ("i", t!("igc.key_trust")),
         ("a", t!("tuicorr.key_add_short")),
@@ -309,12 +322,7 @@ pub fn hints(s: &CrlScreen) -> Vec<(&'static str, String)> {
         ("l", t!("tuicorr.key_lookup")),
         ("↑↓", t!("tui.key_scroll")),
         ("Esc", t!("tui.key_back")),
-    ]
-}
-
-/// Help lines.
-pub fn help(s: &CrlScreen) -> Vec<String> {
-    widgets::help_lines(hints(s))
+    ])
 }
 
 fn outcome_level(o: FetchOutcome) -> Level {

@@ -209,8 +209,9 @@ impl ImportWizard {
     /// Whether a text field has the focus.
     pub fn typing(&self) -> bool {
         match &self.step {
-            Step::Pick(w) => w.typing(),
-            Step::Files(FilesStep::Cert(w) | FilesStep::Key { picker: w, .. }) => w.typing(),
+            Step::Pick(w) | Step::Files(FilesStep::Cert(w) | FilesStep::Key { picker: w, .. }) => {
+                w.typing()
+            }
             Step::Files(FilesStep::Password { .. }) => true,
             Step::Target {
                 choices, selected, ..
@@ -223,8 +224,9 @@ impl ImportWizard {
     pub fn on_tick(&mut self, ticks: u64) -> Option<Effect> {
         self.spin = usize::try_from(ticks % 4).unwrap_or(0);
         match &mut self.step {
-            Step::Pick(w) => w.on_tick(ticks),
-            Step::Files(FilesStep::Cert(w) | FilesStep::Key { picker: w, .. }) => w.on_tick(ticks),
+            Step::Pick(w) | Step::Files(FilesStep::Cert(w) | FilesStep::Key { picker: w, .. }) => {
+                w.on_tick(ticks)
+            }
             _ => None,
         }
     }
@@ -541,14 +543,9 @@ fn back_to_contents(picked: Picked) -> RestoreWizard {
 /// The key hints of the current step.
 pub fn hints(w: &ImportWizard) -> Vec<(&'static str, String)> {
     match &w.step {
-        Step::Pick(p) => {
-            let mut keys = restore::hints(p);
-            if matches!(p.step, restore::Step::Source { .. }) {
-                keys.insert(keys.len().saturating_sub(1), ("f", t!("tuikey.key_files")));
-            }
-            keys
+        Step::Pick(p) | Step::Files(FilesStep::Cert(p) | FilesStep::Key { picker: p, .. }) => {
+            restore::hints(p)
         }
-        Step::Files(FilesStep::Cert(p) | FilesStep::Key { picker: p, .. }) => restore::hints(p),
         Step::Files(FilesStep::Password { .. }) => vec![
             ("Enter", t!("tui.key_next")),
             ("Esc", t!("tui.key_back")),
@@ -576,7 +573,14 @@ pub fn hints(w: &ImportWizard) -> Vec<(&'static str, String)> {
 
 /// The help lines of the current step.
 pub fn help(w: &ImportWizard) -> Vec<String> {
-    widgets::help_lines(hints(w))
+    let mut keys = hints(w);
+    // The first step's intro says it too; the hints line has no room.
+    if let Step::Pick(p) = &w.step
+        && matches!(p.step, restore::Step::Source { .. })
+    {
+        keys.insert(keys.len().saturating_sub(1), ("f", t!("tuikey.key_files")));
+    }
+    widgets::help_lines(keys)
 }
 
 fn choice_text(c: &Choice) -> String {
