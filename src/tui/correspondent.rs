@@ -627,16 +627,13 @@ pub fn render(
             let outer = block(theme, &t!("tuicorr.lookup_title"));
             let inner = outer.inner(area);
             frame.render_widget(outer, area);
-            let [head, field, foot] = Layout::vertical([
-                Constraint::Length(3),
+            let [field, foot, _, head] = Layout::vertical([
+                Constraint::Length(1),
+                Constraint::Length(2),
                 Constraint::Length(1),
                 Constraint::Min(1),
             ])
             .areas(inner);
-            frame.render_widget(
-                widgets::wrapped(t!("tuicorr.lookup_intro"), theme.text()),
-                head,
-            );
             input_field(
                 frame,
                 field,
@@ -653,6 +650,10 @@ pub fn render(
                     foot,
                 );
             }
+            frame.render_widget(
+                widgets::wrapped(t!("tuicorr.lookup_intro"), theme.text()),
+                head,
+            );
             return;
         }
     };

@@ -381,9 +381,51 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, s: &CrlScreen, now: 
         correspondent::render(frame, area, theme, &s.corr, &s.correspondents, s.spin);
         return;
     }
-    let corr_height =
-        u16::try_from((s.correspondents.len() * 2 + s.corr.notes.len() * 2).clamp(2, 10) + 2)
-            .unwrap_or(4);
+    let mut corr: Vec<Line<'static>> = Vec::new();
+    for (level, text) in &s.corr.notes {
+        corr.push(level_line(theme, *level, text.clone()));
+    }
+    if s.correspondents.is_empty() {
+        corr.push(Line::from(Span::styled(
+            t!("tuicorr.none_yet"),
+            theme.muted(),
+        )));
+    }
+    for c in &s.correspondents {
+        let state_key = format!("state.{}", c.state.word());
+        let email = c
+            .email
+            .as_ref()
+            .map(|e| format!(" <{e}>"))
+            .unwrap_or_default();
+        let state = if c.state == CertState::Revoked {
+            let date = c
+                .revoked_at
+                .map(crate::domain::time::date)
+                .unwrap_or_default();
+            t!(
+                "crlcli.revoked_line",
+                date = date,
+                reason = reason_words(c.reason)
+            )
+        } else {
+            t!(&state_key)
+        };
+        let text = format!(" {}{email} — {state}", c.name);
+        corr.push(Line::from(vec![
+            level_span(theme, c.state.level()),
+            Span::styled(text, theme.text()),
+        ]));
+    }
+    // The correspondents' pane is as tall as its wrapped lines (at most 12).
+    let width = usize::from(area.width.saturating_sub(2).max(1));
+    // Words wrap before the last column: count a little narrower.
+    let narrower = (width * 3 / 4).max(1);
+    let rows: usize = corr
+        .iter()
+        .map(|l| l.width().div_ceil(narrower).max(1))
+        .sum();
+    let corr_height = u16::try_from(rows.clamp(2, 12) + 2).unwrap_or(4);
     let [top, bottom] =
         Layout::vertical([Constraint::Min(5), Constraint::Length(corr_height)]).areas(area);
     let mut lines: Vec<Line<'static>> = Vec::new();
@@ -493,42 +535,6 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, s: &CrlScreen, now: 
         top,
     );
 
-    let mut corr: Vec<Line<'static>> = Vec::new();
-    for (level, text) in &s.corr.notes {
-        corr.push(level_line(theme, *level, text.clone()));
-    }
-    if s.correspondents.is_empty() {
-        corr.push(Line::from(Span::styled(
-            t!("tuicorr.none_yet"),
-            theme.muted(),
-        )));
-    }
-    for c in &s.correspondents {
-        let state_key = format!("state.{}", c.state.word());
-        let email = c
-            .email
-            .as_ref()
-            .map(|e| format!(" <{e}>"))
-            .unwrap_or_default();
-        let state = if c.state == CertState::Revoked {
-            let date = c
-                .revoked_at
-                .map(crate::domain::time::date)
-                .unwrap_or_default();
-            t!(
-                "crlcli.revoked_line",
-                date = date,
-                reason = reason_words(c.reason)
-            )
-        } else {
-            t!(&state_key)
-        };
-        let text = format!(" {}{email} — {state}", c.name);
-        corr.push(Line::from(vec![
-            level_span(theme, c.state.level()),
-            Span::styled(text, theme.text()),
-        ]));
-    }
     frame.render_widget(
         Paragraph::new(widgets::safe_lines(corr))
             .wrap(Wrap { trim: false })
