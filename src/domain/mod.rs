@@ -6,6 +6,7 @@ pub mod backup;
 pub mod ber;
 pub mod certext;
 pub mod config;
+pub mod correspondent;
 pub mod crl;
 pub mod demo;
 pub mod drives;

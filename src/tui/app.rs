@@ -122,6 +122,17 @@ pub enum Msg {
     AccountLoaded(Result<AccountView, String>),
     /// An earlier identity was forgotten (its fingerprint), or why not.
     Forgotten(Result<String, String>),
+    /// Correspondents: a file read, an addition, a removal, a lookup.
+    Correspondent(super::correspondent::Answer),
+    /// A certificate file and a key file were read (or why not).
+    KeyFilesRead {
+        /// The certificate file.
+        cert: PathBuf,
+        /// The key file.
+        key: PathBuf,
+        /// The identity, or why not.
+        result: Result<Box<Picked>, super::import::KeyFilesFailure>,
+    },
 }
 
 /// Work with side effects, run outside `update`.
@@ -195,6 +206,18 @@ pub enum Effect {
     LoadAccount(String),
     /// Forget an earlier identity (confirmed).
     Forget(Forget),
+    /// Correspondents (and the file scans of the pickers of certificate
+    /// and key files).
+    Correspondent(super::correspondent::Job),
+    /// Read a certificate file and a key file (the import wizard).
+    ReadKeyFiles {
+        /// The certificate file.
+        cert: PathBuf,
+        /// The key file.
+        key: PathBuf,
+        /// The key's password, when it is encrypted.
+        password: Option<Password>,
+    },
 }
 
 /// Whether `code` is the explicit "yes" of a confirmation: `y` (English) or
@@ -304,7 +327,8 @@ impl App {
     /// Whether the current step types text (then letters are text, not keys).
     pub fn typing(&self) -> bool {
         match &self.screen {
-            Screen::Home | Screen::Crl(_) => false,
+            Screen::Home => false,
+            Screen::Crl(s) => s.typing(),
             Screen::Details(s) => s.captures_keys(),
             Screen::Backup(w) => w.typing(),
             Screen::Restore(w) => w.typing(),
@@ -323,10 +347,7 @@ impl App {
                     Screen::Backup(w) => w.on_tick(self.ticks),
                     Screen::Restore(w) => w.on_tick(self.ticks),
                     Screen::Import(w) => w.on_tick(self.ticks),
-                    Screen::Crl(s) => {
-                        s.on_tick(self.ticks);
-                        None
-                    }
+                    Screen::Crl(s) => s.on_tick(self.ticks),
                     Screen::Home | Screen::Account(_) | Screen::Details(_) => None,
                 }
             }
@@ -604,6 +625,7 @@ pub fn load_crls(
         .map_err(|e| e.to_string())?
         .into_iter()
         .map(|c| CorrespondentRow {
+            fingerprint: c.correspondent.info.fingerprint.clone(),
             name: crate::domain::identity::common_name(&c.correspondent.cert)
                 .unwrap_or_else(|| c.correspondent.info.subject.clone()),
             email: c.correspondent.emails.first().cloned(),
@@ -721,6 +743,16 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
         Effect::LoadCrls => send(Msg::CrlsLoaded(load_crls(env))),
         Effect::LoadAccount(id) => send(Msg::AccountLoaded(super::account_screen::load(env, &id))),
         Effect::Forget(f) => send(Msg::Forgotten(super::account_screen::forget(env, &f))),
+        Effect::Correspondent(job) => send(super::correspondent::run(env, job)),
+        Effect::ReadKeyFiles {
+            cert,
+            key,
+            password,
+        } => {
+            let result = super::import::read_key_files(&cert, &key, password.as_ref());
+            drop(password);
+            send(Msg::KeyFilesRead { cert, key, result });
+        }
         Effect::UpdateCrls(force) => {
             use crate::domain::crl::{fetch, update};
             let cenv = crate::domain::crl::Env::new(&env.home, &env.config);

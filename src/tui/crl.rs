@@ -9,6 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use time::OffsetDateTime;
 
 use super::app::{Effect, Msg, Outcome};
+use super::correspondent::{self, Panel};
 use super::theme::Theme;
 use super::widgets::{self, SPINNER, block, level_line, level_span};
 use crate::domain::crl::check::{CertState, Reason, reason_words};
@@ -24,6 +25,8 @@ use crate::t;
 /// A correspondent as the screen shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CorrespondentRow {
+    /// Fingerprint (to remove it).
+    pub fingerprint: String,
     /// Common name (or subject).
     pub name: String,
     /// First e-mail address.
@@ -66,6 +69,8 @@ pub enum IgcStep {
 /// The CRL screen's state.
 #[derive(Debug, Default)]
 pub struct CrlScreen {
+    /// Adding, removing, looking up correspondents.
+    pub corr: Panel,
     /// The "trust IGC-Santé" action.
     pub igc: IgcStep,
     /// CRLs (None while loading).
@@ -97,13 +102,22 @@ impl CrlScreen {
         }
     }
 
-    /// Ticks turn the spinner.
-    pub fn on_tick(&mut self, ticks: u64) {
+    /// Ticks turn the spinner (and refresh a picker's drives).
+    pub fn on_tick(&mut self, ticks: u64) -> Option<Effect> {
         self.spin = usize::try_from(ticks % 4).unwrap_or(0);
+        self.corr.on_tick(ticks)
+    }
+
+    /// Whether a text field has the focus.
+    pub fn typing(&self) -> bool {
+        self.corr.typing()
     }
 
     /// Handles a key.
     pub fn on_key(&mut self, key: KeyEvent) -> Outcome {
+        if self.corr.active() {
+            return self.corr.on_key(key, &self.correspondents);
+        }
         match self.igc {
             IgcStep::Idle => {}
             IgcStep::Choosing => {
@@ -132,6 +146,11 @@ impl CrlScreen {
                 self.igc = IgcStep::Choosing;
                 Outcome::None
             }
+            KeyCode::Char('a' | '+') if !self.updating => self.corr.start_add(),
+            KeyCode::Char('d') | KeyCode::Delete if !self.updating => {
+                self.corr.start_remove(&self.correspondents)
+            }
+            KeyCode::Char('l') if !self.updating => self.corr.start_lookup(),
             KeyCode::Char('u') | KeyCode::Enter if !self.updating => self.start(false),
             KeyCode::Char('f') if !self.updating => self.start(true),
             KeyCode::Down | KeyCode::Char('j') => {
@@ -156,6 +175,14 @@ impl CrlScreen {
 
     /// Handles a worker's message.
     pub fn on_msg(&mut self, msg: Msg) -> Outcome {
+        if self.corr.active() && !matches!(msg, Msg::CrlsLoaded(_) | Msg::CrlProgress(_)) {
+            let (out, reload) = self.corr.on_msg(msg);
+            return if reload {
+                Outcome::effect(Effect::LoadCrls)
+            } else {
+                out
+            };
+        }
         match msg {
             Msg::CrlsLoaded(Ok((entries, correspondents))) => {
                 self.entries = Some(entries);
@@ -256,6 +283,9 @@ fn igc_summary(result: Result<IgcReport, String>) -> (Level, String) {
 
 /// Key hints.
 pub fn hints(s: &CrlScreen) -> Vec<(&'static str, String)> {
+    if s.corr.active() {
+        return correspondent::hints(&s.corr);
+    }
     match s.igc {
         IgcStep::Idle => {}
         IgcStep::Choosing => {
@@ -274,15 +304,28 @@ pub fn hints(s: &CrlScreen) -> Vec<(&'static str, String)> {
         // The hints line drops from the end first (`f` before `i`).
         ("u", t!("tui.key_update_crls")),
         ("i", t!("igc.key_trust")),
+        ("a d l", t!("tuicorr.key_correspondents")),
         ("↑↓", t!("tui.key_scroll")),
         ("f", t!("tui.key_force")),
         ("Esc", t!("tui.key_back")),
     ]
 }
 
-/// Help lines.
+/// Help lines: every key, the correspondents' ones one by one.
 pub fn help(s: &CrlScreen) -> Vec<String> {
-    widgets::help_lines(hints(s))
+    if s.corr.active() || s.igc != IgcStep::Idle || s.updating {
+        return widgets::help_lines(hints(s));
+    }
+    widgets::help_lines(vec![
+        ("u", t!("tui.key_update_crls")),
+        ("f", t!("tui.key_force")),
+        ("i", t!("igc.key_trust")),
+        ("a", t!("tuicorr.key_add_short")),
+        ("d", t!("tuicorr.key_remove_short")),
+        ("l", t!("tuicorr.key_lookup")),
+        ("↑↓", t!("tui.key_scroll")),
+        ("Esc", t!("tui.key_back")),
+    ])
 }
 
 fn outcome_level(o: FetchOutcome) -> Level {
@@ -337,7 +380,55 @@ fn delta_lines(theme: &Theme, d: &DeltaEntry) -> Vec<Line<'static>> {
 /// └────────────────────────────────────────────────────┘
 /// ```
 pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, s: &CrlScreen, now: OffsetDateTime) {
-    let corr_height = u16::try_from((s.correspondents.len() * 2).clamp(1, 8) + 2).unwrap_or(4);
+    if s.corr.active() {
+        correspondent::render(frame, area, theme, &s.corr, &s.correspondents, s.spin);
+        return;
+    }
+    let mut corr: Vec<Line<'static>> = Vec::new();
+    for (level, text) in &s.corr.notes {
+        corr.push(level_line(theme, *level, text.clone()));
+    }
+    if s.correspondents.is_empty() {
+        corr.push(Line::from(Span::styled(
+            t!("tuicorr.none_yet"),
+            theme.muted(),
+        )));
+    }
+    for c in &s.correspondents {
+        let state_key = format!("state.{}", c.state.word());
+        let email = c
+            .email
+            .as_ref()
+            .map(|e| format!(" <{e}>"))
+            .unwrap_or_default();
+        let state = if c.state == CertState::Revoked {
+            let date = c
+                .revoked_at
+                .map(crate::domain::time::date)
+                .unwrap_or_default();
+            t!(
+                "crlcli.revoked_line",
+                date = date,
+                reason = reason_words(c.reason)
+            )
+        } else {
+            t!(&state_key)
+        };
+        let text = format!(" {}{email} — {state}", c.name);
+        corr.push(Line::from(vec![
+            level_span(theme, c.state.level()),
+            Span::styled(text, theme.text()),
+        ]));
+    }
+    // The correspondents' pane is as tall as its wrapped lines (at most 12).
+    let width = usize::from(area.width.saturating_sub(2).max(1));
+    // Words wrap before the last column: count a little narrower.
+    let narrower = (width * 3 / 4).max(1);
+    let rows: usize = corr
+        .iter()
+        .map(|l| l.width().div_ceil(narrower).max(1))
+        .sum();
+    let corr_height = u16::try_from(rows.clamp(2, 12) + 2).unwrap_or(4);
     let [top, bottom] =
         Layout::vertical([Constraint::Min(5), Constraint::Length(corr_height)]).areas(area);
     let mut lines: Vec<Line<'static>> = Vec::new();
@@ -447,39 +538,6 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, s: &CrlScreen, now: 
         top,
     );
 
-    let mut corr: Vec<Line<'static>> = Vec::new();
-    if s.correspondents.is_empty() {
-        corr.push(Line::from(Span::styled(
-            t!("trustcli.no_correspondent"),
-            theme.muted(),
-        )));
-    }
-    for c in &s.correspondents {
-        let state_key = format!("state.{}", c.state.word());
-        let email = c
-            .email
-            .as_ref()
-            .map(|e| format!(" <{e}>"))
-            .unwrap_or_default();
-        let state = if c.state == CertState::Revoked {
-            let date = c
-                .revoked_at
-                .map(crate::domain::time::date)
-                .unwrap_or_default();
-            t!(
-                "crlcli.revoked_line",
-                date = date,
-                reason = reason_words(c.reason)
-            )
-        } else {
-            t!(&state_key)
-        };
-        let text = format!(" {}{email} — {state}", c.name);
-        corr.push(Line::from(vec![
-            level_span(theme, c.state.level()),
-            Span::styled(text, theme.text()),
-        ]));
-    }
     frame.render_widget(
         Paragraph::new(widgets::safe_lines(corr))
             .wrap(Wrap { trim: false })

@@ -15,9 +15,11 @@ use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
 use super::app::{AccountRow, Effect, Msg, Outcome};
+use super::correspondent;
 use super::restore::{self, Purpose, RestoreWizard};
 use super::theme::Theme;
 use super::widgets::{self, SPINNER, block, input_field, kv, level_line, list_lines};
+use crate::domain::correspondent::FileKind;
 use crate::domain::history::{Candidate, Renewed};
 use crate::domain::import::{ImportAs, Imported, default_label};
 use crate::domain::p12::Opened;
@@ -34,6 +36,106 @@ pub struct Picked {
     pub opened: Box<Opened>,
     /// Its description.
     pub info: Box<Verification>,
+    /// Read from a certificate file and a key file (not a `.p12`).
+    pub from_files: bool,
+}
+
+/// Importing from a certificate file and a key file: the picker finds the
+/// certificate, then the key; a password is asked only for an encrypted key.
+pub enum FilesStep {
+    /// Choosing the certificate.
+    Cert(Box<RestoreWizard>),
+    /// Choosing the key.
+    Key {
+        /// The certificate chosen.
+        cert: PathBuf,
+        /// The picker, on the certificate's folder.
+        picker: Box<RestoreWizard>,
+    },
+    /// The key is encrypted: its password.
+    Password {
+        /// The certificate.
+        cert: PathBuf,
+        /// The key.
+        key: PathBuf,
+        /// The field (masked).
+        input: Input,
+        /// Why the last try failed.
+        error: Option<String>,
+    },
+    /// Reading the files.
+    Reading,
+    /// The files cannot make an identity: why (Enter/Esc: choose again).
+    Failed(String),
+}
+
+/// Why reading a certificate and a key failed.
+pub enum KeyFilesFailure {
+    /// The key is encrypted: a password is needed.
+    NeedsPassword,
+    /// The password does not open the key.
+    WrongPassword(String),
+    /// Anything else, in words.
+    Other(String),
+}
+
+/// Reads a certificate file and a key file into an identity, as
+/// `account import --cert --key` does (the key must match the certificate).
+pub fn read_key_files(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    password: Option<&crate::domain::secret::Password>,
+) -> Result<Box<Picked>, KeyFilesFailure> {
+    use crate::domain::fsutil::{MAX_CERT_FILE, describe_io, read_limited};
+    use crate::domain::identity::{IdentityError, key_is_encrypted, read_private_key};
+    let read = |p: &std::path::Path| {
+        read_limited(p, MAX_CERT_FILE).map_err(|e| {
+            KeyFilesFailure::Other(t!(
+                "cli.read_input",
+                path = p.display(),
+                reason = describe_io(&e)
+            ))
+        })
+    };
+    let cert_bytes = read(cert)?;
+    let key_bytes = zeroize::Zeroizing::new(read(key)?);
+    let key_name = key.display().to_string();
+    let pkey = if key_is_encrypted(&key_bytes) {
+        let Some(pw) = password else {
+            return Err(KeyFilesFailure::NeedsPassword);
+        };
+        read_private_key(&key_bytes, Some(pw), &key_name)
+    } else {
+        read_private_key(&key_bytes, None, &key_name)
+    }
+    .map_err(|e| match e {
+        IdentityError::WrongKeyPassword { .. } => KeyFilesFailure::WrongPassword(e.to_string()),
+        other => KeyFilesFailure::Other(other.to_string()),
+    })?;
+    let identity = crate::domain::store::identity_from_files(
+        &cert_bytes,
+        &cert.display().to_string(),
+        pkey,
+        &[],
+    )
+    .map_err(|e| KeyFilesFailure::Other(e.to_string()))?;
+    let opened = Opened {
+        certificates: 1 + identity.chain.len(),
+        identity,
+        friendly_name: None,
+        layout: crate::domain::p12::Layout::default(),
+        used_legacy_provider: false,
+        identities: Vec::new(),
+        index: 1,
+    };
+    let info = crate::domain::restore::describe(&opened, None)
+        .map_err(|e| KeyFilesFailure::Other(e.to_string()))?;
+    Ok(Box::new(Picked {
+        file: cert.to_path_buf(),
+        opened: Box::new(opened),
+        info: Box::new(info),
+        from_files: true,
+    }))
 }
 
 /// One way to import.
@@ -53,6 +155,8 @@ fn is_new(choices: &[Choice], selected: usize) -> bool {
 pub enum Step {
     /// The restore wizard's picker, up to "what is inside".
     Pick(Box<RestoreWizard>),
+    /// A certificate file and a key file instead of a `.p12`.
+    Files(FilesStep),
     /// Looking for an account of the same holder.
     Checking(Picked),
     /// Which account: renewal or new (with its label).
@@ -105,7 +209,10 @@ impl ImportWizard {
     /// Whether a text field has the focus.
     pub fn typing(&self) -> bool {
         match &self.step {
-            Step::Pick(w) => w.typing(),
+            Step::Pick(w) | Step::Files(FilesStep::Cert(w) | FilesStep::Key { picker: w, .. }) => {
+                w.typing()
+            }
+            Step::Files(FilesStep::Password { .. }) => true,
             Step::Target {
                 choices, selected, ..
             } => is_new(choices, *selected),
@@ -117,7 +224,9 @@ impl ImportWizard {
     pub fn on_tick(&mut self, ticks: u64) -> Option<Effect> {
         self.spin = usize::try_from(ticks % 4).unwrap_or(0);
         match &mut self.step {
-            Step::Pick(w) => w.on_tick(ticks),
+            Step::Pick(w) | Step::Files(FilesStep::Cert(w) | FilesStep::Key { picker: w, .. }) => {
+                w.on_tick(ticks)
+            }
             _ => None,
         }
     }
@@ -125,6 +234,16 @@ impl ImportWizard {
     /// Handles a key.
     pub fn on_key(&mut self, key: KeyEvent) -> Outcome {
         match &mut self.step {
+            Step::Pick(w)
+                if key.code == KeyCode::Char('f')
+                    && matches!(w.step, restore::Step::Source { .. }) =>
+            {
+                self.step = Step::Files(FilesStep::Cert(Box::new(correspondent::picker(
+                    Purpose::IdentityFiles,
+                ))));
+                Outcome::effect(Effect::RefreshDrives(false))
+            }
+            Step::Files(_) => self.files_key(key),
             Step::Pick(w) => {
                 let contents = matches!(w.step, restore::Step::Contents { .. });
                 if contents && key.code == KeyCode::Enter {
@@ -132,7 +251,12 @@ impl ImportWizard {
                         std::mem::replace(&mut w.step, restore::Step::Working)
                     {
                         let cert = opened.identity.cert.clone();
-                        self.step = Step::Checking(Picked { file, opened, info });
+                        self.step = Step::Checking(Picked {
+                            file,
+                            opened,
+                            info,
+                            from_files: false,
+                        });
                         return Outcome::effect(Effect::FindHolder(cert));
                     }
                     return Outcome::None;
@@ -160,6 +284,13 @@ impl ImportWizard {
                     if let Step::Target { picked, .. } =
                         std::mem::replace(&mut self.step, Step::Moving)
                     {
+                        if picked.from_files {
+                            // Choose the files again.
+                            self.step = Step::Files(FilesStep::Cert(Box::new(
+                                correspondent::picker(Purpose::IdentityFiles),
+                            )));
+                            return Outcome::effect(Effect::RefreshDrives(false));
+                        }
                         self.step = Step::Pick(Box::new(back_to_contents(picked)));
                     }
                     Outcome::None
@@ -206,9 +337,139 @@ impl ImportWizard {
         }
     }
 
+    fn files_key(&mut self, key: KeyEvent) -> Outcome {
+        let Step::Files(step) = &mut self.step else {
+            return Outcome::None;
+        };
+        match step {
+            FilesStep::Cert(w) => {
+                if let Some(cert) = correspondent::picked_file(w, key) {
+                    // The key is most often beside the certificate.
+                    let (dir, drive) = match &w.step {
+                        restore::Step::Files { dir, drive, .. } => (dir.clone(), drive.clone()),
+                        _ => (cert.parent().map(PathBuf::from).unwrap_or_default(), None),
+                    };
+                    let mut picker = correspondent::picker(Purpose::IdentityFiles);
+                    picker.step = restore::Step::Files {
+                        dir: dir.clone(),
+                        files: None,
+                        selected: 0,
+                        error: None,
+                        drive,
+                    };
+                    *step = FilesStep::Key {
+                        cert,
+                        picker: Box::new(picker),
+                    };
+                    return Outcome::effect(Effect::Correspondent(correspondent::Job::Scan(
+                        dir,
+                        FileKind::Key,
+                    )));
+                }
+                let out = w.on_key(key);
+                correspondent::picker_outcome(out, FileKind::Certificate).unwrap_or_else(|| {
+                    // Esc on the first step: back to the .p12 picker.
+                    self.step = Step::Pick(Box::new(back_to_start()));
+                    Outcome::effect(Effect::RefreshDrives(false))
+                })
+            }
+            FilesStep::Key { cert, picker } => {
+                if let Some(key_file) = correspondent::picked_file(picker, key) {
+                    let cert = cert.clone();
+                    *step = FilesStep::Reading;
+                    return Outcome::effect(Effect::ReadKeyFiles {
+                        cert,
+                        key: key_file,
+                        password: None,
+                    });
+                }
+                let out = picker.on_key(key);
+                correspondent::picker_outcome(out, FileKind::Key).unwrap_or_else(|| {
+                    *step =
+                        FilesStep::Cert(Box::new(correspondent::picker(Purpose::IdentityFiles)));
+                    Outcome::effect(Effect::RefreshDrives(false))
+                })
+            }
+            FilesStep::Password {
+                cert,
+                key: key_file,
+                input,
+                error,
+            } => match key.code {
+                KeyCode::Enter => {
+                    match crate::domain::secret::Password::new(input.value_and_reset()) {
+                        Ok(p) => {
+                            let (cert, key_file) = (cert.clone(), key_file.clone());
+                            *step = FilesStep::Reading;
+                            Outcome::effect(Effect::ReadKeyFiles {
+                                cert,
+                                key: key_file,
+                                password: Some(p),
+                            })
+                        }
+                        Err(e) => {
+                            *error = Some(e.to_string());
+                            Outcome::None
+                        }
+                    }
+                }
+                KeyCode::Esc => {
+                    *step =
+                        FilesStep::Cert(Box::new(correspondent::picker(Purpose::IdentityFiles)));
+                    Outcome::effect(Effect::RefreshDrives(false))
+                }
+                _ => {
+                    input.handle_event(&Event::Key(key));
+                    Outcome::None
+                }
+            },
+            FilesStep::Reading => Outcome::None,
+            FilesStep::Failed(_) => match key.code {
+                KeyCode::Enter | KeyCode::Esc => {
+                    *step =
+                        FilesStep::Cert(Box::new(correspondent::picker(Purpose::IdentityFiles)));
+                    Outcome::effect(Effect::RefreshDrives(false))
+                }
+                _ => Outcome::None,
+            },
+        }
+    }
+
     /// Handles a worker's answer.
     pub fn on_msg(&mut self, msg: Msg) -> Outcome {
         match (msg, &mut self.step) {
+            (Msg::KeyFilesRead { cert, key, result }, Step::Files(FilesStep::Reading)) => {
+                match result {
+                    Ok(picked) => {
+                        let leaf = picked.opened.identity.cert.clone();
+                        self.step = Step::Checking(*picked);
+                        return Outcome::effect(Effect::FindHolder(leaf));
+                    }
+                    Err(KeyFilesFailure::NeedsPassword) => {
+                        self.step = Step::Files(FilesStep::Password {
+                            cert,
+                            key,
+                            input: Input::default(),
+                            error: None,
+                        });
+                    }
+                    Err(KeyFilesFailure::WrongPassword(e)) => {
+                        self.step = Step::Files(FilesStep::Password {
+                            cert,
+                            key,
+                            input: Input::default(),
+                            error: Some(e),
+                        });
+                    }
+                    Err(KeyFilesFailure::Other(e)) => {
+                        self.step = Step::Files(FilesStep::Failed(e));
+                    }
+                }
+                Outcome::None
+            }
+            (other, Step::Files(FilesStep::Cert(w) | FilesStep::Key { picker: w, .. })) => {
+                w.on_msg(other)
+            }
             (Msg::HolderFound(result), Step::Checking(_)) => {
                 let Step::Checking(picked) = std::mem::replace(&mut self.step, Step::Moving) else {
                     return Outcome::None;
@@ -263,6 +524,12 @@ impl ImportWizard {
     }
 }
 
+fn back_to_start() -> RestoreWizard {
+    let mut w = RestoreWizard::new(Vec::new());
+    w.purpose = Purpose::Import;
+    w
+}
+
 fn back_to_contents(picked: Picked) -> RestoreWizard {
     let mut w = RestoreWizard::new(Vec::new());
     w.purpose = Purpose::Import;
@@ -277,7 +544,16 @@ fn back_to_contents(picked: Picked) -> RestoreWizard {
 /// The key hints of the current step.
 pub fn hints(w: &ImportWizard) -> Vec<(&'static str, String)> {
     match &w.step {
-        Step::Pick(p) => restore::hints(p),
+        Step::Pick(p) | Step::Files(FilesStep::Cert(p) | FilesStep::Key { picker: p, .. }) => {
+            restore::hints(p)
+        }
+        Step::Files(FilesStep::Password { .. }) => vec![
+            ("Enter", t!("tui.key_next")),
+            ("Esc", t!("tui.key_back")),
+            ("F1", t!("tui.key_help")),
+        ],
+        Step::Files(FilesStep::Reading) => vec![("", t!("tuicorr.wait"))],
+        Step::Files(FilesStep::Failed(_)) => vec![("Enter", t!("tui.key_back"))],
         Step::Target {
             choices, selected, ..
         } => {
@@ -298,7 +574,14 @@ pub fn hints(w: &ImportWizard) -> Vec<(&'static str, String)> {
 
 /// The help lines of the current step.
 pub fn help(w: &ImportWizard) -> Vec<String> {
-    widgets::help_lines(hints(w))
+    let mut keys = hints(w);
+    // The first step's intro says it too; the hints line has no room.
+    if let Step::Pick(p) = &w.step
+        && matches!(p.step, restore::Step::Source { .. })
+    {
+        keys.insert(keys.len().saturating_sub(1), ("f", t!("tuikey.key_files")));
+    }
+    widgets::help_lines(keys)
 }
 
 fn choice_text(c: &Choice) -> String {
@@ -333,6 +616,10 @@ pub fn render(
         restore::render(frame, area, theme, p);
         return;
     }
+    if let Step::Files(f) = &w.step {
+        render_files(frame, area, theme, f, SPINNER[w.spin % 4]);
+        return;
+    }
     let (n, key) = match &w.step {
         Step::Done(_) => (6, "tui.restore_step_done"),
         _ => (5, "tui.restore_step_target"),
@@ -342,7 +629,7 @@ pub fn render(
     frame.render_widget(outer, area);
     let spin = SPINNER[w.spin % 4];
     match &w.step {
-        Step::Pick(_) | Step::Moving => {}
+        Step::Pick(_) | Step::Files(_) | Step::Moving => {}
         Step::Checking(_) => frame.render_widget(
             Paragraph::new(format!("{spin} {}", t!("tuiacct.checking"))).style(theme.text()),
             inner,
@@ -456,6 +743,98 @@ pub fn render(
             )));
             frame.render_widget(
                 Paragraph::new(widgets::safe_lines(lines)).wrap(Wrap { trim: true }),
+                inner,
+            );
+        }
+    }
+}
+
+/// Draws the certificate + key steps.
+///
+/// ```text
+///  Choose the certificate file.            (or: Certificate X read. Now the key.)
+/// ┌ Import — step 2/6: file ────────────────────────┐
+/// │ (the picker)                                    │
+/// └─────────────────────────────────────────────────┘
+/// ```
+fn render_files(frame: &mut Frame, area: Rect, theme: &Theme, f: &FilesStep, spin: &str) {
+    let [head, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
+    let shown = |p: &PathBuf| {
+        p.file_name().map_or_else(
+            || p.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    };
+    let head_text = match f {
+        FilesStep::Cert(_) => t!("tuikey.pick_cert"),
+        FilesStep::Key { cert, .. } => t!("tuikey.pick_key", file = shown(cert)),
+        _ => String::new(),
+    };
+    frame.render_widget(widgets::wrapped(head_text, theme.accent()), head);
+    match f {
+        FilesStep::Cert(p) | FilesStep::Key { picker: p, .. } => {
+            restore::render(frame, body, theme, p);
+        }
+        FilesStep::Password {
+            key, input, error, ..
+        } => {
+            let outer = block(
+                theme,
+                &t!(
+                    "tuiacct.import_title",
+                    step = 3,
+                    name = t!("tui.restore_step_password")
+                ),
+            );
+            let inner = outer.inner(body);
+            frame.render_widget(outer, body);
+            let [top, field, foot] = Layout::vertical([
+                Constraint::Length(2),
+                Constraint::Length(1),
+                Constraint::Min(1),
+            ])
+            .areas(inner);
+            frame.render_widget(
+                widgets::wrapped(t!("tuikey.key_password", file = shown(key)), theme.text()),
+                top,
+            );
+            input_field(
+                frame,
+                field,
+                theme,
+                &t!("tuikey.password"),
+                input,
+                true,
+                true,
+            );
+            if let Some(e) = error {
+                frame.render_widget(
+                    Paragraph::new(level_line(theme, Level::Critical, e.clone()))
+                        .wrap(Wrap { trim: true }),
+                    foot,
+                );
+            }
+        }
+        FilesStep::Reading => {
+            let outer = block(theme, &t!("tuiacct.import"));
+            let inner = outer.inner(body);
+            frame.render_widget(outer, body);
+            frame.render_widget(
+                Paragraph::new(format!("{spin} {}", t!("tuikey.reading"))).style(theme.text()),
+                inner,
+            );
+        }
+        FilesStep::Failed(e) => {
+            let outer = block(theme, &t!("tuiacct.import"));
+            let inner = outer.inner(body);
+            frame.render_widget(outer, body);
+            frame.render_widget(
+                Paragraph::new(widgets::safe_lines(vec![level_line(
+                    theme,
+                    Level::Critical,
+                    e.clone(),
+                )]))
+                .wrap(Wrap { trim: true }),
                 inner,
             );
         }

@@ -5,6 +5,7 @@ pub mod account;
 pub mod account_screen;
 pub mod app;
 pub mod backup;
+pub mod correspondent;
 pub mod crl;
 pub mod home;
 pub mod import;

@@ -134,6 +134,12 @@ pub enum Purpose {
     Restore,
     /// Import an identity as an account.
     Import,
+    /// Pick a correspondent's certificate file or signed `.eml`
+    /// (`super::correspondent` takes the file on the file step).
+    Correspondent,
+    /// Pick a certificate, then a key file (`super::import` takes the file
+    /// on the file step).
+    IdentityFiles,
 }
 
 /// The restore wizard.
@@ -657,7 +663,10 @@ fn step_title(w: &RestoreWizard) -> String {
     };
     match w.purpose {
         Purpose::Restore => t!("tui.restore_title", step = n, name = t!(key)),
-        Purpose::Import => t!("tuiacct.import_title", step = n, name = t!(key)),
+        Purpose::Import | Purpose::IdentityFiles => {
+            t!("tuiacct.import_title", step = n, name = t!(key))
+        }
+        Purpose::Correspondent => t!("tuicorr.pick_title", name = t!(key)),
     }
 }
 
@@ -697,6 +706,8 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
                     match w.purpose {
                         Purpose::Restore => t!("tui.restore_intro"),
                         Purpose::Import => t!("tuiacct.import_intro"),
+                        Purpose::Correspondent => t!("tuicorr.pick_intro"),
+                        Purpose::IdentityFiles => t!("tuikey.pick_intro"),
                     },
                     theme.text(),
                 )),
@@ -762,7 +773,11 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
                     lines.push(level_line(
                         theme,
                         Level::Warning,
-                        error.clone().unwrap_or_else(|| t!("tui.no_file_found")),
+                        error.clone().unwrap_or_else(|| match w.purpose {
+                            Purpose::Restore | Purpose::Import => t!("tui.no_file_found"),
+                            Purpose::Correspondent => t!("tuicorr.no_file_found"),
+                            Purpose::IdentityFiles => t!("tuikey.no_file_found"),
+                        }),
                     ));
                 }
                 Some(list) => {
@@ -952,7 +967,9 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
                 lines.push(Line::default());
                 let next = match w.purpose {
                     Purpose::Restore => t!("tui.contents_next"),
-                    Purpose::Import => t!("tuiacct.contents_next"),
+                    Purpose::Import | Purpose::IdentityFiles | Purpose::Correspondent => {
+                        t!("tuiacct.contents_next")
+                    }
                 };
                 lines.push(Line::from(Span::styled(next, theme.text())));
             }

@@ -12,7 +12,7 @@ use super::{Bounds, DirectoryError, LdapUrl, Scope, escape_filter_value, search}
 use crate::domain::crl::Env;
 use crate::domain::crl::check::{CertState, Checker};
 use crate::domain::identity::{fingerprint, subject_line};
-use crate::domain::trust::{TrustError, is_ca, read_certs};
+use crate::domain::trust::{TrustError, read_certs};
 
 /// The attributes read: X.509 certificates (RFC 4523) and S/MIME
 /// certificates (PKCS#7, RFC 2798).
@@ -238,22 +238,13 @@ fn consider(
         dn: dn.to_string(),
         reason,
     };
-    if is_ca(cert) {
-        report.skipped.push(skip(SkipReason::Ca));
-        return Ok(());
-    }
-    let status = checker.check(cert);
-    let reason = match status.state {
-        CertState::Good | CertState::Unknown => None,
-        CertState::Untrusted => Some(SkipReason::Untrusted),
-        CertState::Expired => Some(SkipReason::Expired),
-        CertState::NotYetValid => Some(SkipReason::NotYetValid),
-        CertState::Revoked => Some(SkipReason::Revoked),
+    let state = match crate::domain::correspondent::verdict(checker, cert) {
+        Ok(state) => state,
+        Err(reason) => {
+            report.skipped.push(skip(reason));
+            return Ok(());
+        }
     };
-    if let Some(reason) = reason {
-        report.skipped.push(skip(reason));
-        return Ok(());
-    }
     let done = store.import(std::slice::from_ref(cert))?;
     let action = done.first().map_or("added", |i| i.action);
     report.imported.push(Found {
@@ -261,7 +252,7 @@ fn consider(
         subject: subject_line(cert),
         dn: dn.to_string(),
         action,
-        state: status.state,
+        state,
     });
     Ok(())
 }
