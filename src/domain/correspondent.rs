@@ -134,33 +134,7 @@ pub fn scan(dir: &Path, kind: FileKind) -> Result<Vec<PathBuf>, String> {
     if dir.is_file() {
         return Ok(vec![dir.to_path_buf()]);
     }
-    let read = |d: &Path| -> Result<Vec<PathBuf>, std::io::Error> {
-        Ok(std::fs::read_dir(d)?.flatten().map(|e| e.path()).collect())
-    };
-    let top =
-        read(dir).map_err(|e| format!("{}: {}", dir.display(), super::fsutil::describe_io(&e)))?;
-    let hidden = |p: &Path| {
-        p.file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'))
-    };
-    let mut out = Vec::new();
-    for p in top {
-        if hidden(&p) {
-            continue;
-        }
-        if p.is_dir() {
-            for q in read(&p).unwrap_or_default() {
-                if !hidden(&q) && q.is_file() && kind.matches(&q) {
-                    out.push(q);
-                }
-            }
-        } else if p.is_file() && kind.matches(&p) {
-            out.push(p);
-        }
-    }
-    out.sort();
-    Ok(out)
+    super::fsutil::scan_files(dir, |p| kind.matches(p))
 }
 
 #[cfg(test)]

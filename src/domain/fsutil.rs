@@ -144,6 +144,43 @@ pub fn describe_io(e: &io::Error) -> String {
     }
 }
 
+/// The regular files in `dir` and one level down that `wanted` accepts,
+/// sorted (the pickers' lists). Hidden files and folders are skipped, and so
+/// is anything that is not a regular file (a FIFO named `x.p12` is never
+/// offered). The error is the folder with its I/O error in words.
+pub fn scan_files(
+    dir: &Path,
+    wanted: impl Fn(&Path) -> bool,
+) -> Result<Vec<std::path::PathBuf>, String> {
+    use std::path::PathBuf;
+    let read = |d: &Path| -> Result<Vec<PathBuf>, std::io::Error> {
+        Ok(std::fs::read_dir(d)?.flatten().map(|e| e.path()).collect())
+    };
+    let top = read(dir).map_err(|e| format!("{}: {}", dir.display(), describe_io(&e)))?;
+    let hidden = |p: &Path| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'))
+    };
+    let mut out = Vec::new();
+    for p in top {
+        if hidden(&p) {
+            continue;
+        }
+        if p.is_dir() {
+            for q in read(&p).unwrap_or_default() {
+                if !hidden(&q) && q.is_file() && wanted(&q) {
+                    out.push(q);
+                }
+            }
+        } else if p.is_file() && wanted(&p) {
+            out.push(p);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +220,24 @@ mod tests {
             refusal(&dir.path().join("missing"), 10),
             format!("io {:?}", io::ErrorKind::NotFound)
         );
+    }
+
+    #[test]
+    fn pickers_list_regular_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::write(d.join("a.p12"), b"x").unwrap();
+        fs::create_dir(d.join("sub")).unwrap();
+        fs::write(d.join("sub").join("b.P12"), b"x").unwrap();
+        fs::write(d.join(".hidden.p12"), b"x").unwrap();
+        fs::create_dir(d.join("folder.p12")).unwrap();
+        let st = std::process::Command::new("mkfifo")
+            .arg(d.join("fifo.p12"))
+            .arg(d.join("sub").join("fifo2.p12"))
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let found = scan_files(d, crate::domain::p12::is_p12_name).unwrap();
+        assert_eq!(found, vec![d.join("a.p12"), d.join("sub").join("b.P12")]);
     }
 }

@@ -89,38 +89,7 @@ pub fn find_backups(dir: &std::path::Path) -> Result<Vec<PathBuf>, String> {
             Err(crate::t!("restore.not_a_folder", path = dir.display()))
         };
     }
-    let is_p12 = p12::is_p12_name;
-    let read = |d: &std::path::Path| -> Result<Vec<PathBuf>, std::io::Error> {
-        Ok(std::fs::read_dir(d)?.flatten().map(|e| e.path()).collect())
-    };
-    let top = read(dir).map_err(|e| {
-        format!(
-            "{}: {}",
-            dir.display(),
-            crate::domain::fsutil::describe_io(&e)
-        )
-    })?;
-    let mut out = Vec::new();
-    for p in top {
-        let hidden = p
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'));
-        if hidden {
-            continue;
-        }
-        if p.is_dir() {
-            for q in read(&p).unwrap_or_default() {
-                if q.is_file() && is_p12(&q) {
-                    out.push(q);
-                }
-            }
-        } else if is_p12(&p) {
-            out.push(p);
-        }
-    }
-    out.sort();
-    Ok(out)
+    crate::domain::fsutil::scan_files(dir, p12::is_p12_name)
 }
 
 /// Opens a file with its password.
