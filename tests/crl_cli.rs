@@ -441,6 +441,24 @@ fn crl_status_and_check_exit_codes_and_json() {
         "{}",
         stderr(&out)
     );
+    // --json says each file's code: the forged one, a file that is no CRL,
+    // a folder (the file given, not the cache, is named).
+    let junk = pki.file("junk.crl", b"hello");
+    let folder = tempfile::tempdir().unwrap();
+    let out = run_paths(
+        &home,
+        &["crl", "import", "--json"],
+        &[&f, &junk, folder.path()],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    let codes: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["code"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(codes, ["bad_signature", "not_a_crl", "read_file"], "{v}");
     let v = json(&run(&home, &["crl", "status", "--json"]));
     let inter = v["crls"]
         .as_array()

@@ -721,7 +721,7 @@ fn crl_import_of_a_fifo_or_a_device_fails_at_once() {
             crl::import_file(&env, &p, now_dt()).map(|_| ())
         });
         assert!(
-            matches!(result, Err(CrlError::Io { .. })),
+            matches!(result, Err(CrlError::ReadFile { .. })),
             "{path:?}: {result:?}"
         );
     }

@@ -248,7 +248,7 @@ fn import(env: &Env, files: &[PathBuf], json: bool) -> u8 {
             }
             Err(e) => {
                 failed = true;
-                items.push(json!({"file": f, "action": "rejected", "error": e.to_string()}));
+                items.push(json!({"file": f, "action": "rejected", "code": e.code(), "error": e.to_string()}));
                 errln!("certsafe: {}: {e}", t!("cli.error"));
             }
         }

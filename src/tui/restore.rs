@@ -759,7 +759,12 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
         } => {
             let mut lines = vec![
                 Line::from(Span::styled(
-                    t!("tui.files_in", dir = dir.display()),
+                    match w.purpose {
+                        Purpose::Restore => t!("tui.files_in", dir = dir.display()),
+                        Purpose::Import => t!("tuiacct.files_in", dir = dir.display()),
+                        Purpose::Correspondent => t!("tuicorr.files_in", dir = dir.display()),
+                        Purpose::IdentityFiles => t!("tuikey.files_in", dir = dir.display()),
+                    },
                     theme.text(),
                 )),
                 Line::default(),

@@ -254,7 +254,7 @@ pub fn import_file(
             });
         }
         Err(source) => {
-            return Err(CrlError::Io {
+            return Err(CrlError::ReadFile {
                 path: shown,
                 source,
             });

@@ -160,6 +160,16 @@ pub enum CrlError {
         #[source]
         source: std::io::Error,
     },
+    /// A file the user gave (`crl import FILE`) could not be read: missing,
+    /// a folder, a FIFO, unreadable (not the cache's fault).
+    #[error("{}", crate::t!("crl.read_file", path = .path, reason = crate::domain::fsutil::describe_io(.source)))]
+    ReadFile {
+        /// The file given.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// Another update holds the lock.
     #[error("{}", crate::t!("crl.locked", path = .path))]
     Locked {
@@ -183,4 +193,24 @@ pub enum CrlError {
     /// The HTTP client could not be built.
     #[error(transparent)]
     Fetch(#[from] fetch::FetchError),
+}
+
+impl CrlError {
+    /// A stable code for `--json` (`crl import`): `io` (the cache),
+    /// `read_file` (the file given), `locked`, the rejection's own code
+    /// (`not_a_crl`, `bad_signature`, …), `trust`, `store`, `fetch`.
+    pub fn code(&self) -> String {
+        match self {
+            Self::Io { .. } => "io".into(),
+            Self::ReadFile { .. } => "read_file".into(),
+            Self::Locked { .. } => "locked".into(),
+            Self::Rejected { reason, .. } => serde_json::to_value(reason)
+                .ok()
+                .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(String::from))
+                .unwrap_or_else(|| "rejected".into()),
+            Self::Trust(_) => "trust".into(),
+            Self::Store(_) => "store".into(),
+            Self::Fetch(_) => "fetch".into(),
+        }
+    }
 }
