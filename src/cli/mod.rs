@@ -347,6 +347,14 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>, tui: TuiLauncher) -> ExitCo
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            if hides_a_value(&e) {
+                errln!(
+                    "certsafe: {}: {}",
+                    crate::t!("cli.error"),
+                    crate::t!("cli.unexpected_hidden")
+                );
+                return ExitCode::from(EXIT_USAGE);
+            }
             let _ = e.print();
             return ExitCode::from(code);
         }
@@ -363,6 +371,23 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>, tui: TuiLauncher) -> ExitCo
             }
             ExitCode::from(f.code)
         }
+    }
+}
+
+/// Whether clap's error would print a word the user typed that is not an
+/// option name: an unexpected positional word or an unknown subcommand may
+/// be a password typed as an argument, and an error that repeats it would
+/// carry it into logs and cron mail. Option names (`--jsn`) are shown.
+fn hides_a_value(e: &clap::Error) -> bool {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let kind = match e.kind() {
+        ErrorKind::UnknownArgument => ContextKind::InvalidArg,
+        ErrorKind::InvalidSubcommand => ContextKind::InvalidSubcommand,
+        _ => return false,
+    };
+    match e.get(kind) {
+        Some(ContextValue::String(word)) => !word.starts_with('-') || word.contains('='),
+        _ => true,
     }
 }
 
