@@ -328,6 +328,50 @@ fn an_unreachable_server_fails_with_a_code_and_imports_nothing() {
 }
 
 #[test]
+fn offline_the_chain_an_account_holds_is_trusted_through_the_pins() {
+    // No network (a closed port), but the restored identity carries its
+    // chain: "trust IGC-Santé" works from it, through the same pins.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let home = Home::new();
+    let f = fixtures();
+    let leaf = f.join(format!("{}.pem", LEAF.trim_end_matches(".pem")));
+    let key = f.join(LEAF.replace(".pem", ".key.pem"));
+    let out = home
+        .cmd()
+        .args(["account", "import", "--cert"])
+        .arg(&leaf)
+        .arg("--key")
+        .arg(&key)
+        .arg("--chain")
+        .arg(f.join(INTER))
+        .arg("--chain")
+        .arg(f.join(ROOT))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    // Production pins refuse the TEST chain, whatever the account holds.
+    let (code, report) = run(&home, &base, &[]);
+    assert_eq!(code, 1, "{report:#}");
+    assert!(trusted(&home).is_empty());
+    let (code, report) = run(&home, &base, &["--test"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["sources"][0]["kind"], "home", "{report:#}");
+    assert_eq!(report["sources"][0]["certificates"], 2, "{report:#}");
+    assert_eq!(trusted(&home), set(&[ROOT_FP, INTER_FP]));
+    // The TEST leaf has expired: it now chains (not `untrusted`).
+    assert_eq!(check_state(&home, &leaf), "expired");
+}
+
+#[test]
 fn aia_ca_issuers_of_a_correspondent_bring_its_intermediate() {
     // No bundle (404); the correspondent's AIA names the intermediate's
     // `.cer`, reached through the test server acting as the HTTP proxy.

@@ -89,7 +89,8 @@ pub fn import(env: &Env, files: Vec<PathBuf>, test: bool, json: bool) -> Result<
         let mut value = serde_json::to_value(&report).unwrap_or_default();
         if let Some(f) = failure {
             let key = format!("igc.fail_{}", f.word());
-            value["error"] = json!({"code": f.word(), "message": t!(&key), "exit_code": 1});
+            let message = t!(&key, test = report.hierarchy.cli_flag());
+            value["error"] = json!({"code": f.word(), "message": message, "exit_code": 1});
         }
         print_json(&value);
     } else {
@@ -99,7 +100,11 @@ pub fn import(env: &Env, files: Vec<PathBuf>, test: bool, json: bool) -> Result<
         None => Ok(0),
         Some(f) => {
             let key = format!("igc.fail_{}", f.word());
-            errln!("certsafe: {}: {}", t!("cli.error"), t!(&key));
+            errln!(
+                "certsafe: {}: {}",
+                t!("cli.error"),
+                t!(&key, test = report.hierarchy.cli_flag())
+            );
             Ok(1)
         }
     }

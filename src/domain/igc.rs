@@ -48,6 +48,16 @@ impl Hierarchy {
         }
     }
 
+    /// ` --test` for the TEST hierarchy: what `ca import --igc-sante` needs
+    /// to choose it (a hint gives the command that works).
+    #[must_use]
+    pub fn cli_flag(self) -> &'static str {
+        match self {
+            Self::Production => "",
+            Self::Test => " --test",
+        }
+    }
+
     /// The other hierarchy.
     #[must_use]
     pub fn other(self) -> Self {
@@ -238,6 +248,9 @@ pub enum SourceKind {
     Aia,
     /// A file given.
     File,
+    /// The chains the home's accounts already hold (a restored `.p12`
+    /// carries its CAs): what works with no network.
+    Home,
 }
 
 /// One place looked at.
@@ -563,6 +576,18 @@ pub fn assess(
     Ok((out, refused))
 }
 
+/// The CA certificates in the chains of the home's accounts (no private key
+/// is read). An account that cannot be read adds nothing.
+fn home_chains(env: &Env) -> Vec<X509> {
+    let mut out = Vec::new();
+    for account in env.store().list().unwrap_or_default() {
+        if let Ok(chain) = account.chain() {
+            add_unique(&mut out, chain.into_iter().filter(|c| is_ca(c)).collect());
+        }
+    }
+    out
+}
+
 /// `ca import --igc-sante`: gathers the certificates, trusts those the
 /// pins let in (through the CA store, so it is idempotent), and says what
 /// was refused and why.
@@ -583,6 +608,19 @@ pub fn trust(env: &Env, fetcher: &dyn Fetcher, plan: &Plan) -> Result<Report, Ig
             }
         }
         Source::Network { base_url } => {
+            // First the CAs the accounts already hold: vetted against the
+            // pins like the rest, they make "trust IGC-Santé" work on a
+            // machine with no network once an identity is restored.
+            let held = home_chains(env);
+            if !held.is_empty() {
+                sources.push(SourceReport {
+                    kind: SourceKind::Home,
+                    source: env.home.accounts_dir().display().to_string(),
+                    certificates: held.len(),
+                    error: None,
+                });
+                add_unique(&mut pool, held);
+            }
             gather_network(env, fetcher, plan, base_url, &mut pool, &mut sources)?;
         }
     }

@@ -266,7 +266,8 @@ fn igc_summary(result: Result<IgcReport, String>) -> (Level, String) {
     };
     if let Some(f) = report.failure() {
         let key = format!("igc.fail_{}", f.word());
-        return (Level::Critical, t!(&key));
+        let test = report.hierarchy.cli_flag();
+        return (Level::Critical, t!(&key, test = test));
     }
     let key = format!("igc.hierarchy_{}", report.hierarchy.word());
     let mut text = t!("igc.done", hierarchy = t!(&key), n = report.imported.len());
