@@ -116,7 +116,9 @@ fn journal_at_the_fixed_date(w: &World) {
     let count = i64::try_from(entries.len()).unwrap();
     for (n, entry) in (0..).zip(&entries) {
         let at = now() - time::Duration::minutes(count - n);
-        journal.append(at, std::slice::from_ref(&entry.event)).unwrap();
+        journal
+            .append(at, std::slice::from_ref(&entry.event))
+            .unwrap();
     }
 }
 
@@ -297,12 +299,9 @@ fn crl() -> (App, Bench) {
         "testsign.test.asipsante.fr.8f613149",
         "asipsign.preuve.henix.asipsante.fr.c1079cb0",
     ] {
-        let found = certsafe::domain::correspondent::examine(
-            &env,
-            &fixture(&format!("{stem}.pem")),
-            now(),
-        )
-        .unwrap();
+        let found =
+            certsafe::domain::correspondent::examine(&env, &fixture(&format!("{stem}.pem")), now())
+                .unwrap();
         let added = certsafe::domain::correspondent::add(&env, &found).unwrap();
         assert_eq!(added.len(), 1, "{stem} is a correspondent");
     }

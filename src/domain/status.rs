@@ -225,9 +225,9 @@ pub fn backup_target(drives: &[Drive]) -> String {
 /// alone, else in single quotes.
 fn shell_word(s: &str) -> String {
     let plain = !s.is_empty()
-        && s
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | '+' | ',' | '@' | '%' | ':'));
+        && s.chars().all(|c| {
+            c.is_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | '+' | ',' | '@' | '%' | ':')
+        });
     if plain {
         s.to_string()
     } else {
