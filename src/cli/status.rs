@@ -78,7 +78,8 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
         args.format.unwrap_or(Format::Text)
     };
     let now = crate::domain::time::now();
-    let status = match crate::domain::status::gather(&ctx.home, &ctx.config, now) {
+    let drives = crate::domain::drives::list(&crate::domain::drives::SystemDrives, false);
+    let status = match crate::domain::status::gather(&ctx.home, &ctx.config, now, &drives) {
         Ok(s) => s,
         Err(e) => {
             // A store that cannot be read is "unknown" for monitoring, not a crash.

@@ -4,6 +4,7 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use super::drives::Drive;
 use super::home::Home;
 use super::store::{Account, BackupState, Store, StoreError};
 use crate::domain::config::Config;
@@ -206,9 +207,44 @@ impl Status {
     }
 }
 
-/// Alerts about one account's backup and expiry.
-pub fn account_alerts(account: &Account, config: &Config, now: OffsetDateTime) -> Vec<Alert> {
+/// Where the backup advice says to write: the mount point of the first
+/// writable removable drive in `drives` (quoted for a shell when needed,
+/// control characters made visible), else a placeholder that reads as one
+/// (`STICK_FOLDER`, `DOSSIER_DE_LA_CLE`).
+pub fn backup_target(drives: &[Drive]) -> String {
+    drives
+        .iter()
+        .find(|d| d.removable && !d.read_only)
+        .map_or_else(
+            || crate::t!("status.stick_placeholder"),
+            |d| shell_word(&super::text::visible(&d.mount_point.to_string_lossy())),
+        )
+}
+
+/// `s` as one shell word: as is when it only has characters a shell leaves
+/// alone, else in single quotes.
+fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars().all(|c| {
+            c.is_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | '+' | ',' | '@' | '%' | ':')
+        });
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// Alerts about one account's backup and expiry; `drives` are the drives
+/// plugged in now (the advice names the first removable one).
+pub fn account_alerts(
+    account: &Account,
+    config: &Config,
+    now: OffsetDateTime,
+    drives: &[Drive],
+) -> Vec<Alert> {
     let mut out = Vec::new();
+    let to = backup_target(drives);
     let id = account.meta.id.clone();
     let label = account.meta.label.clone();
     let mk = |severity, code: AlertCode, pane, message: String, recommendation: String| Alert {
@@ -225,14 +261,14 @@ pub fn account_alerts(account: &Account, config: &Config, now: OffsetDateTime) -
             AlertCode::BackupMissing,
             Pane::Backup,
             crate::t!("status.backup_missing", label = label),
-            crate::t!("status.backup_missing_fix", id = id),
+            crate::t!("status.backup_missing_fix", id = id, to = to),
         )),
         BackupState::Outdated => out.push(mk(
             Level::Critical,
             AlertCode::BackupOutdated,
             Pane::Backup,
             crate::t!("status.backup_outdated", label = label),
-            crate::t!("status.backup_missing_fix", id = id),
+            crate::t!("status.backup_missing_fix", id = id, to = to),
         )),
         BackupState::Old => {
             let days = account
@@ -243,7 +279,7 @@ pub fn account_alerts(account: &Account, config: &Config, now: OffsetDateTime) -
                 AlertCode::BackupOld,
                 Pane::Backup,
                 crate::t!("status.backup_old", label = label, days = days),
-                crate::t!("status.backup_missing_fix", id = id),
+                crate::t!("status.backup_missing_fix", id = id, to = to),
             ));
         }
         BackupState::Ok => {}
@@ -279,7 +315,14 @@ pub fn account_alerts(account: &Account, config: &Config, now: OffsetDateTime) -
 
 /// Gathers every alert: the accounts' backups and expiry, then the CRLs and
 /// the revocation of the accounts' and correspondents' certificates.
-pub fn gather(home: &Home, config: &Config, now: OffsetDateTime) -> Result<Status, StoreError> {
+/// `drives` are the drives plugged in now: the backup advice names the
+/// first removable one's mount point.
+pub fn gather(
+    home: &Home,
+    config: &Config,
+    now: OffsetDateTime,
+    drives: &[Drive],
+) -> Result<Status, StoreError> {
     let store = Store::open_existing(&home.accounts_dir());
     let accounts = store.list()?;
     let mut alerts = Vec::new();
@@ -294,7 +337,7 @@ pub fn gather(home: &Home, config: &Config, now: OffsetDateTime) -> Result<Statu
         });
     }
     for a in &accounts {
-        alerts.extend(account_alerts(a, config, now));
+        alerts.extend(account_alerts(a, config, now, drives));
     }
     match super::crl::alerts(&super::crl::Env::new(home, config), now) {
         Ok(more) => alerts.extend(more),

@@ -582,7 +582,8 @@ pub fn load_home(env: &Env) -> Result<HomeData, String> {
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
-    let status = status::gather(&env.home, &env.config, now).map_err(|e| e.to_string())?;
+    let drives = crate::domain::drives::list(env.drives.as_ref(), false);
+    let status = status::gather(&env.home, &env.config, now, &drives).map_err(|e| e.to_string())?;
     // A journal that cannot be read shows as empty; the home still loads.
     let journal = crate::domain::journal::Journal::from(&env.home)
         .last(None, JOURNAL_KEPT)

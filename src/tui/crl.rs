@@ -302,9 +302,11 @@ pub fn hints(s: &CrlScreen) -> Vec<(&'static str, String)> {
         return vec![("", t!("tui.crl_updating_wait"))];
     }
     vec![
-        // The hints line drops from the end first (`f` before `i`).
-        ("u", t!("tui.key_update_crls")),
-        ("i", t!("igc.key_trust")),
+        // Short labels, so that u, i, a d l, Esc, ? and q all fit at 80
+        // columns in French; the help (`?`) has the long ones. The hints
+        // line drops from the end first (`f`, then `↑↓`).
+        ("u", t!("tui.key_update_short")),
+        ("i", t!("igc.key_trust_short")),
         ("a d l", t!("tuicorr.key_correspondents")),
         ("↑↓", t!("tui.key_scroll")),
         ("f", t!("tui.key_force")),
