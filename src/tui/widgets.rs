@@ -91,21 +91,49 @@ pub fn key_name(key: &str) -> String {
 /// Keys a hints line never drops: help, quit, back and a confirmation's keys.
 const KEPT_KEYS: [&str; 6] = ["?", "F1", "q", "Ctrl+C", "Yes", "Esc"];
 
-/// The hints that fit in `width` columns: the least useful (the last ones
-/// that are not in [`KEPT_KEYS`]) are dropped first; the help key (`?`)
-/// lists them all.
-pub fn fit_hints<'a>(
-    theme: &Theme,
-    keys: &'a [(&'a str, String)],
-    width: usize,
-) -> Vec<&'a (&'a str, String)> {
-    let cost = |k: &(&str, String)| {
-        plain(theme, &key_name(k.0)).chars().count() + 1 + k.1.chars().count() + 3
-    };
-    let mut shown: Vec<&(&str, String)> = keys.iter().collect();
+/// The hints that fit in `width` columns, in three steps until they fit:
+/// the least useful (the last ones that are neither the screen's main
+/// action, the first hint, nor in [`KEPT_KEYS`]) are dropped first; then
+/// the kept keys lose their labels (`Esc · ? · q`), so the main action
+/// keeps its words; last, the main action goes. The help key (`?`) lists
+/// them all.
+pub fn fit_hints(theme: &Theme, keys: &[(&str, String)], width: usize) -> Vec<(String, String)> {
+    let mut shown: Vec<(String, String)> = keys
+        .iter()
+        .map(|(k, l)| ((*k).to_string(), l.clone()))
+        .collect();
     // One leading space; each hint costs its text and a " · " separator.
-    while shown.iter().map(|k| cost(k)).sum::<usize>() - 2 > width {
-        let Some(i) = shown.iter().rposition(|k| !KEPT_KEYS.contains(&k.0)) else {
+    let too_wide = |shown: &[(String, String)]| {
+        shown
+            .iter()
+            .map(|(k, l)| {
+                let key = plain(theme, &key_name(k)).chars().count();
+                let label = l.chars().count();
+                key + usize::from(key > 0 && label > 0) + label + 3
+            })
+            .sum::<usize>()
+            .saturating_sub(2)
+            > width
+    };
+    let kept = |k: &str| KEPT_KEYS.contains(&k);
+    while too_wide(&shown) {
+        let Some(i) = shown.iter().rposition(|(k, _)| !kept(k)) else {
+            break;
+        };
+        if i == 0 {
+            break;
+        }
+        shown.remove(i);
+    }
+    if too_wide(&shown) {
+        for (k, l) in &mut shown {
+            if kept(k) && k != "Yes" {
+                l.clear();
+            }
+        }
+    }
+    while too_wide(&shown) {
+        let Some(i) = shown.iter().rposition(|(k, _)| !kept(k)) else {
             break;
         };
         shown.remove(i);
@@ -128,8 +156,10 @@ pub fn hints(frame: &mut Frame, area: Rect, theme: &Theme, keys: &[(&str, String
             spans.push(Span::styled(label.clone(), theme.text()));
             continue;
         }
-        spans.push(Span::styled(plain(theme, &key_name(key)), theme.accent()));
-        spans.push(Span::styled(format!(" {label}"), theme.text()));
+        spans.push(Span::styled(plain(theme, &key_name(&key)), theme.accent()));
+        if !label.is_empty() {
+            spans.push(Span::styled(format!(" {label}"), theme.text()));
+        }
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.text()), area);
 }
@@ -418,5 +448,35 @@ pub fn scrub(buf: &mut ratatui::buffer::Buffer) {
         if cell.symbol().chars().any(is_unsafe) {
             cell.set_symbol("?");
         }
+    }
+}
+
+#[cfg(test)]
+mod hint_tests {
+    use super::*;
+
+    #[test]
+    fn the_main_action_keeps_its_words_before_help_and_quit_keep_theirs() {
+        let theme = Theme::default_theme();
+        let keys = vec![
+            ("Enter", "write the backup".to_string()),
+            ("Tab", "next field".to_string()),
+            ("Esc", "back".to_string()),
+            ("?", "help".to_string()),
+            ("q", "quit".to_string()),
+        ];
+        let keys_of = |w| {
+            fit_hints(&theme, &keys, w)
+                .into_iter()
+                .map(|(k, l)| format!("{k}:{l}"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(keys_of(200).len(), 5);
+        assert_eq!(
+            keys_of(60),
+            ["Enter:write the backup", "Esc:back", "?:help", "q:quit"]
+        );
+        assert_eq!(keys_of(40), ["Enter:write the backup", "Esc:", "?:", "q:"]);
+        assert_eq!(keys_of(12), ["Esc:", "?:", "q:"]);
     }
 }
