@@ -5,11 +5,9 @@
 //! Run: `cargo bench --bench tui` (or `--profile dev` to skip a release build).
 #![allow(clippy::unwrap_used, clippy::cast_precision_loss)]
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use certsafe::config::Config;
-use certsafe::domain::drives::SystemDrives;
 use certsafe::domain::home::Home;
 use certsafe::domain::time::now;
 use certsafe::tui::app::{App, Env, Msg, load_home};
@@ -30,12 +28,7 @@ fn main() {
     let accounts = store.list().unwrap();
     store.remove(&accounts[0]).unwrap();
     assert_eq!(store.list().unwrap().len(), 20);
-    let env = Env {
-        home,
-        config: Config::default(),
-        drives: Arc::new(SystemDrives),
-        now,
-    };
+    let env = Env::new(home, Config::default()).with_clock(now);
 
     println!("time to first frame, 20 accounts, {RUNS} runs");
     for (w, h) in [(80u16, 24u16), (120, 40)] {

@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use certsafe::domain::crl::CrlState;
 use certsafe::domain::crl::check::CertState;
-use certsafe::domain::drives::SystemDrives;
 use certsafe::tui::app::{App, Env, Msg, Screen, execute, load_home};
 use certsafe::tui::theme::Theme;
 use common::Alg;
@@ -86,12 +85,7 @@ impl Publisher {
 
 /// The TUI on `world`'s home, loaded.
 fn loaded_app(world: &World, progress: &mut usize) -> (Env, App) {
-    let env = Env {
-        home: world.home.clone(),
-        config: world.config.clone(),
-        drives: Arc::new(SystemDrives),
-        now: certsafe::domain::time::now,
-    };
+    let env = Env::new(world.home.clone(), world.config.clone());
     let mut app = App::new(Theme::default_theme(), certsafe::domain::time::now());
     pump(&env, &mut app, Msg::HomeLoaded(load_home(&env)), progress);
     (env, app)

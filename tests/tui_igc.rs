@@ -6,9 +6,7 @@
 mod common;
 
 use std::collections::{BTreeSet, VecDeque};
-use std::sync::Arc;
 
-use certsafe::domain::drives::SystemDrives;
 use certsafe::domain::home::Home;
 use certsafe::domain::status::Level;
 use certsafe::tui::app::{App, Env, Msg, Screen, execute, load_home};
@@ -92,12 +90,7 @@ fn i_then_t_trusts_the_test_cas_and_esc_cancels() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = certsafe::config::Config::default();
     config.crl.proxy = server.url("");
-    let env = Env {
-        home: Home::under(dir.path()),
-        config,
-        drives: Arc::new(SystemDrives),
-        now: certsafe::domain::time::now,
-    };
+    let env = Env::new(Home::under(dir.path()), config);
     let mut app = App::new(Theme::default_theme(), certsafe::domain::time::now());
     pump(&env, &mut app, Msg::HomeLoaded(load_home(&env)));
     press(&env, &mut app, KeyCode::Char('c'));

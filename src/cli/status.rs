@@ -61,7 +61,7 @@ fn facts(ctx: &Context, now: OffsetDateTime) -> Facts {
             )
         })
         .collect();
-    let crls = crate::domain::crl::list(&crate::domain::crl::Env::new(&ctx.home, &ctx.config), now)
+    let crls = crate::domain::crl::list(&ctx.crl(), now)
         .unwrap_or_default()
         .into_iter()
         .map(|e| (e.issuer, e.next_update))

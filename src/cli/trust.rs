@@ -112,7 +112,7 @@ fn report_imports(list: &[Imported], json: bool) {
 
 /// Runs a `ca` subcommand.
 pub fn run_ca(ctx: &Context, cmd: CaCommand) -> Result<u8, Failure> {
-    let env = Env::new(&ctx.home, &ctx.config);
+    let env = ctx.crl();
     let store = env.ca_store();
     match cmd {
         CaCommand::Import {
@@ -177,7 +177,7 @@ pub fn run_ca(ctx: &Context, cmd: CaCommand) -> Result<u8, Failure> {
 
 /// Runs a `correspondent` subcommand.
 pub fn run_correspondent(ctx: &Context, cmd: CorrespondentCommand) -> Result<u8, Failure> {
-    let env = Env::new(&ctx.home, &ctx.config);
+    let env = ctx.crl();
     let store = env.correspondent_store();
     match cmd {
         CorrespondentCommand::Import { files, json } => {

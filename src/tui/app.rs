@@ -3,7 +3,6 @@
 //! messages.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use time::OffsetDateTime;
@@ -15,59 +14,18 @@ use super::crl::{CorrespondentRow, CrlScreen};
 use super::import::{ImportWizard, Picked};
 use super::restore::RestoreWizard;
 use super::theme::Theme;
-use crate::config::Config;
 use crate::domain::backup::{self, BackupOutcome, Destination};
-use crate::domain::drives::{Drive, DriveGuard, DriveSource};
-use crate::domain::home::Home;
+use crate::domain::drives::{Drive, DriveGuard};
 use crate::domain::p12::{Opened, Profile};
 use crate::domain::restore::{RestoreOptions, Restored, Verification};
 use crate::domain::secret::Password;
-use crate::domain::status::{self, Status};
-use crate::domain::store::{BackupState, Store};
+use crate::domain::store::Store;
 
-/// What the effects need from the outside world.
-#[derive(Clone)]
-pub struct Env {
-    /// Where things live.
-    pub home: Home,
-    /// The configuration.
-    pub config: Config,
-    /// Where drives come from.
-    pub drives: Arc<dyn DriveSource + Send + Sync>,
-    /// The clock.
-    pub now: fn() -> OffsetDateTime,
-}
-
-/// One account as the home screen shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountRow {
-    /// ID.
-    pub id: String,
-    /// Label.
-    pub label: String,
-    /// Fingerprint of the certificate.
-    pub fingerprint: String,
-    /// Common name of the subject.
-    pub name: String,
-    /// End of validity.
-    pub not_after: OffsetDateTime,
-    /// Backup state.
-    pub state: BackupState,
-    /// Words an attacker would try first (for the strength meter).
-    pub known_words: Vec<String>,
-}
-
-/// What the home screen shows.
-#[derive(Debug, Clone)]
-pub struct HomeData {
-    /// The accounts.
-    pub accounts: Vec<AccountRow>,
-    /// The alerts.
-    pub status: Status,
-    /// The last entries of the journal, oldest first (all accounts; the
-    /// journal popup shows the selected account's).
-    pub journal: Vec<crate::domain::journal::Entry>,
-}
+/// What the effects need from the outside world: the application's one
+/// environment.
+pub use crate::app::Env;
+/// The home data and its rows, typed (the application layer loads them).
+pub use crate::app::{AccountRow, HomeData, load_crls, load_home};
 
 /// Everything that can happen to the app.
 pub enum Msg {
@@ -76,7 +34,7 @@ pub enum Msg {
     /// Time passed (spinner, drive refresh).
     Tick,
     /// Home data loaded.
-    HomeLoaded(Result<HomeData, String>),
+    HomeLoaded(Result<HomeData, crate::app::Error>),
     /// The drive list now.
     Drives(Vec<Drive>),
     /// A chosen folder was checked (still there, writable).
@@ -105,19 +63,21 @@ pub enum Msg {
     /// A restore finished.
     Restored(Result<Restored, String>),
     /// The CRLs and correspondents.
-    CrlsLoaded(Result<(Vec<crate::domain::crl::CrlEntry>, Vec<CorrespondentRow>), String>),
+    CrlsLoaded(
+        Result<(Vec<crate::domain::crl::CrlEntry>, Vec<CorrespondentRow>), crate::app::Error>,
+    ),
     /// Progress of a CRL update.
     CrlProgress(crate::domain::crl::update::CrlProgress),
     /// A CRL update finished.
-    CrlUpdated(Result<crate::domain::crl::update::UpdateReport, String>),
+    CrlUpdated(Result<crate::domain::crl::update::UpdateReport, crate::app::Error>),
     /// "Trust IGC-Santé" finished.
-    IgcTrusted(Result<crate::domain::igc::Report, String>),
+    IgcTrusted(Result<crate::domain::igc::Report, crate::app::Error>),
     /// The account of the same holder as an identity being imported, if any.
     HolderFound(Result<Option<crate::domain::history::Candidate>, String>),
     /// An import finished (on failure the opened file comes back).
     Imported(Result<Box<crate::domain::import::Imported>, (String, Box<Picked>)>),
     /// A rename or removal finished.
-    AccountChanged(Result<Changed, String>),
+    AccountChanged(Result<Changed, crate::app::Error>),
     /// An account's details for the account screen.
     AccountLoaded(Result<AccountView, String>),
     /// An earlier identity was forgotten (its fingerprint), or why not.
@@ -282,8 +242,8 @@ pub struct App {
     pub theme: Theme,
     /// Accounts and alerts (None while loading).
     pub data: Option<HomeData>,
-    /// Error loading the home.
-    pub load_error: Option<String>,
+    /// Error loading the home (made into text when drawn).
+    pub load_error: Option<crate::app::Error>,
     /// Selected account on the home screen.
     pub selected: usize,
     /// A one-line message for the status line.
@@ -368,11 +328,11 @@ impl App {
                     Some(Effect::LoadHome)
                 }
                 (Err(e), Screen::Account(a)) => {
-                    a.failed(e);
+                    a.failed(e.to_string());
                     None
                 }
                 (Err(e), _) => {
-                    self.notice = Some(e);
+                    self.notice = Some(e.to_string());
                     None
                 }
             },
@@ -558,42 +518,6 @@ impl App {
     }
 }
 
-/// Journal entries kept in memory for the journal popup.
-const JOURNAL_KEPT: usize = 2000;
-
-/// Loads accounts, alerts and the end of the journal.
-pub fn load_home(env: &Env) -> Result<HomeData, String> {
-    let store = Store::open_existing(&env.home.accounts_dir());
-    let now = (env.now)();
-    let accounts = store.list().map_err(|e| e.to_string())?;
-    let rows = accounts
-        .iter()
-        .map(|a| {
-            let info = a.info().map_err(|e| e.to_string())?;
-            let cert = a.cert().map_err(|e| e.to_string())?;
-            Ok(AccountRow {
-                id: a.meta.id.clone(),
-                label: a.meta.label.clone(),
-                fingerprint: a.meta.fingerprint.clone(),
-                name: crate::domain::identity::common_name(&cert).unwrap_or_default(),
-                not_after: info.not_after,
-                state: a.backup_state(now, env.config.backup.max_age_days),
-                known_words: a.known_words(),
-            })
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    let status = status::gather(&env.home, &env.config, now).map_err(|e| e.to_string())?;
-    // A journal that cannot be read shows as empty; the home still loads.
-    let journal = crate::domain::journal::Journal::from(&env.home)
-        .last(None, JOURNAL_KEPT)
-        .unwrap_or_default();
-    Ok(HomeData {
-        accounts: rows,
-        status,
-        journal,
-    })
-}
-
 /// Replaces a shown drive list with a fresh one, keeping the selection on
 /// the same mount point; returns the names of the drives that went away.
 pub fn merge_drives(
@@ -612,29 +536,6 @@ pub fn merge_drives(
         .and_then(|mp| drives.iter().position(|d| d.mount_point == mp))
         .unwrap_or((*selected).min(drives.len()));
     gone
-}
-
-/// Loads the CRL list and the correspondents with their states.
-pub fn load_crls(
-    env: &Env,
-) -> Result<(Vec<crate::domain::crl::CrlEntry>, Vec<CorrespondentRow>), String> {
-    let cenv = crate::domain::crl::Env::new(&env.home, &env.config);
-    let now = (env.now)();
-    let entries = crate::domain::crl::list(&cenv, now).map_err(|e| e.to_string())?;
-    let rows = crate::domain::crl::correspondents(&cenv, now)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .map(|c| CorrespondentRow {
-            fingerprint: c.correspondent.info.fingerprint.clone(),
-            name: crate::domain::identity::common_name(&c.correspondent.cert)
-                .unwrap_or_else(|| c.correspondent.info.subject.clone()),
-            email: c.correspondent.emails.first().cloned(),
-            state: c.status.state,
-            revoked_at: c.status.revoked_at,
-            reason: c.status.reason,
-        })
-        .collect();
-    Ok((entries, rows))
 }
 
 /// Runs an effect, sending its messages to `send`. Called on a worker
@@ -754,36 +655,15 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
             send(Msg::KeyFilesRead { cert, key, result });
         }
         Effect::UpdateCrls(force) => {
-            use crate::domain::crl::{fetch, update};
-            let cenv = crate::domain::crl::Env::new(&env.home, &env.config);
-            let result = crate::domain::crl::ldap::ChannelFetcher::new(fetch::Limits::from_policy(
-                &cenv.policy,
-            ))
-            .map_err(|e| e.to_string())
-            .and_then(|fetcher| {
-                let mut options = update::UpdateOptions::at((env.now)());
-                options.force = force;
-                update::update(&cenv, &fetcher, &options, &mut |p| {
-                    send(Msg::CrlProgress(p));
-                })
-                .map_err(|e| e.to_string())
+            let mut options = crate::domain::crl::update::UpdateOptions::at(env.now());
+            options.force = force;
+            let result = crate::app::update_crls(env, &options, &mut |p| {
+                send(Msg::CrlProgress(p));
             });
             send(Msg::CrlUpdated(result));
         }
         Effect::TrustIgc(hierarchy) => {
-            use crate::domain::igc;
-            let cenv = crate::domain::crl::Env::new(&env.home, &env.config);
-            let plan = igc::Plan {
-                hierarchy,
-                source: igc::Source::Network {
-                    base_url: igc::base_url(),
-                },
-                now: (env.now)(),
-            };
-            let result = igc::fetcher(&cenv.policy)
-                .map_err(|e| e.to_string())
-                .and_then(|f| igc::trust(&cenv, &f, &plan).map_err(|e| e.to_string()));
-            send(Msg::IgcTrusted(result));
+            send(Msg::IgcTrusted(crate::app::trust_igc(env, hierarchy)));
         }
         Effect::FindHolder(cert) => {
             let result = Store::open(&env.home.accounts_dir())
@@ -810,14 +690,16 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
             }));
         }
         Effect::RenameAccount { id, label } => {
-            let result = Store::open(&env.home.accounts_dir())
-                .and_then(|store| store.rename(&id, &label))
-                .map(|a| Changed::Renamed(a.meta.id, a.meta.label))
-                .map_err(|e| e.to_string());
-            send(Msg::AccountChanged(result));
+            send(Msg::AccountChanged(crate::app::rename_account(
+                env, &id, &label,
+            )));
         }
         Effect::RemoveAccount { id, fingerprint } => {
-            send(Msg::AccountChanged(remove_account(env, &id, &fingerprint)));
+            send(Msg::AccountChanged(crate::app::remove_account(
+                env,
+                &id,
+                &fingerprint,
+            )));
         }
         Effect::Restore(path, opened, options) => {
             let result = Store::open(&env.home.accounts_dir())
@@ -828,26 +710,6 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
                 });
             send(Msg::Restored(result));
         }
-    }
-}
-
-/// Removes account `id` if it still holds the identity `fingerprint` the
-/// user saw when confirming.
-fn remove_account(env: &Env, id: &str, fingerprint: &str) -> Result<Changed, String> {
-    use crate::domain::store::StoreError;
-    let store = Store::open(&env.home.accounts_dir()).map_err(|e| e.to_string())?;
-    let account = match store.get(id) {
-        Ok(a) => a,
-        Err(StoreError::UnknownAccount { .. }) => return Ok(Changed::AlreadyGone(id.to_string())),
-        Err(e) => return Err(e.to_string()),
-    };
-    if account.meta.fingerprint != fingerprint {
-        return Err(StoreError::ChangedSinceConfirmed { id: id.to_string() }.to_string());
-    }
-    match store.remove(&account) {
-        Ok(true) => Ok(Changed::Removed(account.meta.id, account.meta.label)),
-        Ok(false) => Ok(Changed::AlreadyGone(account.meta.id)),
-        Err(e) => Err(e.to_string()),
     }
 }
 
