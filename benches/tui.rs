@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use certsafe::config::Config;
 use certsafe::domain::home::Home;
 use certsafe::domain::time::now;
-use certsafe::tui::app::{App, Env, Msg, load_home};
+use certsafe::tui::app::{App, Env, Msg, execute};
 use certsafe::tui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -36,7 +36,13 @@ fn main() {
         for _ in 0..RUNS {
             let start = Instant::now();
             let mut app = App::new(Theme::default_theme(), now());
-            app.update(Msg::HomeLoaded(load_home(&env)));
+            let answers = std::cell::RefCell::new(Vec::new());
+            if let Some(effect) = app.update(Msg::Start) {
+                execute(&env, effect, &|m| answers.borrow_mut().push(m));
+            }
+            for m in answers.into_inner() {
+                app.update(m);
+            }
             let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
             terminal.draw(|f| certsafe::tui::view(f, &app)).unwrap();
             times.push(start.elapsed());

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use certsafe::domain::crl::CrlState;
 use certsafe::domain::crl::check::CertState;
-use certsafe::tui::app::{App, Env, Msg, Screen, execute, load_home};
+use certsafe::tui::app::{App, Env, Msg, Screen, execute};
 use certsafe::tui::theme::Theme;
 use common::Alg;
 use common::crl::{CrlSpec, Revoked, World, crl};
@@ -87,7 +87,7 @@ impl Publisher {
 fn loaded_app(world: &World, progress: &mut usize) -> (Env, App) {
     let env = Env::new(world.home.clone(), world.config.clone());
     let mut app = App::new(Theme::default_theme(), certsafe::domain::time::now());
-    pump(&env, &mut app, Msg::HomeLoaded(load_home(&env)), progress);
+    pump(&env, &mut app, Msg::Start, progress);
     (env, app)
 }
 

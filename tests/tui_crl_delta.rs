@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use certsafe::i18n::{self, Lang};
-use certsafe::tui::app::{App, Env, Msg, execute, load_home};
+use certsafe::tui::app::{App, Env, Msg, execute};
 use certsafe::tui::theme::Theme;
 use common::Alg;
 use common::crl::{CertSpec, CrlSpec, Revoked, World, build_cert_with, cdp_value, crl, now};
@@ -75,7 +75,7 @@ fn scene(lang: Lang) -> (App, World, Server) {
     world.correspondent(&leaf);
     let env = Env::new(world.home.clone(), world.config.clone());
     let mut app = App::new(Theme::default_theme(), certsafe::domain::time::now());
-    pump(&env, &mut app, Msg::HomeLoaded(load_home(&env)));
+    pump(&env, &mut app, Msg::Start);
     pump(
         &env,
         &mut app,

@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use time::OffsetDateTime;
 
-use super::app::{Effect, Env, Msg, Outcome, is_yes};
+use super::app::{Effect, Env, Load, Msg, Outcome, is_yes};
 use super::theme::Theme;
 use super::widgets::{self, block, level_line, level_span};
 use crate::domain::journal::{Entry, Journal};
@@ -141,8 +141,8 @@ pub struct AccountScreen {
 
 impl AccountScreen {
     /// The screen of account `id`, loading.
-    pub fn new(id: String) -> (Self, Effect) {
-        let effect = Effect::LoadAccount(id.clone());
+    pub fn new(id: String) -> (Self, Load) {
+        let effect = Load::Account(id.clone());
         (
             Self {
                 id,
@@ -209,7 +209,7 @@ impl AccountScreen {
             }
             KeyCode::Home => self.scroll = 0,
             KeyCode::Char('f') => return self.ask_forget(),
-            KeyCode::Char('l') => return Outcome::effect(Effect::LoadAccount(self.id.clone())),
+            KeyCode::Char('l') => return Outcome::Load(Load::Account(self.id.clone())),
             KeyCode::Esc => return Outcome::Home,
             _ => {}
         }
@@ -269,12 +269,12 @@ impl AccountScreen {
     /// Handles a worker's message.
     pub fn on_msg(&mut self, msg: Msg) -> Outcome {
         match msg {
-            Msg::AccountLoaded(Ok(view)) => {
+            Msg::AccountLoaded(_, Ok(view)) => {
                 self.selected = self.selected.min(view.identities.len().saturating_sub(1));
                 self.view = Some(view);
                 self.error = None;
             }
-            Msg::AccountLoaded(Err(e)) => self.error = Some(e),
+            Msg::AccountLoaded(_, Err(e)) => self.error = Some(e),
             Msg::Forgotten(result) => {
                 self.mode = Mode::Browse;
                 self.message = Some(match result {
@@ -284,7 +284,7 @@ impl AccountScreen {
                     ),
                     Err(e) => (Level::Critical, e),
                 });
-                return Outcome::effect(Effect::LoadAccount(self.id.clone()));
+                return Outcome::Load(Load::Account(self.id.clone()));
             }
             _ => {}
         }

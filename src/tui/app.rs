@@ -12,6 +12,8 @@ use super::account_screen::{AccountScreen, AccountView, Forget};
 use super::backup::BackupWizard;
 use super::crl::{CorrespondentRow, CrlScreen};
 use super::import::{ImportWizard, Picked};
+use super::request::{Kind, Requests};
+pub use super::request::{Load, Request};
 use super::restore::RestoreWizard;
 use super::theme::Theme;
 use crate::domain::backup::{self, BackupOutcome, Destination};
@@ -31,10 +33,12 @@ pub use crate::app::{AccountRow, HomeData, load_crls, load_home};
 pub enum Msg {
     /// A key was pressed.
     Key(KeyEvent),
-    /// Time passed (spinner, drive refresh).
-    Tick,
-    /// Home data loaded.
-    HomeLoaded(Result<HomeData, crate::app::Error>),
+    /// The app starts: load the home.
+    Start,
+    /// Time passed (spinner, drive refresh): the time now.
+    Tick(OffsetDateTime),
+    /// Home data loaded, for this request.
+    HomeLoaded(Request, Result<HomeData, crate::app::Error>),
     /// The drive list now.
     Drives(Vec<Drive>),
     /// A chosen folder was checked (still there, writable).
@@ -62,8 +66,9 @@ pub enum Msg {
     Several(Vec<crate::domain::p12::Summary>, Password),
     /// A restore finished.
     Restored(Result<Restored, String>),
-    /// The CRLs and correspondents.
+    /// The CRLs and correspondents, for this request.
     CrlsLoaded(
+        Request,
         Result<(Vec<crate::domain::crl::CrlEntry>, Vec<CorrespondentRow>), crate::app::Error>,
     ),
     /// Progress of a CRL update.
@@ -78,8 +83,8 @@ pub enum Msg {
     Imported(Result<Box<crate::domain::import::Imported>, (String, Box<Picked>)>),
     /// A rename or removal finished.
     AccountChanged(Result<Changed, crate::app::Error>),
-    /// An account's details for the account screen.
-    AccountLoaded(Result<AccountView, String>),
+    /// An account's details for the account screen, for this request.
+    AccountLoaded(Request, Result<AccountView, String>),
     /// An earlier identity was forgotten (its fingerprint), or why not.
     Forgotten(Result<String, String>),
     /// Correspondents: a file read, an addition, a removal, a lookup.
@@ -97,8 +102,8 @@ pub enum Msg {
 
 /// Work with side effects, run outside `update`.
 pub enum Effect {
-    /// Load accounts and alerts.
-    LoadHome,
+    /// Load something (the home, the CRLs, an account), as this request.
+    Load(Request, Load),
     /// List drives (`true`: every writable volume).
     RefreshDrives(bool),
     /// Check a chosen folder.
@@ -138,8 +143,6 @@ pub enum Effect {
     OpenIdentity(PathBuf, Password, usize),
     /// Import an opened file.
     Restore(PathBuf, Box<Opened>, RestoreOptions),
-    /// Load the CRLs and correspondents.
-    LoadCrls,
     /// Update the CRLs (`true`: even fresh ones).
     UpdateCrls(bool),
     /// Trust the IGC-Santé CAs of this hierarchy (bundle and AIA).
@@ -162,8 +165,6 @@ pub enum Effect {
         /// Its fingerprint when the user confirmed.
         fingerprint: String,
     },
-    /// Load one account's details (account screen).
-    LoadAccount(String),
     /// Forget an earlier identity (confirmed).
     Forget(Forget),
     /// Correspondents (and the file scans of the pickers of certificate
@@ -178,6 +179,18 @@ pub enum Effect {
         /// The key's password, when it is encrypted.
         password: Option<Password>,
     },
+}
+
+impl Msg {
+    /// The request a worker's answer belongs to, for the answers of loads.
+    pub fn request(&self) -> Option<Request> {
+        match self {
+            Self::HomeLoaded(req, _) | Self::CrlsLoaded(req, _) | Self::AccountLoaded(req, _) => {
+                Some(*req)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Whether `code` is the explicit "yes" of a confirmation: `y` (English) or
@@ -223,6 +236,8 @@ pub enum Outcome {
     Effect(Box<Effect>),
     /// Back to the home screen (reloading it).
     Home,
+    /// Load this (the app numbers the request).
+    Load(Load),
 }
 
 impl Outcome {
@@ -256,6 +271,8 @@ pub struct App {
     pub now: OffsetDateTime,
     /// The home screen's alert panes: focus and scrolling.
     pub panes: super::home::Panes,
+    /// The loads asked for: an answer that is not the latest is dropped.
+    pub requests: Requests,
 }
 
 impl App {
@@ -273,6 +290,7 @@ impl App {
             quit: false,
             now,
             panes: super::home::Panes::default(),
+            requests: Requests::default(),
         }
     }
 
@@ -301,7 +319,15 @@ impl App {
     pub fn update(&mut self, msg: Msg) -> Option<Effect> {
         match msg {
             Msg::Key(key) => self.on_key(key),
-            Msg::Tick => {
+            Msg::Start => Some(self.request(Load::Home)),
+            _ if msg
+                .request()
+                .is_some_and(|req| !self.requests.is_latest(req)) =>
+            {
+                None
+            }
+            Msg::Tick(now) => {
+                self.now = now;
                 self.ticks = self.ticks.wrapping_add(1);
                 match &mut self.screen {
                     Screen::Backup(w) => w.on_tick(self.ticks),
@@ -311,21 +337,20 @@ impl App {
                     Screen::Home | Screen::Account(_) | Screen::Details(_) => None,
                 }
             }
-            Msg::HomeLoaded(Ok(data)) => {
+            Msg::HomeLoaded(_, Ok(data)) => {
                 self.selected = self.selected.min(data.accounts.len().saturating_sub(1));
                 self.data = Some(data);
                 self.load_error = None;
                 None
             }
-            Msg::HomeLoaded(Err(e)) => {
+            Msg::HomeLoaded(_, Err(e)) => {
                 self.load_error = Some(e);
                 None
             }
             Msg::AccountChanged(result) => match (result, &mut self.screen) {
                 (Ok(changed), _) => {
-                    self.screen = Screen::Home;
                     self.notice = Some(changed.words());
-                    Some(Effect::LoadHome)
+                    Some(self.go_home())
                 }
                 (Err(e), Screen::Account(a)) => {
                     a.failed(e.to_string());
@@ -354,11 +379,24 @@ impl App {
         match outcome {
             Outcome::None => None,
             Outcome::Effect(e) => Some(*e),
-            Outcome::Home => {
-                self.screen = Screen::Home;
-                Some(Effect::LoadHome)
-            }
+            Outcome::Load(load) => Some(self.request(load)),
+            Outcome::Home => Some(self.go_home()),
         }
+    }
+
+    /// A numbered request for `load`: its answer is taken only while no
+    /// later request of the same kind was made.
+    pub fn request(&mut self, load: Load) -> Effect {
+        Effect::Load(self.requests.issue(load.kind()), load)
+    }
+
+    /// Back to the home screen, reloading it; answers for the screen left
+    /// are no longer wanted.
+    fn go_home(&mut self) -> Effect {
+        self.screen = Screen::Home;
+        self.requests.forget(Kind::Crls);
+        self.requests.forget(Kind::Account);
+        self.request(Load::Home)
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Option<Effect> {
@@ -465,9 +503,9 @@ impl App {
             }
             KeyCode::Char('c') => {
                 self.screen = Screen::Crl(Box::new(CrlScreen::new(false)));
-                Outcome::effect(Effect::LoadCrls)
+                Outcome::Load(Load::Crls)
             }
-            KeyCode::Char('l') => Outcome::effect(Effect::LoadHome),
+            KeyCode::Char('l') => Outcome::Load(Load::Home),
             KeyCode::Char('a' | '+') => {
                 let accounts = self
                     .data
@@ -509,9 +547,9 @@ impl App {
                     self.notice = Some(crate::t!("tui.no_account"));
                     return Outcome::None;
                 };
-                let (screen, effect) = AccountScreen::new(row.id.clone());
+                let (screen, load) = AccountScreen::new(row.id.clone());
                 self.screen = Screen::Details(Box::new(screen));
-                Outcome::effect(effect)
+                Outcome::Load(load)
             }
             _ => Outcome::None,
         }
@@ -542,7 +580,12 @@ pub fn merge_drives(
 /// thread by the terminal loop, inline by tests.
 pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
     match effect {
-        Effect::LoadHome => send(Msg::HomeLoaded(load_home(env))),
+        Effect::Load(req, Load::Home) => send(Msg::HomeLoaded(req, load_home(env))),
+        Effect::Load(req, Load::Crls) => send(Msg::CrlsLoaded(req, load_crls(env))),
+        Effect::Load(req, Load::Account(id)) => send(Msg::AccountLoaded(
+            req,
+            super::account_screen::load(env, &id),
+        )),
         Effect::RefreshDrives(all) => send(Msg::Drives(crate::domain::drives::list(
             env.drives.as_ref(),
             all,
@@ -641,8 +684,6 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
         }
         Effect::OpenFile(path, password) => send(open_msg(&path, password, None)),
         Effect::OpenIdentity(path, password, n) => send(open_msg(&path, password, Some(n))),
-        Effect::LoadCrls => send(Msg::CrlsLoaded(load_crls(env))),
-        Effect::LoadAccount(id) => send(Msg::AccountLoaded(super::account_screen::load(env, &id))),
         Effect::Forget(f) => send(Msg::Forgotten(super::account_screen::forget(env, &f))),
         Effect::Correspondent(job) => send(super::correspondent::run(env, job)),
         Effect::ReadKeyFiles {

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use time::OffsetDateTime;
 
-use super::app::{Effect, Msg, Outcome};
+use super::app::{Effect, Load, Msg, Outcome};
 use super::correspondent::{self, Panel};
 use super::theme::Theme;
 use super::widgets::{self, SPINNER, block, level_line, level_span};
@@ -160,21 +160,21 @@ impl CrlScreen {
 
     /// Handles a worker's message.
     pub fn on_msg(&mut self, msg: Msg) -> Outcome {
-        if self.corr.active() && !matches!(msg, Msg::CrlsLoaded(_) | Msg::CrlProgress(_)) {
+        if self.corr.active() && !matches!(msg, Msg::CrlsLoaded(..) | Msg::CrlProgress(_)) {
             let (out, reload) = self.corr.on_msg(msg);
             return if reload {
-                Outcome::effect(Effect::LoadCrls)
+                Outcome::Load(Load::Crls)
             } else {
                 out
             };
         }
         match msg {
-            Msg::CrlsLoaded(Ok((entries, correspondents))) => {
+            Msg::CrlsLoaded(_, Ok((entries, correspondents))) => {
                 self.entries = Some(entries);
                 self.correspondents = correspondents;
                 self.error = None;
             }
-            Msg::CrlsLoaded(Err(e)) => {
+            Msg::CrlsLoaded(_, Err(e)) => {
                 self.entries = Some(Vec::new());
                 self.error = Some(e);
             }
@@ -182,7 +182,7 @@ impl CrlScreen {
             Msg::IgcTrusted(result) => {
                 self.igc = IgcStep::Idle;
                 self.summary = Some(igc_summary(result));
-                return Outcome::effect(Effect::LoadCrls);
+                return Outcome::Load(Load::Crls);
             }
             Msg::CrlUpdated(result) => {
                 // The list below shows each CRL's new state; the per-download
@@ -198,7 +198,7 @@ impl CrlScreen {
                     Ok(_) => (Level::Ok, t!("tui.crl_update_done")),
                     Err(e) => (Level::Critical, e.to_string()),
                 });
-                return Outcome::effect(Effect::LoadCrls);
+                return Outcome::Load(Load::Crls);
             }
             _ => {}
         }

@@ -190,10 +190,7 @@ impl World {
     /// A new app on the home screen, loaded.
     pub fn app(&self) -> App {
         let mut app = App::new(Theme::default_theme(), now());
-        self.pump(
-            &mut app,
-            Msg::HomeLoaded(certsafe::tui::app::load_home(&self.env)),
-        );
+        self.pump(&mut app, Msg::Start);
         app
     }
 
