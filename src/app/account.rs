@@ -32,8 +32,9 @@ pub fn remove_account(env: &Env, id: &str, fingerprint: &str) -> Result<Changed,
     if account.meta.fingerprint != fingerprint {
         return Err(StoreError::ChangedSinceConfirmed { id: id.to_string() }.into());
     }
-    Ok(match store.remove(&account)? {
-        true => Changed::Removed(account.meta.id, account.meta.label),
-        false => Changed::AlreadyGone(account.meta.id),
+    Ok(if store.remove(&account)? {
+        Changed::Removed(account.meta.id, account.meta.label)
+    } else {
+        Changed::AlreadyGone(account.meta.id)
     })
 }

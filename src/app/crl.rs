@@ -60,14 +60,17 @@ pub fn update_crls(
     Ok(crl::update::update(&cenv, &*fetcher, options, progress)?)
 }
 
-/// Trusts the IGC-Santé CAs of `hierarchy`, from the network.
-pub fn trust_igc(env: &Env, hierarchy: igc::Hierarchy) -> Result<igc::Report, Error> {
+/// Trusts the IGC-Santé CAs of `hierarchy`, from `source` (the network,
+/// or files brought on a stick).
+pub fn trust_igc(
+    env: &Env,
+    hierarchy: igc::Hierarchy,
+    source: igc::Source,
+) -> Result<igc::Report, Error> {
     let cenv = env.crl();
     let plan = igc::Plan {
         hierarchy,
-        source: igc::Source::Network {
-            base_url: igc::base_url(),
-        },
+        source,
         now: env.now(),
     };
     let mut limits = Limits::from_policy(&cenv.policy);

@@ -120,7 +120,7 @@ pub fn run_ca(ctx: &Context, cmd: CaCommand) -> Result<u8, Failure> {
             igc_sante: true,
             test,
             json,
-        } => super::igc::import(&env, files, test, json),
+        } => super::igc::import(ctx, files, test, json),
         CaCommand::Import { files, json, .. } => {
             let certs = read_all(&files)?;
             let done = store.import(&certs)?;

@@ -704,7 +704,12 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
             send(Msg::CrlUpdated(result));
         }
         Effect::TrustIgc(hierarchy) => {
-            send(Msg::IgcTrusted(crate::app::trust_igc(env, hierarchy)));
+            let source = crate::domain::igc::Source::Network {
+                base_url: crate::domain::igc::base_url(),
+            };
+            send(Msg::IgcTrusted(crate::app::trust_igc(
+                env, hierarchy, source,
+            )));
         }
         Effect::FindHolder(cert) => {
             let result = Store::open(&env.home.accounts_dir())
