@@ -106,3 +106,50 @@ fn the_tick_brings_the_time() {
     assert_eq!(app.now, later);
     assert_eq!(app.ticks, 1);
 }
+
+/// The TUI's CRL update and IGC-Santé trust get their fetcher from the
+/// environment's factory (the `Fetcher` seam), with the policy's limits,
+/// and a failure comes back typed.
+#[test]
+fn the_tui_fetches_through_the_environment_factory() {
+    use certsafe::app::Error;
+    use certsafe::domain::crl::fetch::FetchError;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let mut w = World::calm();
+    let asked = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&asked);
+    w.env = w.env.clone().with_fetchers(Arc::new(move |limits| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        Err(FetchError::TooLarge {
+            url: "seam".into(),
+            max: limits.max_bytes,
+        })
+    }));
+    let mut app = w.app();
+
+    let update = key(&mut app, KeyCode::Char('u')).unwrap();
+    assert!(matches!(update, Effect::UpdateCrls(false)));
+    let out = answers(&w, update);
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+    assert!(
+        out.iter().any(|m| matches!(
+            m,
+            Msg::CrlUpdated(Err(Error::Fetch(FetchError::TooLarge { url, .. }))) if url == "seam"
+        )),
+        "the factory's error comes back typed"
+    );
+
+    let trust = Effect::TrustIgc(certsafe::domain::igc::Hierarchy::Test);
+    let out = answers(&w, trust);
+    assert_eq!(asked.load(Ordering::SeqCst), 2);
+    let cap = certsafe::domain::igc::MAX_DOWNLOAD;
+    assert!(
+        out.iter().any(|m| matches!(
+            m,
+            Msg::IgcTrusted(Err(Error::Fetch(FetchError::TooLarge { max, .. }))) if *max <= cap
+        )),
+        "IGC downloads keep their own cap"
+    );
+}
