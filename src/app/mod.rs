@@ -12,7 +12,10 @@ mod env;
 mod error;
 mod home;
 
-pub use self::account::{Changed, remove_account, rename_account};
+pub use self::account::{
+    AccountView, Changed, IdentityRow, LastBackup, forget_identity, load_account, remove_account,
+    rename_account,
+};
 pub use self::crl::{CorrespondentRow, load_crls, trust_igc, update_crls};
 pub use self::env::{Clock, Env, FetcherFactory};
 pub use self::error::Error;

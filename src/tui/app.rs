@@ -84,9 +84,9 @@ pub enum Msg {
     /// A rename or removal finished.
     AccountChanged(Result<Changed, crate::app::Error>),
     /// An account's details for the account screen, for this request.
-    AccountLoaded(Request, Result<AccountView, String>),
+    AccountLoaded(Request, Result<AccountView, crate::app::Error>),
     /// An earlier identity was forgotten (its fingerprint), or why not.
-    Forgotten(Result<String, String>),
+    Forgotten(Result<String, crate::app::Error>),
     /// Correspondents: a file read, an addition, a removal, a lookup.
     Correspondent(super::correspondent::Answer),
     /// A certificate file and a key file were read (or why not).
