@@ -116,3 +116,46 @@ impl Env {
         (self.fetchers)(limits)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixed() -> OffsetDateTime {
+        time::macros::datetime!(2030-01-02 03:04:05 UTC)
+    }
+
+    #[test]
+    fn load_resolves_the_home_and_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env::load(Some(dir.path())).unwrap();
+        assert_eq!(env.home, Home::under(dir.path()));
+        assert_eq!(env.config, Config::default());
+        // The CRL functions see the same folders and policy.
+        let cenv = env.crl();
+        assert_eq!(cenv.home, env.home);
+        assert_eq!(cenv.policy, env.config.crl);
+    }
+
+    #[test]
+    fn a_broken_configuration_is_a_typed_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::under(dir.path());
+        std::fs::create_dir_all(home.config_file().parent().unwrap()).unwrap();
+        std::fs::write(home.config_file(), "[crl\nnot toml").unwrap();
+        assert!(matches!(Env::load(Some(dir.path())), Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn the_clock_and_the_fetchers_can_be_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env::new(Home::under(dir.path()), Config::default())
+            .with_clock(fixed)
+            .with_fetchers(Arc::new(|_| Err(FetchError::Redirects { url: "x".into() })));
+        assert_eq!(env.now(), fixed());
+        assert!(matches!(
+            env.fetcher(Limits::from_policy(&env.config.crl)),
+            Err(FetchError::Redirects { .. })
+        ));
+    }
+}
