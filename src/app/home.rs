@@ -61,7 +61,7 @@ pub fn load_home(env: &Env) -> Result<HomeData, Error> {
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    let status = status::gather(&env.home, &env.config, now)?;
+    let status = gather(env, now)?;
     // A journal that cannot be read shows as empty; the home still loads.
     let journal = crate::domain::journal::Journal::from(&env.home)
         .last(None, JOURNAL_KEPT)
@@ -71,4 +71,9 @@ pub fn load_home(env: &Env) -> Result<HomeData, Error> {
         status,
         journal,
     })
+}
+
+/// The alerts at `now`: the one severity policy (`status`, the home panes).
+pub fn gather(env: &Env, now: OffsetDateTime) -> Result<Status, Error> {
+    Ok(status::gather(&env.home, &env.config, now)?)
 }

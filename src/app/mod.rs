@@ -19,4 +19,4 @@ pub use self::account::{
 pub use self::crl::{CorrespondentRow, load_crls, trust_igc, update_crls};
 pub use self::env::{Clock, Env, FetcherFactory};
 pub use self::error::Error;
-pub use self::home::{AccountRow, HomeData, load_home};
+pub use self::home::{AccountRow, HomeData, gather, load_home};

@@ -77,8 +77,8 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
     } else {
         args.format.unwrap_or(Format::Text)
     };
-    let now = crate::domain::time::now();
-    let status = match crate::domain::status::gather(&ctx.home, &ctx.config, now) {
+    let now = ctx.now();
+    let status = match crate::app::gather(ctx, now) {
         Ok(s) => s,
         Err(e) => {
             // A store that cannot be read is "unknown" for monitoring, not a crash.
