@@ -5,14 +5,12 @@
 //! Run: `cargo bench --bench tui` (or `--profile dev` to skip a release build).
 #![allow(clippy::unwrap_used, clippy::cast_precision_loss)]
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use certsafe::config::Config;
-use certsafe::domain::drives::SystemDrives;
 use certsafe::domain::home::Home;
 use certsafe::domain::time::now;
-use certsafe::tui::app::{App, Env, Msg, load_home};
+use certsafe::tui::app::{App, Env, Msg, execute};
 use certsafe::tui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -30,12 +28,7 @@ fn main() {
     let accounts = store.list().unwrap();
     store.remove(&accounts[0]).unwrap();
     assert_eq!(store.list().unwrap().len(), 20);
-    let env = Env {
-        home,
-        config: Config::default(),
-        drives: Arc::new(SystemDrives),
-        now,
-    };
+    let env = Env::new(home, Config::default()).with_clock(now);
 
     println!("time to first frame, 20 accounts, {RUNS} runs");
     for (w, h) in [(80u16, 24u16), (120, 40)] {
@@ -43,7 +36,13 @@ fn main() {
         for _ in 0..RUNS {
             let start = Instant::now();
             let mut app = App::new(Theme::default_theme(), now());
-            app.update(Msg::HomeLoaded(load_home(&env)));
+            let answers = std::cell::RefCell::new(Vec::new());
+            if let Some(effect) = app.update(Msg::Start) {
+                execute(&env, effect, &|m| answers.borrow_mut().push(m));
+            }
+            for m in answers.into_inner() {
+                app.update(m);
+            }
             let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
             terminal.draw(|f| certsafe::tui::view(f, &app)).unwrap();
             times.push(start.elapsed());

@@ -7,6 +7,7 @@
 
 rust_i18n::i18n!("src/locales", fallback = "en");
 
+pub mod app;
 pub mod cli;
 pub mod domain;
 /// The configuration types live with the domain; this path stays for the front ends.
@@ -52,12 +53,6 @@ pub fn run_tui(ctx: &cli::Context, theme_flag: Option<&str>) -> Result<u8, cli::
     } else {
         theme
     };
-    let env = tui::app::Env {
-        home: ctx.home.clone(),
-        config: ctx.config.clone(),
-        drives: std::sync::Arc::new(domain::drives::SystemDrives),
-        now: domain::time::now,
-    };
-    tui::run(&env, theme).map_err(cli::Failure::op)?;
+    tui::run(&ctx.env, theme).map_err(cli::Failure::op)?;
     Ok(0)
 }

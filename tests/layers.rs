@@ -8,6 +8,9 @@
 //! - `src/cli/**` never names `crate::tui`, and `src/tui/**` never names
 //!   `crate::cli`: they meet in `lib.rs` (`run_tui`), which `main.rs` hands to
 //!   `cli::main_with_args`;
+//! - `src/app/**` (the application layer: one `Env`, the use cases) names
+//!   `domain` and never `crate::cli` / `crate::tui` nor a terminal crate;
+//!   the front ends may name `app`;
 //! - no top-level module and `domain` import each other both ways.
 //!
 //! A plain text scan: comments (`//`, `//!`, `///`) and string literals are
@@ -211,6 +214,19 @@ fn domain_names_no_terminal_crate_and_no_front_end() {
         Vec::<Breach>::new(),
         "domain must stay below the front ends"
     );
+}
+
+#[test]
+fn app_names_the_domain_and_no_front_end() {
+    let mut banned = TERMINAL_CRATES.to_vec();
+    banned.extend(["crate::cli", "crate::tui", "certsafe::cli", "certsafe::tui"]);
+    let found = breaches(&src(), "app", &banned);
+    assert_eq!(found, Vec::<Breach>::new(), "app sits below the front ends");
+    // And it is really there, on top of the domain.
+    let below = breaches(&src(), "app", &["crate::domain"]);
+    assert!(!below.is_empty(), "app uses the domain");
+    let up = breaches(&src(), "domain", &["crate::app"]);
+    assert_eq!(up, Vec::<Breach>::new(), "domain never names app");
 }
 
 #[test]

@@ -142,12 +142,10 @@ fn views(home: &Home) -> Views {
         );
     }
     let (crl_json, crl_exit, _) = json(&["crl", "status", "--json"]);
-    let env = certsafe::tui::app::Env {
-        home: certsafe::domain::home::Home::under(home.path()),
-        config: certsafe::config::Config::default(),
-        drives: std::sync::Arc::new(certsafe::domain::drives::SystemDrives),
-        now: certsafe::domain::time::now,
-    };
+    let env = certsafe::app::Env::new(
+        certsafe::domain::home::Home::under(home.path()),
+        certsafe::config::Config::default(),
+    );
     let data = certsafe::tui::app::load_home(&env).unwrap();
     // What the CRL and revocation panes show: each alert's level, or unknown
     // when revocation is not set up, else [OK].

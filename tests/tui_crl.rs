@@ -10,8 +10,7 @@ use std::sync::Arc;
 
 use certsafe::domain::crl::CrlState;
 use certsafe::domain::crl::check::CertState;
-use certsafe::domain::drives::SystemDrives;
-use certsafe::tui::app::{App, Env, Msg, Screen, execute, load_home};
+use certsafe::tui::app::{App, Env, Msg, Screen, execute};
 use certsafe::tui::theme::Theme;
 use common::Alg;
 use common::crl::{CrlSpec, Revoked, World, crl};
@@ -86,14 +85,9 @@ impl Publisher {
 
 /// The TUI on `world`'s home, loaded.
 fn loaded_app(world: &World, progress: &mut usize) -> (Env, App) {
-    let env = Env {
-        home: world.home.clone(),
-        config: world.config.clone(),
-        drives: Arc::new(SystemDrives),
-        now: certsafe::domain::time::now,
-    };
+    let env = Env::new(world.home.clone(), world.config.clone());
     let mut app = App::new(Theme::default_theme(), certsafe::domain::time::now());
-    pump(&env, &mut app, Msg::HomeLoaded(load_home(&env)), progress);
+    pump(&env, &mut app, Msg::Start, progress);
     (env, app)
 }
 

@@ -9,9 +9,8 @@ mod common;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use certsafe::domain::drives::SystemDrives;
 use certsafe::i18n::{self, Lang};
-use certsafe::tui::app::{App, Env, Msg, execute, load_home};
+use certsafe::tui::app::{App, Env, Msg, execute};
 use certsafe::tui::theme::Theme;
 use common::Alg;
 use common::crl::{CertSpec, CrlSpec, Revoked, World, build_cert_with, cdp_value, crl, now};
@@ -74,14 +73,9 @@ fn scene(lang: Lang) -> (App, World, Server) {
     ];
     world.trust(&[&world.inter]);
     world.correspondent(&leaf);
-    let env = Env {
-        home: world.home.clone(),
-        config: world.config.clone(),
-        drives: Arc::new(SystemDrives),
-        now: certsafe::domain::time::now,
-    };
+    let env = Env::new(world.home.clone(), world.config.clone());
     let mut app = App::new(Theme::default_theme(), certsafe::domain::time::now());
-    pump(&env, &mut app, Msg::HomeLoaded(load_home(&env)));
+    pump(&env, &mut app, Msg::Start);
     pump(
         &env,
         &mut app,

@@ -46,7 +46,7 @@ fn backup_wizard_writes_a_verified_file_and_records_it() {
     // The stick is plugged in: it appears at the next refresh tick.
     *w.drives.0.lock().unwrap() = vec![drive(&stick, "STICK")];
     for _ in 0..4 {
-        w.pump(&mut app, Msg::Tick);
+        w.pump(&mut app, Msg::Tick(w.env.now()));
     }
     w.key(&mut app, KeyCode::Enter); // choose the stick
     w.key(&mut app, KeyCode::Tab); // profile
@@ -157,7 +157,7 @@ fn a_stick_pulled_out_on_the_drive_step_disappears_and_cannot_be_chosen() {
     // The next refresh drops it from the list.
     w.drives.0.lock().unwrap().clear();
     for _ in 0..4 {
-        w.pump(&mut app, Msg::Tick);
+        w.pump(&mut app, Msg::Tick(w.env.now()));
     }
     assert_eq!(count(&app), 0);
     let Screen::Backup(wz) = &app.screen else {

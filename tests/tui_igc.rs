@@ -6,12 +6,10 @@
 mod common;
 
 use std::collections::{BTreeSet, VecDeque};
-use std::sync::Arc;
 
-use certsafe::domain::drives::SystemDrives;
 use certsafe::domain::home::Home;
 use certsafe::domain::status::Level;
-use certsafe::tui::app::{App, Env, Msg, Screen, execute, load_home};
+use certsafe::tui::app::{App, Env, Msg, Screen, execute};
 use certsafe::tui::crl::IgcStep;
 use certsafe::tui::theme::Theme;
 use common::fixtures;
@@ -92,14 +90,9 @@ fn i_then_t_trusts_the_test_cas_and_esc_cancels() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = certsafe::config::Config::default();
     config.crl.proxy = server.url("");
-    let env = Env {
-        home: Home::under(dir.path()),
-        config,
-        drives: Arc::new(SystemDrives),
-        now: certsafe::domain::time::now,
-    };
+    let env = Env::new(Home::under(dir.path()), config);
     let mut app = App::new(Theme::default_theme(), certsafe::domain::time::now());
-    pump(&env, &mut app, Msg::HomeLoaded(load_home(&env)));
+    pump(&env, &mut app, Msg::Start);
     press(&env, &mut app, KeyCode::Char('c'));
 
     // `i` asks; Esc cancels without fetching.

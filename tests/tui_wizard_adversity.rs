@@ -44,7 +44,7 @@ fn on_name_step() -> (World, PathBuf, App) {
 
 fn ticks(w: &World, app: &mut App) {
     for _ in 0..4 {
-        w.pump(app, Msg::Tick);
+        w.pump(app, Msg::Tick(w.env.now()));
     }
 }
 

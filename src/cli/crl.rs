@@ -9,11 +9,7 @@ use serde_json::json;
 use super::account::pad;
 use super::{Context, Failure, print_json, warn};
 use crate::domain::crl::check::{CertState, Checker, reason_words};
-use crate::domain::crl::fetch::Limits;
-use crate::domain::crl::ldap::ChannelFetcher;
-use crate::domain::crl::{
-    self, Accepted, CrlError, CrlProgress, Env, Holder, Outcome, UpdateOptions,
-};
+use crate::domain::crl::{self, Accepted, CrlProgress, Env, Holder, Outcome, UpdateOptions};
 use crate::domain::status::{Level, Status};
 use crate::domain::text::visible;
 use crate::domain::time::{now, parse_duration, rfc3339};
@@ -68,13 +64,13 @@ pub struct CheckArgs {
 
 /// Runs a `crl` subcommand.
 pub fn run(ctx: &Context, cmd: CrlCommand) -> Result<u8, Failure> {
-    let env = Env::new(&ctx.home, &ctx.config);
+    let env = ctx.crl();
     match cmd {
         CrlCommand::Update {
             force,
             jitter,
             json,
-        } => update(&env, force, jitter.as_deref(), json),
+        } => update(ctx, force, jitter.as_deref(), json),
         CrlCommand::Import { files, json } => Ok(import(&env, &files, json)),
         CrlCommand::Status { json } => status(&env, json).map_err(unknown_on_failure),
     }
@@ -106,7 +102,8 @@ fn outcome_words(o: Outcome) -> String {
     t!(&key)
 }
 
-fn update(env: &Env, force: bool, jitter: Option<&str>, json: bool) -> Result<u8, Failure> {
+fn update(ctx: &Context, force: bool, jitter: Option<&str>, json: bool) -> Result<u8, Failure> {
+    let env = &ctx.crl();
     let terminal = std::io::stderr().is_terminal();
     let jitter = match jitter {
         Some(j) => Some(parse_duration(j).ok_or_else(|| Failure {
@@ -129,7 +126,6 @@ fn update(env: &Env, force: bool, jitter: Option<&str>, json: bool) -> Result<u8
             std::thread::sleep(std::time::Duration::from_secs(wait));
         }
     }
-    let fetcher = ChannelFetcher::new(Limits::from_policy(&env.policy)).map_err(CrlError::from)?;
     let show = terminal && !json;
     let mut err = std::io::stderr();
     let mut progress = |p: CrlProgress| {
@@ -170,9 +166,9 @@ fn update(env: &Env, force: bool, jitter: Option<&str>, json: bool) -> Result<u8
         }
         let _ = err.flush();
     };
-    let mut options = UpdateOptions::at(now());
+    let mut options = UpdateOptions::at(ctx.now());
     options.force = force;
-    let report = crl::update(env, &fetcher, &options, &mut progress)?;
+    let report = crate::app::update_crls(ctx, &options, &mut progress)?;
     if json {
         // One document on stdout, also when some CRLs failed: the report
         // with the error beside it (as the top level writes it alone).
@@ -455,7 +451,7 @@ pub fn check(ctx: &Context, args: &CheckArgs) -> Result<u8, Failure> {
 }
 
 fn check_inner(ctx: &Context, args: &CheckArgs) -> Result<u8, Failure> {
-    let env = Env::new(&ctx.home, &ctx.config);
+    let env = ctx.crl();
     let t_now = now();
     let mut checker = Checker::new(&env, t_now)?;
     if args.ocsp || env.revocation.ocsp {

@@ -5,10 +5,8 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::{Failure, print_json};
-use crate::domain::crl::Env;
-use crate::domain::igc::{self, Hierarchy, Plan, Refused, Report, Source};
-use crate::domain::time::now;
+use super::{Context, Failure, print_json};
+use crate::domain::igc::{self, Hierarchy, Refused, Report, Source};
 use crate::t;
 
 /// Why a certificate was refused, in words.
@@ -64,7 +62,7 @@ fn print_text(report: &Report) {
 }
 
 /// Runs the import; exit 0 when at least one CA is trusted, else 1.
-pub fn import(env: &Env, files: Vec<PathBuf>, test: bool, json: bool) -> Result<u8, Failure> {
+pub fn import(ctx: &Context, files: Vec<PathBuf>, test: bool, json: bool) -> Result<u8, Failure> {
     let hierarchy = if test {
         Hierarchy::Test
     } else {
@@ -77,13 +75,7 @@ pub fn import(env: &Env, files: Vec<PathBuf>, test: bool, json: bool) -> Result<
     } else {
         Source::Files(files)
     };
-    let fetcher = igc::fetcher(&env.policy)?;
-    let plan = Plan {
-        hierarchy,
-        source,
-        now: now(),
-    };
-    let report = igc::trust(env, &fetcher, &plan)?;
+    let report = crate::app::trust_igc(ctx, hierarchy, source)?;
     let failure = report.failure();
     if json {
         let mut value = serde_json::to_value(&report).unwrap_or_default();

@@ -32,7 +32,6 @@ use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::config::{self, Config};
 use crate::domain::home::Home;
 use crate::domain::store::Store;
 use crate::i18n::{self, Lang};
@@ -174,27 +173,28 @@ impl<E: std::error::Error> From<E> for Failure {
     }
 }
 
-/// What every command needs: where things live, the configuration.
+/// What every command needs: the application's environment (where things
+/// live, the configuration, the clock, the fetchers). Its fields are read
+/// through it (`ctx.home`, `ctx.config`).
 pub struct Context {
-    /// The folders.
-    pub home: Home,
-    /// The configuration.
-    pub config: Config,
+    /// The environment the use cases run in.
+    pub env: crate::app::Env,
+}
+
+impl std::ops::Deref for Context {
+    type Target = crate::app::Env;
+
+    fn deref(&self) -> &Self::Target {
+        &self.env
+    }
 }
 
 impl Context {
     /// Resolves the home and loads the configuration.
     pub fn new(home: Option<&std::path::Path>) -> Result<Self, Failure> {
-        let home = match home {
-            Some(dir) => Home::under(dir),
-            None => Home::platform().ok_or_else(|| Failure::op(crate::t!("cli.no_home")))?,
-        };
-        let config = if home.config_file().exists() {
-            config::load(&home.config_file())?
-        } else {
-            Config::default()
-        };
-        Ok(Self { home, config })
+        Ok(Self {
+            env: crate::app::Env::load(home)?,
+        })
     }
 
     /// The store, created if needed.

@@ -61,7 +61,7 @@ fn facts(ctx: &Context, now: OffsetDateTime) -> Facts {
             )
         })
         .collect();
-    let crls = crate::domain::crl::list(&crate::domain::crl::Env::new(&ctx.home, &ctx.config), now)
+    let crls = crate::domain::crl::list(&ctx.crl(), now)
         .unwrap_or_default()
         .into_iter()
         .map(|e| (e.issuer, e.next_update))
@@ -77,9 +77,8 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<u8, Failure> {
     } else {
         args.format.unwrap_or(Format::Text)
     };
-    let now = crate::domain::time::now();
-    let drives = crate::domain::drives::list(&crate::domain::drives::SystemDrives, false);
-    let status = match crate::domain::status::gather(&ctx.home, &ctx.config, now, &drives) {
+    let now = ctx.now();
+    let status = match crate::app::gather(ctx, now) {
         Ok(s) => s,
         Err(e) => {
             // A store that cannot be read is "unknown" for monitoring, not a crash.

@@ -112,7 +112,7 @@ fn report_imports(list: &[Imported], json: bool) {
 
 /// Runs a `ca` subcommand.
 pub fn run_ca(ctx: &Context, cmd: CaCommand) -> Result<u8, Failure> {
-    let env = Env::new(&ctx.home, &ctx.config);
+    let env = ctx.crl();
     let store = env.ca_store();
     match cmd {
         CaCommand::Import {
@@ -120,7 +120,7 @@ pub fn run_ca(ctx: &Context, cmd: CaCommand) -> Result<u8, Failure> {
             igc_sante: true,
             test,
             json,
-        } => super::igc::import(&env, files, test, json),
+        } => super::igc::import(ctx, files, test, json),
         CaCommand::Import { files, json, .. } => {
             let certs = read_all(&files)?;
             let done = store.import(&certs)?;
@@ -177,7 +177,7 @@ pub fn run_ca(ctx: &Context, cmd: CaCommand) -> Result<u8, Failure> {
 
 /// Runs a `correspondent` subcommand.
 pub fn run_correspondent(ctx: &Context, cmd: CorrespondentCommand) -> Result<u8, Failure> {
-    let env = Env::new(&ctx.home, &ctx.config);
+    let env = ctx.crl();
     let store = env.correspondent_store();
     match cmd {
         CorrespondentCommand::Import { files, json } => {

@@ -42,15 +42,7 @@ pub enum AccountAction {
 }
 
 /// What changed, told on the home screen's status line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Changed {
-    /// Renamed: ID, new label.
-    Renamed(String, String),
-    /// Removed: ID, label.
-    Removed(String, String),
-    /// Already gone (removed elsewhere): ID.
-    AlreadyGone(String),
-}
+pub use crate::app::Changed;
 
 impl Changed {
     /// The status-line text.

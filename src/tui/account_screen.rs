@@ -10,12 +10,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use time::OffsetDateTime;
 
-use super::app::{Effect, Env, Msg, Outcome, is_yes};
+use super::app::{Effect, Env, Load, Msg, Outcome, is_yes};
 use super::theme::Theme;
 use super::widgets::{self, block, level_line, level_span};
-use crate::domain::journal::{Entry, Journal};
+use crate::domain::journal::Entry;
 use crate::domain::status::Level;
-use crate::domain::store::{BackupState, Store};
+use crate::domain::store::BackupState;
 use crate::domain::time::date;
 use crate::t;
 
@@ -25,69 +25,7 @@ pub const JOURNAL_LINES: usize = super::home::JOURNAL_LINES;
 /// Hex characters of a fingerprint shown on screen.
 const SHORT_FP: usize = 16;
 
-/// One identity of the account as the screen shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdentityRow {
-    /// Fingerprint (full).
-    pub fingerprint: String,
-    /// Subject, one line.
-    pub subject: String,
-    /// Start of validity.
-    pub not_before: OffsetDateTime,
-    /// End of validity.
-    pub not_after: OffsetDateTime,
-    /// Whether it is the current identity.
-    pub current: bool,
-    /// When a renewal superseded it (earlier identities).
-    pub superseded_at: Option<OffsetDateTime>,
-    /// Whether its certificate has expired.
-    pub expired: bool,
-    /// Days left when it expires within the warning window.
-    pub expiring_in: Option<i64>,
-    /// Whether the last verified backup lacks it (`false` without backup).
-    pub missing_from_last_backup: bool,
-}
-
-/// The last verified backup, as the screen shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LastBackup {
-    /// When it was verified.
-    pub at: OffsetDateTime,
-    /// The file.
-    pub path: String,
-    /// The drive's label.
-    pub drive: Option<String>,
-}
-
-/// What the account screen shows, loaded by [`load`].
-#[derive(Debug, Clone)]
-pub struct AccountView {
-    /// ID.
-    pub id: String,
-    /// Label.
-    pub label: String,
-    /// E-mail address.
-    pub email: Option<String>,
-    /// Backup state.
-    pub state: BackupState,
-    /// The latest verified backup (any identity).
-    pub last_backup: Option<LastBackup>,
-    /// Every identity: the current one first, then the earlier ones,
-    /// newest first.
-    pub identities: Vec<IdentityRow>,
-    /// The account's last journal entries, oldest first.
-    pub journal: Vec<Entry>,
-}
-
-impl AccountView {
-    /// The identities the last verified backup lacks.
-    pub fn missing(&self) -> Vec<&IdentityRow> {
-        self.identities
-            .iter()
-            .filter(|i| i.missing_from_last_backup)
-            .collect()
-    }
-}
+pub use crate::app::{AccountView, IdentityRow, LastBackup};
 
 /// Forgetting one earlier identity: the action the confirmation holds and
 /// gives back once confirmed.
@@ -124,7 +62,7 @@ pub struct AccountScreen {
     /// What is shown (None while loading).
     pub view: Option<AccountView>,
     /// Why loading failed.
-    pub error: Option<String>,
+    pub error: Option<crate::app::Error>,
     /// The selected identity (0: the current one).
     pub selected: usize,
     /// Lines scrolled past at the top.
@@ -141,8 +79,8 @@ pub struct AccountScreen {
 
 impl AccountScreen {
     /// The screen of account `id`, loading.
-    pub fn new(id: String) -> (Self, Effect) {
-        let effect = Effect::LoadAccount(id.clone());
+    pub fn new(id: String) -> (Self, Load) {
+        let effect = Load::Account(id.clone());
         (
             Self {
                 id,
@@ -209,7 +147,7 @@ impl AccountScreen {
             }
             KeyCode::Home => self.scroll = 0,
             KeyCode::Char('f') => return self.ask_forget(),
-            KeyCode::Char('l') => return Outcome::effect(Effect::LoadAccount(self.id.clone())),
+            KeyCode::Char('l') => return Outcome::Load(Load::Account(self.id.clone())),
             KeyCode::Esc => return Outcome::Home,
             _ => {}
         }
@@ -269,12 +207,12 @@ impl AccountScreen {
     /// Handles a worker's message.
     pub fn on_msg(&mut self, msg: Msg) -> Outcome {
         match msg {
-            Msg::AccountLoaded(Ok(view)) => {
+            Msg::AccountLoaded(_, Ok(view)) => {
                 self.selected = self.selected.min(view.identities.len().saturating_sub(1));
                 self.view = Some(view);
                 self.error = None;
             }
-            Msg::AccountLoaded(Err(e)) => self.error = Some(e),
+            Msg::AccountLoaded(_, Err(e)) => self.error = Some(e),
             Msg::Forgotten(result) => {
                 self.mode = Mode::Browse;
                 self.message = Some(match result {
@@ -282,9 +220,9 @@ impl AccountScreen {
                         Level::Ok,
                         t!("tuiaccount.forgotten", fingerprint = short(&fp)),
                     ),
-                    Err(e) => (Level::Critical, e),
+                    Err(e) => (Level::Critical, e.to_string()),
                 });
-                return Outcome::effect(Effect::LoadAccount(self.id.clone()));
+                return Outcome::Load(Load::Account(self.id.clone()));
             }
             _ => {}
         }
@@ -292,62 +230,16 @@ impl AccountScreen {
     }
 }
 
-/// Loads what the account screen shows: the account from the store, its
-/// identities, backup state and its last journal entries (the same
-/// journal reader as the home screen's popup).
-pub fn load(env: &Env, id: &str) -> Result<AccountView, String> {
-    let store = Store::open_existing(&env.home.accounts_dir());
-    let account = store.get(id).map_err(|e| e.to_string())?;
-    let now = (env.now)();
-    let latest = account.meta.backups.iter().max_by_key(|b| b.at);
-    let warn = time::Duration::days(i64::from(env.config.certificates.expiry_warning_days));
-    let identities = account
-        .identities(now)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .map(|e| {
-            let left = e.info.not_after - now;
-            IdentityRow {
-                missing_from_last_backup: latest
-                    .is_some_and(|b| !b.carried().contains(&e.info.fingerprint.as_str())),
-                expiring_in: (!e.expired && left <= warn).then(|| left.whole_days()),
-                fingerprint: e.info.fingerprint,
-                subject: e.info.subject,
-                not_before: e.info.not_before,
-                not_after: e.info.not_after,
-                current: e.current,
-                superseded_at: e.superseded_at,
-                expired: e.expired,
-            }
-        })
-        .collect();
-    let journal = Journal::from(&env.home)
-        .last(Some(id), JOURNAL_LINES)
-        .unwrap_or_default();
-    Ok(AccountView {
-        id: account.meta.id.clone(),
-        label: account.meta.label.clone(),
-        email: account.meta.email.clone(),
-        state: account.backup_state(now, env.config.backup.max_age_days),
-        last_backup: latest.map(|b| LastBackup {
-            at: b.at,
-            path: b.path.clone(),
-            drive: b.drive_label.clone(),
-        }),
-        identities,
-        journal,
-    })
+/// Loads what the account screen shows ([`crate::app::load_account`],
+/// with the screen's number of journal lines).
+pub fn load(env: &Env, id: &str) -> Result<AccountView, crate::app::Error> {
+    crate::app::load_account(env, id, JOURNAL_LINES)
 }
 
-/// Forgets one earlier identity: the same domain call as `account forget`
-/// (under the store lock, journaled). Returns the fingerprint forgotten.
-pub fn forget(env: &Env, forget: &Forget) -> Result<String, String> {
-    let store = Store::open(&env.home.accounts_dir()).map_err(|e| e.to_string())?;
-    let account = store.get(&forget.account).map_err(|e| e.to_string())?;
-    store
-        .forget(&account, &forget.fingerprint)
-        .map(|(_, fp)| fp)
-        .map_err(|e| e.to_string())
+/// Forgets one earlier identity ([`crate::app::forget_identity`]).
+/// Returns the fingerprint forgotten.
+pub fn forget(env: &Env, forget: &Forget) -> Result<String, crate::app::Error> {
+    crate::app::forget_identity(env, &forget.account, &forget.fingerprint)
 }
 
 /// The first characters of a fingerprint.
@@ -623,7 +515,10 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, s: &AccountScreen) {
     let inner = outer.inner(area);
     frame.render_widget(outer, area);
     let Some(view) = &s.view else {
-        let text = s.error.clone().unwrap_or_else(|| t!("tui.loading"));
+        let text = s
+            .error
+            .as_ref()
+            .map_or_else(|| t!("tui.loading"), ToString::to_string);
         frame.render_widget(widgets::wrapped(text, theme.text()), inner);
         return;
     };
@@ -632,7 +527,7 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, s: &AccountScreen) {
         top_lines.push(level_line(theme, *level, text.clone()));
     }
     if let Some(e) = &s.error {
-        top_lines.push(level_line(theme, Level::Critical, e.clone()));
+        top_lines.push(level_line(theme, Level::Critical, e.to_string()));
     }
     if s.mode == Mode::Working {
         top_lines.push(Line::from(Span::styled(

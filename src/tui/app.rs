@@ -3,7 +3,6 @@
 //! messages.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use time::OffsetDateTime;
@@ -13,70 +12,33 @@ use super::account_screen::{AccountScreen, AccountView, Forget};
 use super::backup::BackupWizard;
 use super::crl::{CorrespondentRow, CrlScreen};
 use super::import::{ImportWizard, Picked};
+use super::request::{Kind, Requests};
+pub use super::request::{Load, Request};
 use super::restore::RestoreWizard;
 use super::theme::Theme;
-use crate::config::Config;
 use crate::domain::backup::{self, BackupOutcome, Destination};
-use crate::domain::drives::{Drive, DriveGuard, DriveSource};
-use crate::domain::home::Home;
+use crate::domain::drives::{Drive, DriveGuard};
 use crate::domain::p12::{Opened, Profile};
 use crate::domain::restore::{RestoreOptions, Restored, Verification};
 use crate::domain::secret::Password;
-use crate::domain::status::{self, Status};
-use crate::domain::store::{BackupState, Store};
+use crate::domain::store::Store;
 
-/// What the effects need from the outside world.
-#[derive(Clone)]
-pub struct Env {
-    /// Where things live.
-    pub home: Home,
-    /// The configuration.
-    pub config: Config,
-    /// Where drives come from.
-    pub drives: Arc<dyn DriveSource + Send + Sync>,
-    /// The clock.
-    pub now: fn() -> OffsetDateTime,
-}
-
-/// One account as the home screen shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountRow {
-    /// ID.
-    pub id: String,
-    /// Label.
-    pub label: String,
-    /// Fingerprint of the certificate.
-    pub fingerprint: String,
-    /// Common name of the subject.
-    pub name: String,
-    /// End of validity.
-    pub not_after: OffsetDateTime,
-    /// Backup state.
-    pub state: BackupState,
-    /// Words an attacker would try first (for the strength meter).
-    pub known_words: Vec<String>,
-}
-
-/// What the home screen shows.
-#[derive(Debug, Clone)]
-pub struct HomeData {
-    /// The accounts.
-    pub accounts: Vec<AccountRow>,
-    /// The alerts.
-    pub status: Status,
-    /// The last entries of the journal, oldest first (all accounts; the
-    /// journal popup shows the selected account's).
-    pub journal: Vec<crate::domain::journal::Entry>,
-}
+/// What the effects need from the outside world: the application's one
+/// environment.
+pub use crate::app::Env;
+/// The home data and its rows, typed (the application layer loads them).
+pub use crate::app::{AccountRow, HomeData, load_crls, load_home};
 
 /// Everything that can happen to the app.
 pub enum Msg {
     /// A key was pressed.
     Key(KeyEvent),
-    /// Time passed (spinner, drive refresh).
-    Tick,
-    /// Home data loaded.
-    HomeLoaded(Result<HomeData, String>),
+    /// The app starts: load the home.
+    Start,
+    /// Time passed (spinner, drive refresh): the time now.
+    Tick(OffsetDateTime),
+    /// Home data loaded, for this request.
+    HomeLoaded(Request, Result<HomeData, crate::app::Error>),
     /// The drive list now.
     Drives(Vec<Drive>),
     /// A chosen folder was checked (still there, writable).
@@ -104,24 +66,27 @@ pub enum Msg {
     Several(Vec<crate::domain::p12::Summary>, Password),
     /// A restore finished.
     Restored(Result<Restored, String>),
-    /// The CRLs and correspondents.
-    CrlsLoaded(Result<(Vec<crate::domain::crl::CrlEntry>, Vec<CorrespondentRow>), String>),
+    /// The CRLs and correspondents, for this request.
+    CrlsLoaded(
+        Request,
+        Result<(Vec<crate::domain::crl::CrlEntry>, Vec<CorrespondentRow>), crate::app::Error>,
+    ),
     /// Progress of a CRL update.
     CrlProgress(crate::domain::crl::update::CrlProgress),
     /// A CRL update finished.
-    CrlUpdated(Result<crate::domain::crl::update::UpdateReport, String>),
+    CrlUpdated(Result<crate::domain::crl::update::UpdateReport, crate::app::Error>),
     /// "Trust IGC-Santé" finished.
-    IgcTrusted(Result<crate::domain::igc::Report, String>),
+    IgcTrusted(Result<crate::domain::igc::Report, crate::app::Error>),
     /// The account of the same holder as an identity being imported, if any.
     HolderFound(Result<Option<crate::domain::history::Candidate>, String>),
     /// An import finished (on failure the opened file comes back).
     Imported(Result<Box<crate::domain::import::Imported>, (String, Box<Picked>)>),
     /// A rename or removal finished.
-    AccountChanged(Result<Changed, String>),
-    /// An account's details for the account screen.
-    AccountLoaded(Result<AccountView, String>),
+    AccountChanged(Result<Changed, crate::app::Error>),
+    /// An account's details for the account screen, for this request.
+    AccountLoaded(Request, Result<AccountView, crate::app::Error>),
     /// An earlier identity was forgotten (its fingerprint), or why not.
-    Forgotten(Result<String, String>),
+    Forgotten(Result<String, crate::app::Error>),
     /// Correspondents: a file read, an addition, a removal, a lookup.
     Correspondent(super::correspondent::Answer),
     /// A certificate file and a key file were read (or why not).
@@ -137,8 +102,8 @@ pub enum Msg {
 
 /// Work with side effects, run outside `update`.
 pub enum Effect {
-    /// Load accounts and alerts.
-    LoadHome,
+    /// Load something (the home, the CRLs, an account), as this request.
+    Load(Request, Load),
     /// List drives (`true`: every writable volume).
     RefreshDrives(bool),
     /// Check a chosen folder.
@@ -178,8 +143,6 @@ pub enum Effect {
     OpenIdentity(PathBuf, Password, usize),
     /// Import an opened file.
     Restore(PathBuf, Box<Opened>, RestoreOptions),
-    /// Load the CRLs and correspondents.
-    LoadCrls,
     /// Update the CRLs (`true`: even fresh ones).
     UpdateCrls(bool),
     /// Trust the IGC-Santé CAs of this hierarchy (bundle and AIA).
@@ -202,8 +165,6 @@ pub enum Effect {
         /// Its fingerprint when the user confirmed.
         fingerprint: String,
     },
-    /// Load one account's details (account screen).
-    LoadAccount(String),
     /// Forget an earlier identity (confirmed).
     Forget(Forget),
     /// Correspondents (and the file scans of the pickers of certificate
@@ -218,6 +179,18 @@ pub enum Effect {
         /// The key's password, when it is encrypted.
         password: Option<Password>,
     },
+}
+
+impl Msg {
+    /// The request a worker's answer belongs to, for the answers of loads.
+    pub fn request(&self) -> Option<Request> {
+        match self {
+            Self::HomeLoaded(req, _) | Self::CrlsLoaded(req, _) | Self::AccountLoaded(req, _) => {
+                Some(*req)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Whether `code` is the explicit "yes" of a confirmation: `y` (English) or
@@ -263,6 +236,8 @@ pub enum Outcome {
     Effect(Box<Effect>),
     /// Back to the home screen (reloading it).
     Home,
+    /// Load this (the app numbers the request).
+    Load(Load),
 }
 
 impl Outcome {
@@ -282,8 +257,8 @@ pub struct App {
     pub theme: Theme,
     /// Accounts and alerts (None while loading).
     pub data: Option<HomeData>,
-    /// Error loading the home.
-    pub load_error: Option<String>,
+    /// Error loading the home (made into text when drawn).
+    pub load_error: Option<crate::app::Error>,
     /// Selected account on the home screen.
     pub selected: usize,
     /// A one-line message for the status line.
@@ -296,6 +271,8 @@ pub struct App {
     pub now: OffsetDateTime,
     /// The home screen's alert panes: focus and scrolling.
     pub panes: super::home::Panes,
+    /// The loads asked for: an answer that is not the latest is dropped.
+    pub requests: Requests,
 }
 
 impl App {
@@ -313,6 +290,7 @@ impl App {
             quit: false,
             now,
             panes: super::home::Panes::default(),
+            requests: Requests::default(),
         }
     }
 
@@ -341,7 +319,15 @@ impl App {
     pub fn update(&mut self, msg: Msg) -> Option<Effect> {
         match msg {
             Msg::Key(key) => self.on_key(key),
-            Msg::Tick => {
+            Msg::Start => Some(self.request(Load::Home)),
+            _ if msg
+                .request()
+                .is_some_and(|req| !self.requests.is_latest(req)) =>
+            {
+                None
+            }
+            Msg::Tick(now) => {
+                self.now = now;
                 self.ticks = self.ticks.wrapping_add(1);
                 match &mut self.screen {
                     Screen::Backup(w) => w.on_tick(self.ticks),
@@ -351,28 +337,27 @@ impl App {
                     Screen::Home | Screen::Account(_) | Screen::Details(_) => None,
                 }
             }
-            Msg::HomeLoaded(Ok(data)) => {
+            Msg::HomeLoaded(_, Ok(data)) => {
                 self.selected = self.selected.min(data.accounts.len().saturating_sub(1));
                 self.data = Some(data);
                 self.load_error = None;
                 None
             }
-            Msg::HomeLoaded(Err(e)) => {
+            Msg::HomeLoaded(_, Err(e)) => {
                 self.load_error = Some(e);
                 None
             }
             Msg::AccountChanged(result) => match (result, &mut self.screen) {
                 (Ok(changed), _) => {
-                    self.screen = Screen::Home;
                     self.notice = Some(changed.words());
-                    Some(Effect::LoadHome)
+                    Some(self.go_home())
                 }
                 (Err(e), Screen::Account(a)) => {
-                    a.failed(e);
+                    a.failed(e.to_string());
                     None
                 }
                 (Err(e), _) => {
-                    self.notice = Some(e);
+                    self.notice = Some(e.to_string());
                     None
                 }
             },
@@ -394,11 +379,24 @@ impl App {
         match outcome {
             Outcome::None => None,
             Outcome::Effect(e) => Some(*e),
-            Outcome::Home => {
-                self.screen = Screen::Home;
-                Some(Effect::LoadHome)
-            }
+            Outcome::Load(load) => Some(self.request(load)),
+            Outcome::Home => Some(self.go_home()),
         }
+    }
+
+    /// A numbered request for `load`: its answer is taken only while no
+    /// later request of the same kind was made.
+    pub fn request(&mut self, load: Load) -> Effect {
+        Effect::Load(self.requests.issue(load.kind()), load)
+    }
+
+    /// Back to the home screen, reloading it; answers for the screen left
+    /// are no longer wanted.
+    fn go_home(&mut self) -> Effect {
+        self.screen = Screen::Home;
+        self.requests.forget(Kind::Crls);
+        self.requests.forget(Kind::Account);
+        self.request(Load::Home)
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Option<Effect> {
@@ -505,9 +503,9 @@ impl App {
             }
             KeyCode::Char('c') => {
                 self.screen = Screen::Crl(Box::new(CrlScreen::new(false)));
-                Outcome::effect(Effect::LoadCrls)
+                Outcome::Load(Load::Crls)
             }
-            KeyCode::Char('l') => Outcome::effect(Effect::LoadHome),
+            KeyCode::Char('l') => Outcome::Load(Load::Home),
             KeyCode::Char('a' | '+') => {
                 let accounts = self
                     .data
@@ -549,50 +547,13 @@ impl App {
                     self.notice = Some(crate::t!("tui.no_account"));
                     return Outcome::None;
                 };
-                let (screen, effect) = AccountScreen::new(row.id.clone());
+                let (screen, load) = AccountScreen::new(row.id.clone());
                 self.screen = Screen::Details(Box::new(screen));
-                Outcome::effect(effect)
+                Outcome::Load(load)
             }
             _ => Outcome::None,
         }
     }
-}
-
-/// Journal entries kept in memory for the journal popup.
-const JOURNAL_KEPT: usize = 2000;
-
-/// Loads accounts, alerts and the end of the journal.
-pub fn load_home(env: &Env) -> Result<HomeData, String> {
-    let store = Store::open_existing(&env.home.accounts_dir());
-    let now = (env.now)();
-    let accounts = store.list().map_err(|e| e.to_string())?;
-    let rows = accounts
-        .iter()
-        .map(|a| {
-            let info = a.info().map_err(|e| e.to_string())?;
-            let cert = a.cert().map_err(|e| e.to_string())?;
-            Ok(AccountRow {
-                id: a.meta.id.clone(),
-                label: a.meta.label.clone(),
-                fingerprint: a.meta.fingerprint.clone(),
-                name: crate::domain::identity::common_name(&cert).unwrap_or_default(),
-                not_after: info.not_after,
-                state: a.backup_state(now, env.config.backup.max_age_days),
-                known_words: a.known_words(),
-            })
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    let drives = crate::domain::drives::list(env.drives.as_ref(), false);
-    let status = status::gather(&env.home, &env.config, now, &drives).map_err(|e| e.to_string())?;
-    // A journal that cannot be read shows as empty; the home still loads.
-    let journal = crate::domain::journal::Journal::from(&env.home)
-        .last(None, JOURNAL_KEPT)
-        .unwrap_or_default();
-    Ok(HomeData {
-        accounts: rows,
-        status,
-        journal,
-    })
 }
 
 /// Replaces a shown drive list with a fresh one, keeping the selection on
@@ -615,34 +576,16 @@ pub fn merge_drives(
     gone
 }
 
-/// Loads the CRL list and the correspondents with their states.
-pub fn load_crls(
-    env: &Env,
-) -> Result<(Vec<crate::domain::crl::CrlEntry>, Vec<CorrespondentRow>), String> {
-    let cenv = crate::domain::crl::Env::new(&env.home, &env.config);
-    let now = (env.now)();
-    let entries = crate::domain::crl::list(&cenv, now).map_err(|e| e.to_string())?;
-    let rows = crate::domain::crl::correspondents(&cenv, now)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .map(|c| CorrespondentRow {
-            fingerprint: c.correspondent.info.fingerprint.clone(),
-            name: crate::domain::identity::common_name(&c.correspondent.cert)
-                .unwrap_or_else(|| c.correspondent.info.subject.clone()),
-            email: c.correspondent.emails.first().cloned(),
-            state: c.status.state,
-            revoked_at: c.status.revoked_at,
-            reason: c.status.reason,
-        })
-        .collect();
-    Ok((entries, rows))
-}
-
 /// Runs an effect, sending its messages to `send`. Called on a worker
 /// thread by the terminal loop, inline by tests.
 pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
     match effect {
-        Effect::LoadHome => send(Msg::HomeLoaded(load_home(env))),
+        Effect::Load(req, Load::Home) => send(Msg::HomeLoaded(req, load_home(env))),
+        Effect::Load(req, Load::Crls) => send(Msg::CrlsLoaded(req, load_crls(env))),
+        Effect::Load(req, Load::Account(id)) => send(Msg::AccountLoaded(
+            req,
+            super::account_screen::load(env, &id),
+        )),
         Effect::RefreshDrives(all) => send(Msg::Drives(crate::domain::drives::list(
             env.drives.as_ref(),
             all,
@@ -741,8 +684,6 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
         }
         Effect::OpenFile(path, password) => send(open_msg(&path, password, None)),
         Effect::OpenIdentity(path, password, n) => send(open_msg(&path, password, Some(n))),
-        Effect::LoadCrls => send(Msg::CrlsLoaded(load_crls(env))),
-        Effect::LoadAccount(id) => send(Msg::AccountLoaded(super::account_screen::load(env, &id))),
         Effect::Forget(f) => send(Msg::Forgotten(super::account_screen::forget(env, &f))),
         Effect::Correspondent(job) => send(super::correspondent::run(env, job)),
         Effect::ReadKeyFiles {
@@ -755,36 +696,20 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
             send(Msg::KeyFilesRead { cert, key, result });
         }
         Effect::UpdateCrls(force) => {
-            use crate::domain::crl::{fetch, update};
-            let cenv = crate::domain::crl::Env::new(&env.home, &env.config);
-            let result = crate::domain::crl::ldap::ChannelFetcher::new(fetch::Limits::from_policy(
-                &cenv.policy,
-            ))
-            .map_err(|e| e.to_string())
-            .and_then(|fetcher| {
-                let mut options = update::UpdateOptions::at((env.now)());
-                options.force = force;
-                update::update(&cenv, &fetcher, &options, &mut |p| {
-                    send(Msg::CrlProgress(p));
-                })
-                .map_err(|e| e.to_string())
+            let mut options = crate::domain::crl::update::UpdateOptions::at(env.now());
+            options.force = force;
+            let result = crate::app::update_crls(env, &options, &mut |p| {
+                send(Msg::CrlProgress(p));
             });
             send(Msg::CrlUpdated(result));
         }
         Effect::TrustIgc(hierarchy) => {
-            use crate::domain::igc;
-            let cenv = crate::domain::crl::Env::new(&env.home, &env.config);
-            let plan = igc::Plan {
-                hierarchy,
-                source: igc::Source::Network {
-                    base_url: igc::base_url(),
-                },
-                now: (env.now)(),
+            let source = crate::domain::igc::Source::Network {
+                base_url: crate::domain::igc::base_url(),
             };
-            let result = igc::fetcher(&cenv.policy)
-                .map_err(|e| e.to_string())
-                .and_then(|f| igc::trust(&cenv, &f, &plan).map_err(|e| e.to_string()));
-            send(Msg::IgcTrusted(result));
+            send(Msg::IgcTrusted(crate::app::trust_igc(
+                env, hierarchy, source,
+            )));
         }
         Effect::FindHolder(cert) => {
             let result = Store::open(&env.home.accounts_dir())
@@ -811,14 +736,16 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
             }));
         }
         Effect::RenameAccount { id, label } => {
-            let result = Store::open(&env.home.accounts_dir())
-                .and_then(|store| store.rename(&id, &label))
-                .map(|a| Changed::Renamed(a.meta.id, a.meta.label))
-                .map_err(|e| e.to_string());
-            send(Msg::AccountChanged(result));
+            send(Msg::AccountChanged(crate::app::rename_account(
+                env, &id, &label,
+            )));
         }
         Effect::RemoveAccount { id, fingerprint } => {
-            send(Msg::AccountChanged(remove_account(env, &id, &fingerprint)));
+            send(Msg::AccountChanged(crate::app::remove_account(
+                env,
+                &id,
+                &fingerprint,
+            )));
         }
         Effect::Restore(path, opened, options) => {
             let result = Store::open(&env.home.accounts_dir())
@@ -829,26 +756,6 @@ pub fn execute(env: &Env, effect: Effect, send: &dyn Fn(Msg)) {
                 });
             send(Msg::Restored(result));
         }
-    }
-}
-
-/// Removes account `id` if it still holds the identity `fingerprint` the
-/// user saw when confirming.
-fn remove_account(env: &Env, id: &str, fingerprint: &str) -> Result<Changed, String> {
-    use crate::domain::store::StoreError;
-    let store = Store::open(&env.home.accounts_dir()).map_err(|e| e.to_string())?;
-    let account = match store.get(id) {
-        Ok(a) => a,
-        Err(StoreError::UnknownAccount { .. }) => return Ok(Changed::AlreadyGone(id.to_string())),
-        Err(e) => return Err(e.to_string()),
-    };
-    if account.meta.fingerprint != fingerprint {
-        return Err(StoreError::ChangedSinceConfirmed { id: id.to_string() }.to_string());
-    }
-    match store.remove(&account) {
-        Ok(true) => Ok(Changed::Removed(account.meta.id, account.meta.label)),
-        Ok(false) => Ok(Changed::AlreadyGone(account.meta.id)),
-        Err(e) => Err(e.to_string()),
     }
 }
 

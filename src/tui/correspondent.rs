@@ -131,6 +131,7 @@ pub fn picker_outcome(out: Outcome, kind: FileKind) -> Option<Outcome> {
         },
         Outcome::Home => None,
         Outcome::None => Some(Outcome::None),
+        load @ Outcome::Load(_) => Some(load),
     }
 }
 

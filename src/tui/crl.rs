@@ -8,11 +8,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use time::OffsetDateTime;
 
-use super::app::{Effect, Msg, Outcome};
+use super::app::{Effect, Load, Msg, Outcome};
 use super::correspondent::{self, Panel};
 use super::theme::Theme;
 use super::widgets::{self, SPINNER, block, level_line, level_span};
-use crate::domain::crl::check::{CertState, Reason, reason_words};
+use crate::domain::crl::check::{CertState, reason_words};
 use crate::domain::crl::delta::DeltaEntry;
 use crate::domain::crl::update::{CrlProgress, Outcome as FetchOutcome, SlotReport};
 use crate::domain::crl::{CrlEntry, short_name};
@@ -22,22 +22,7 @@ use crate::domain::status::Level;
 use crate::domain::time::rfc3339;
 use crate::t;
 
-/// A correspondent as the screen shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CorrespondentRow {
-    /// Fingerprint (to remove it).
-    pub fingerprint: String,
-    /// Common name (or subject).
-    pub name: String,
-    /// First e-mail address.
-    pub email: Option<String>,
-    /// State.
-    pub state: CertState,
-    /// When revoked.
-    pub revoked_at: Option<OffsetDateTime>,
-    /// Why revoked.
-    pub reason: Option<Reason>,
-}
+pub use crate::app::CorrespondentRow;
 
 /// One CRL's download during an update.
 #[derive(Debug, Clone)]
@@ -77,8 +62,8 @@ pub struct CrlScreen {
     pub entries: Option<Vec<CrlEntry>>,
     /// Correspondents.
     pub correspondents: Vec<CorrespondentRow>,
-    /// Why loading failed.
-    pub error: Option<String>,
+    /// Why loading failed (made into text when drawn).
+    pub error: Option<crate::app::Error>,
     /// An update is running.
     pub updating: bool,
     /// Waiting for another update's lock.
@@ -175,21 +160,21 @@ impl CrlScreen {
 
     /// Handles a worker's message.
     pub fn on_msg(&mut self, msg: Msg) -> Outcome {
-        if self.corr.active() && !matches!(msg, Msg::CrlsLoaded(_) | Msg::CrlProgress(_)) {
+        if self.corr.active() && !matches!(msg, Msg::CrlsLoaded(..) | Msg::CrlProgress(_)) {
             let (out, reload) = self.corr.on_msg(msg);
             return if reload {
-                Outcome::effect(Effect::LoadCrls)
+                Outcome::Load(Load::Crls)
             } else {
                 out
             };
         }
         match msg {
-            Msg::CrlsLoaded(Ok((entries, correspondents))) => {
+            Msg::CrlsLoaded(_, Ok((entries, correspondents))) => {
                 self.entries = Some(entries);
                 self.correspondents = correspondents;
                 self.error = None;
             }
-            Msg::CrlsLoaded(Err(e)) => {
+            Msg::CrlsLoaded(_, Err(e)) => {
                 self.entries = Some(Vec::new());
                 self.error = Some(e);
             }
@@ -197,7 +182,7 @@ impl CrlScreen {
             Msg::IgcTrusted(result) => {
                 self.igc = IgcStep::Idle;
                 self.summary = Some(igc_summary(result));
-                return Outcome::effect(Effect::LoadCrls);
+                return Outcome::Load(Load::Crls);
             }
             Msg::CrlUpdated(result) => {
                 // The list below shows each CRL's new state; the per-download
@@ -211,9 +196,9 @@ impl CrlScreen {
                     }
                     Ok(report) if report.failed() => (Level::Warning, t!("tui.crl_update_failed")),
                     Ok(_) => (Level::Ok, t!("tui.crl_update_done")),
-                    Err(e) => (Level::Critical, e),
+                    Err(e) => (Level::Critical, e.to_string()),
                 });
-                return Outcome::effect(Effect::LoadCrls);
+                return Outcome::Load(Load::Crls);
             }
             _ => {}
         }
@@ -259,10 +244,10 @@ impl CrlScreen {
 }
 
 /// The result of "trust IGC-Santé" in words.
-fn igc_summary(result: Result<IgcReport, String>) -> (Level, String) {
+fn igc_summary(result: Result<IgcReport, crate::app::Error>) -> (Level, String) {
     let report = match result {
         Ok(r) => r,
-        Err(e) => return (Level::Critical, e),
+        Err(e) => return (Level::Critical, e.to_string()),
     };
     if let Some(f) = report.failure() {
         let key = format!("igc.fail_{}", f.word());
@@ -491,7 +476,9 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, s: &CrlScreen, now: 
             lines.push(level_line(
                 theme,
                 Level::Unknown,
-                s.error.clone().unwrap_or_else(|| t!("tui.crl_none")),
+                s.error
+                    .as_ref()
+                    .map_or_else(|| t!("tui.crl_none"), ToString::to_string),
             ));
         }
         Some(entries) => {

@@ -319,7 +319,10 @@ fn split_rows(top: usize, bottom: usize, avail: usize) -> (usize, usize) {
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let theme = &app.theme;
     let Some(data) = &app.data else {
-        let text = app.load_error.clone().unwrap_or_else(|| t!("tui.loading"));
+        let text = app
+            .load_error
+            .as_ref()
+            .map_or_else(|| t!("tui.loading"), ToString::to_string);
         frame.render_widget(
             widgets::wrapped(text, theme.text()).block(block(theme, &t!("tui.accounts"))),
             area,

@@ -9,6 +9,7 @@ pub mod correspondent;
 pub mod crl;
 pub mod home;
 pub mod import;
+pub mod request;
 pub mod restore;
 pub mod theme;
 pub mod widgets;
@@ -231,7 +232,9 @@ pub fn run(env: &Env, theme: Theme) -> std::io::Result<()> {
             stop_flag.store(true, std::sync::atomic::Ordering::Relaxed);
         }
     });
-    spawn(env, &tx, Effect::LoadHome);
+    if let Some(e) = app.update(Msg::Start) {
+        spawn(env, &tx, e);
+    }
     ratatui::run(|terminal| {
         let mut last_tick = Instant::now();
         loop {
@@ -260,7 +263,7 @@ pub fn run(env: &Env, theme: Theme) -> std::io::Result<()> {
             }
             if last_tick.elapsed() >= TICK {
                 last_tick = Instant::now();
-                if let Some(e) = app.update(Msg::Tick) {
+                if let Some(e) = app.update(Msg::Tick(env.now())) {
                     spawn(env, &tx, e);
                 }
             }

@@ -95,12 +95,9 @@ impl World {
     pub fn empty() -> Self {
         let home = tempfile::tempdir().unwrap();
         let drives = Arc::new(FixedDrives::default());
-        let env = Env {
-            home: Home::under(home.path()),
-            config: Config::default(),
-            drives: drives.clone(),
-            now,
-        };
+        let env = Env::new(Home::under(home.path()), Config::default())
+            .with_drives(drives.clone())
+            .with_clock(now);
         Self { home, drives, env }
     }
 
@@ -193,10 +190,7 @@ impl World {
     /// A new app on the home screen, loaded.
     pub fn app(&self) -> App {
         let mut app = App::new(Theme::default_theme(), now());
-        self.pump(
-            &mut app,
-            Msg::HomeLoaded(certsafe::tui::app::load_home(&self.env)),
-        );
+        self.pump(&mut app, Msg::Start);
         app
     }
 
