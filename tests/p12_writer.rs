@@ -272,7 +272,7 @@ fn nss_imports_every_certificate_and_key() {
             let shown: Vec<String> = X509::stack_from_pem(&pem.stdout)
                 .unwrap()
                 .iter()
-                .map(|c| fp(c))
+                .map(fp)
                 .collect();
             assert!(shown.contains(&f.leaf_fps(n)[i]), "{cx}: {name}: {shown:?}");
             assert!(

@@ -582,7 +582,7 @@ fn home_chains(env: &Env) -> Vec<X509> {
     let mut out = Vec::new();
     for account in env.store().list().unwrap_or_default() {
         if let Ok(chain) = account.chain() {
-            add_unique(&mut out, chain.into_iter().filter(|c| is_ca(c)).collect());
+            add_unique(&mut out, chain.into_iter().filter(is_ca).collect());
         }
     }
     out
