@@ -259,6 +259,17 @@ fn a_whole_sequence_is_journaled_in_order_without_secrets() {
     // --account filters (a prefix is enough); the text form has one line per entry.
     let only_c = log_json(&home, &["--account", &id_c[..8]]);
     assert_eq!(events(&only_c), ["restore", "account_renamed"]);
+    // A removed account's entries stay readable; an ID no account ever had
+    // is an error (exit 1, code), not "nothing yet".
+    assert!(!log_json(&home, &["--account", &id_a]).is_empty());
+    let out = home
+        .cmd()
+        .args(["log", "--json", "--account", "zzzzzzzz"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "unknown_account", "{v}");
     let out = home.cmd().args(["log"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();

@@ -43,6 +43,13 @@ pub fn run(ctx: &Context, args: &LogArgs) -> Result<u8, Failure> {
                 .is_none_or(|w| e.event.account().is_some_and(|a| a.starts_with(w)))
         })
         .collect();
+    if let (true, Some(w)) = (entries.is_empty(), wanted.as_deref()) {
+        // Nothing for this ID: say so when no account has it either (a
+        // typo), rather than "nothing yet". A removed account's entries
+        // stay readable: they matched above.
+        let store = crate::domain::store::Store::open_existing(&ctx.home.accounts_dir());
+        store.get(w).map_err(|e| Failure::coded(&e, e.code()))?;
+    }
     if args.json {
         print_json(&serde_json::Value::Array(
             entries

@@ -114,6 +114,24 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// A stable code for `--json` errors.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UnknownAccount { .. } => "unknown_account",
+            Self::AlreadyImported { .. } => "already_imported",
+            Self::Io { .. } => "store_io",
+            Self::BadLabel { .. } => "bad_label",
+            Self::Busy { .. } => "store_busy",
+            Self::Changed { .. } => "store_changed",
+            Self::ChangedSinceConfirmed { .. } => "changed_since_confirmed",
+            Self::ForgetCurrent { .. } => "forget_current",
+            Self::UnknownIdentity { .. } => "unknown_identity",
+            Self::Corrupt { .. } => "store_corrupt",
+        }
+    }
+}
+
 /// Longest label accepted, in characters.
 pub const MAX_LABEL_CHARS: usize = 128;
 
