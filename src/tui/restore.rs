@@ -649,11 +649,13 @@ pub fn hints(w: &RestoreWizard) -> Vec<(&'static str, String)> {
             ("Enter", t!("tui.key_next")),
             back,
         ],
-        Step::Contents { .. } => vec![
+        // PgDn named when the text is longer than the screen (last draw).
+        Step::Contents { .. } if w.max_scroll.get() > 0 => vec![
             ("Enter", t!("tui.key_next")),
             back,
             ("PgDn", t!("tui.key_scroll")),
         ],
+        Step::Contents { .. } => vec![("Enter", t!("tui.key_next")), back],
         Step::Target {
             confirm: Some(_), ..
         } => vec![("y", t!("tui.key_replace")), ("n", t!("tui.key_cancel"))],
