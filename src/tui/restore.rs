@@ -156,7 +156,7 @@ pub struct RestoreWizard {
     pub now: Option<time::OffsetDateTime>,
     /// Why the wizard came back to the source step.
     pub alert: Option<DriveAlert>,
-    /// Lines of the "what is inside" text scrolled past (↓, PgDn).
+    /// Lines of the "what is inside" text scrolled past (↓, `PgDn`).
     pub scroll: usize,
     /// The most lines worth scrolling past, as the last draw found it.
     pub max_scroll: std::cell::Cell<usize>,
