@@ -202,7 +202,7 @@ fn scenes() -> Vec<Scene> {
                 (app, w)
             },
             keys: Keys::Typing,
-            says: &[],
+            says: &["tui.password_intro"],
         },
         Scene {
             name: "backup_summary",
@@ -275,7 +275,20 @@ fn scenes() -> Vec<Scene> {
                 (app, w)
             },
             keys: Keys::HelpQuit,
-            says: &[],
+            says: &["tui.contents_next"],
+        },
+        Scene {
+            name: "rename_error",
+            build: || {
+                let w = World::full();
+                let mut app = w.app();
+                w.key(&mut app, KeyCode::Char('n'));
+                w.type_text(&mut app, " 😀");
+                w.key(&mut app, KeyCode::Enter);
+                (app, w)
+            },
+            keys: Keys::Typing,
+            says: &["store.label_not_bmp"],
         },
         Scene {
             name: "import",

@@ -267,9 +267,10 @@ fn a_stick_pulled_out_on_any_step_goes_back_to_the_drive_step_keeping_choices() 
         assert!(wizard(&app).alert.is_none(), "{at:?}: the alert went");
         w.key(&mut app, KeyCode::Enter);
         if typed_password {
-            // The password typed is still there: no typing needed.
-            w.key(&mut app, KeyCode::Enter);
+            // The password typed is still there: no typing needed (both
+            // kept: the focus on the confirmation, one Enter goes on).
             if matches!(at, At::Password) {
+                w.key(&mut app, KeyCode::Enter);
                 w.type_text(&mut app, PASSWORD);
             }
             w.key(&mut app, KeyCode::Enter);

@@ -195,7 +195,13 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, a: &AccountAction) {
             error,
             ..
         } => {
-            let rect = widgets::popup_area(area, 64, 8);
+            // As tall as the error needs: its advice is at its end.
+            let error_rows = error.as_ref().map_or(3, |e| {
+                let width = area.width.saturating_sub(2).min(64).saturating_sub(2);
+                widgets::rows(&[level_line(theme, Level::Critical, e.clone())], width).max(3)
+            });
+            let height = u16::try_from(error_rows + 5).unwrap_or(u16::MAX);
+            let rect = widgets::popup_area(area, 64, height);
             frame.render_widget(Clear, rect);
             let outer = block(theme, &t!("tuiacct.rename_title"));
             let inner = outer.inner(rect);

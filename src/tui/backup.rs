@@ -219,6 +219,9 @@ pub struct BackupWizard {
     pub alert: Option<DriveAlert>,
     /// While writing: what to go back with if the drive is pulled out.
     pub resume: Option<Resume>,
+    /// A failed write waiting for the drive list: pulled out (back to the
+    /// drive step, choices kept) or still there (the failure is shown).
+    pub failed: Option<String>,
 }
 
 /// The "show password" key: F2 or Ctrl+R (letters are text in a field).
@@ -243,6 +246,7 @@ impl BackupWizard {
             kept: None,
             alert: None,
             resume: None,
+            failed: None,
         }
     }
 
@@ -366,6 +370,26 @@ impl BackupWizard {
         };
         self.kept = Some(kept);
         self.alert = Some(DriveAlert::Removed(name));
+        self.go_to_drive_step(false)
+    }
+
+    /// The write failed because the drive went: back to the drive step,
+    /// the choices (name, profile, password) kept.
+    fn back_after_failed_write(&mut self) -> Outcome {
+        if let Some(Resume {
+            name,
+            profile,
+            password,
+            ..
+        }) = self.resume.take()
+        {
+            let copy = Password::new(password.expose().to_string()).ok();
+            self.kept = Some(Kept {
+                name,
+                profile,
+                password: Some((password, copy)),
+            });
+        }
         self.go_to_drive_step(false)
     }
 
@@ -749,8 +773,22 @@ impl BackupWizard {
         let label = self.account().map(|a| a.label.clone()).unwrap_or_default();
         if let Msg::Drives(list) = &msg {
             if let Some(d) = self.chosen_drive() {
-                if !list.iter().any(|n| n.mount_point == d.mount_point) {
-                    let name = d.display_name();
+                let gone = !list.iter().any(|n| n.mount_point == d.mount_point);
+                let name = d.display_name();
+                let removable = d.removable;
+                if let Some(error) = self.failed.take() {
+                    if gone {
+                        self.alert = Some(DriveAlert::Removed(name));
+                        return self.back_after_failed_write();
+                    }
+                    self.resume = None;
+                    self.step = Step::Done {
+                        result: Err(error),
+                        removable,
+                    };
+                    return Outcome::None;
+                }
+                if gone {
                     return self.drive_pulled(name);
                 }
                 return Outcome::None;
@@ -870,7 +908,22 @@ impl BackupWizard {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 let kept = self.kept.take().and_then(|k| k.password);
+                let words: Vec<String> = self
+                    .account()
+                    .map(|a| a.known_words.clone())
+                    .unwrap_or_default();
                 self.step = password_step(place, name, dest, profile, warnings, kept);
+                if let Step::Password {
+                    password,
+                    strength: meter,
+                    ..
+                } = &mut self.step
+                {
+                    // A kept password is measured as if just typed.
+                    *meter = Password::new(password.value().to_string()).ok().map(|p| {
+                        strength(&p, &words.iter().map(String::as_str).collect::<Vec<_>>())
+                    });
+                }
                 Outcome::None
             }
             (Msg::BackupStep(s), Step::Writing { done, .. }) => {
@@ -880,21 +933,19 @@ impl BackupWizard {
             (Msg::BackupDone(Err(_)), Step::Writing { .. }) if self.alert.is_some() => {
                 // Pulled out while writing: the worker failed on its drive
                 // check; back to the drive step with the choices.
-                if let Some(Resume {
-                    name,
-                    profile,
-                    password,
-                    ..
-                }) = self.resume.take()
-                {
-                    let copy = Password::new(password.expose().to_string()).ok();
-                    self.kept = Some(Kept {
-                        name,
-                        profile,
-                        password: Some((password, copy)),
-                    });
-                }
-                self.go_to_drive_step(false)
+                self.back_after_failed_write()
+            }
+            (Msg::BackupDone(Err(e)), Step::Writing { .. })
+                if self.failed.is_none()
+                    && self
+                        .resume
+                        .as_ref()
+                        .is_some_and(|r| r.place.drive.is_some()) =>
+            {
+                // Failed on a drive, pulled out before the poll saw it
+                // maybe: the drive list decides (see the `Drives` message).
+                self.failed = Some(e);
+                Outcome::effect(Effect::RefreshDrives(true))
             }
             (Msg::BackupDone(result), Step::Writing { removable, .. }) => {
                 let removable = *removable;
@@ -927,6 +978,8 @@ fn password_step(
         .into_iter()
         .filter(|w| *w != t!("password.non_ascii"))
         .collect();
+    // Both kept: the focus on the confirmation, so one Enter goes on.
+    let on_confirm = !confirm.value().is_empty();
     Step::Password {
         place,
         name,
@@ -935,7 +988,7 @@ fn password_step(
         warnings,
         password,
         confirm,
-        on_confirm: false,
+        on_confirm,
         strength: None,
         visible: false,
         error: None,
@@ -1211,8 +1264,14 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
             warnings,
             ..
         } => {
+            // The intro as tall as its words need, the fields and the
+            // meter keeping their rows.
+            let intro_text = vec![Line::from(t!("tui.password_intro"))];
+            let intro_rows = u16::try_from(widgets::rows(&intro_text, inner.width))
+                .unwrap_or(u16::MAX)
+                .clamp(3, inner.height.saturating_sub(7).max(3));
             let [intro, f1, meter, f2, foot] = Layout::vertical([
-                Constraint::Length(3),
+                Constraint::Length(intro_rows),
                 Constraint::Length(1),
                 Constraint::Length(3),
                 Constraint::Length(2),
@@ -1220,11 +1279,16 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
             ])
             .areas(inner);
             frame.render_widget(wrapped(t!("tui.password_intro"), theme.text()), intro);
+            // The focused field is marked in words too (`>`), not only by
+            // its style and the cursor (a plain terminal shows neither well).
+            let label = |key: &str, focused: bool| {
+                format!("{}{}", if focused { "> " } else { "  " }, t!(key))
+            };
             input_field(
                 frame,
                 f1,
                 theme,
-                &t!("tui.password"),
+                &label("tui.password", !*on_confirm),
                 password,
                 !*visible,
                 !*on_confirm,
@@ -1234,7 +1298,7 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &BackupWizard) {
                 frame,
                 f2,
                 theme,
-                &t!("tui.confirm"),
+                &label("tui.confirm", *on_confirm),
                 confirm,
                 !*visible,
                 *on_confirm,

@@ -272,6 +272,9 @@ fn pane_items(app: &App, which: Pane, width: usize) -> Items {
     // The most severe alert's advice follows the alerts.
     if alerts[0].code == "revocation_not_set_up" {
         items.push(set_up());
+    } else if alerts[0].code == crate::domain::status::AlertCode::NoAccount {
+        // The keys here, where `status` names the commands.
+        items.push(advice_item(theme, &t!("tui.pane_no_account_fix"), width));
     } else {
         items.push(advice_item(theme, &alerts[0].recommendation, width));
     }

@@ -156,6 +156,10 @@ pub struct RestoreWizard {
     pub now: Option<time::OffsetDateTime>,
     /// Why the wizard came back to the source step.
     pub alert: Option<DriveAlert>,
+    /// Lines of the "what is inside" text scrolled past (↓, `PgDn`).
+    pub scroll: usize,
+    /// The most lines worth scrolling past, as the last draw found it.
+    pub max_scroll: std::cell::Cell<usize>,
 }
 
 /// The typed password; empty opens files made without one.
@@ -185,6 +189,8 @@ impl RestoreWizard {
             spin: 0,
             now: None,
             alert: None,
+            scroll: 0,
+            max_scroll: std::cell::Cell::new(0),
         }
     }
 
@@ -221,6 +227,16 @@ impl RestoreWizard {
         out.extend(same.into_iter().map(Target::Existing));
         out.extend(others.into_iter().map(Target::Existing));
         out
+    }
+
+    fn scroll_by(&mut self, n: usize) -> Outcome {
+        self.scroll = (self.scroll + n).min(self.max_scroll.get());
+        Outcome::None
+    }
+
+    fn scroll_back(&mut self, n: usize) -> Outcome {
+        self.scroll = self.scroll.min(self.max_scroll.get()).saturating_sub(n);
+        Outcome::None
     }
 
     /// Handles a key.
@@ -427,6 +443,10 @@ impl RestoreWizard {
                     Outcome::None
                 }
                 KeyCode::Esc => Outcome::Home,
+                KeyCode::Down | KeyCode::Char('j') => self.scroll_by(1),
+                KeyCode::PageDown | KeyCode::Char(' ') => self.scroll_by(5),
+                KeyCode::Up | KeyCode::Char('k') => self.scroll_back(1),
+                KeyCode::PageUp => self.scroll_back(5),
                 _ => Outcome::None,
             },
             Step::Target {
@@ -567,6 +587,7 @@ impl RestoreWizard {
                 Step::Password { file, .. } | Step::Choose { file, .. },
             ) => {
                 let file = file.clone();
+                self.scroll = 0;
                 self.step = Step::Contents { file, opened, info };
                 Outcome::None
             }
@@ -627,6 +648,12 @@ pub fn hints(w: &RestoreWizard) -> Vec<(&'static str, String)> {
             ("↑↓", t!("tui.key_choose")),
             ("Enter", t!("tui.key_next")),
             back,
+        ],
+        // PgDn named when the text is longer than the screen (last draw).
+        Step::Contents { .. } if w.max_scroll.get() > 0 => vec![
+            ("Enter", t!("tui.key_next")),
+            back,
+            ("PgDn", t!("tui.key_scroll")),
         ],
         Step::Contents { .. } => vec![("Enter", t!("tui.key_next")), back],
         Step::Target {
@@ -925,8 +952,10 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
                     lines.push(kv(theme, "", &c.subject));
                 }
             }
+            // Warnings and the key line stay on screen; the rest scrolls.
+            let mut tail = Vec::new();
             if w.now.is_some_and(|now| info.certificate.not_after < now) {
-                lines.push(level_line(
+                tail.push(level_line(
                     theme,
                     Level::Warning,
                     t!(
@@ -936,7 +965,7 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
                 ));
             }
             if info.no_mac {
-                lines.push(level_line(theme, Level::Warning, t!("p12.no_mac")));
+                tail.push(level_line(theme, Level::Warning, t!("p12.no_mac")));
             }
             if let Step::Target {
                 choices,
@@ -945,6 +974,7 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
                 ..
             } = &w.step
             {
+                lines.append(&mut tail);
                 lines.push(Line::default());
                 lines.push(Line::from(Span::styled(
                     t!("tui.restore_into"),
@@ -969,14 +999,17 @@ pub fn render(frame: &mut Frame, area: Rect, theme: &Theme, w: &RestoreWizard) {
                     ));
                 }
             } else {
-                lines.push(Line::default());
+                tail.push(Line::default());
                 let next = match w.purpose {
                     Purpose::Restore => t!("tui.contents_next"),
                     Purpose::Import | Purpose::IdentityFiles | Purpose::Correspondent => {
                         t!("tuiacct.contents_next")
                     }
                 };
-                lines.push(Line::from(Span::styled(next, theme.text())));
+                tail.push(Line::from(Span::styled(next, theme.text())));
+                let max = widgets::scrolled(frame, inner, theme, lines, tail, w.scroll);
+                w.max_scroll.set(max);
+                return;
             }
             frame.render_widget(
                 Paragraph::new(widgets::safe_lines(lines)).wrap(Wrap { trim: false }),

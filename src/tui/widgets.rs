@@ -336,6 +336,89 @@ pub fn popup(frame: &mut Frame, area: Rect, theme: &Theme, title: &str, lines: V
     );
 }
 
+/// Rows `lines` take once wrapped (words kept whole) at `width` columns.
+pub fn rows(lines: &[Line<'_>], width: u16) -> usize {
+    Paragraph::new(lines.to_vec())
+        .wrap(Wrap { trim: false })
+        .line_count(width)
+}
+
+/// Draws `body` from its line `scroll` on, then `tail` (the step's key
+/// line and warnings: always shown, at the end). Whole lines only: when the
+/// body is longer than the room left, a marker row says there is more
+/// above or below (↑/↓, PgUp/PgDn scroll). Returns the most lines worth
+/// scrolling past (for the screen to clamp its `scroll`).
+///
+/// ```text
+/// │↑ more above (PgUp)                       │
+/// │Chain         CN=...                      │
+/// │↓ more below (PgDn)                       │
+/// │[WARNING] this certificate expired ...    │
+/// │Press Enter to choose the account         │
+/// ```
+pub fn scrolled(
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    body: Vec<Line<'static>>,
+    tail: Vec<Line<'static>>,
+    scroll: usize,
+) -> usize {
+    let body = safe_lines(body);
+    let tail = safe_lines(tail);
+    let width = area.width.max(1);
+    let heights: Vec<usize> = body
+        .iter()
+        .map(|l| rows(std::slice::from_ref(l), width).max(1))
+        .collect();
+    let room = usize::from(area.height).saturating_sub(rows(&tail, width));
+    let total: usize = heights.iter().sum();
+    let mut out = Vec::new();
+    let mut max_first = 0;
+    if total <= room {
+        out = body;
+    } else {
+        // The last lines fill the room at most (with the "more above" row).
+        max_first = body.len();
+        let mut rest = 0;
+        while max_first > 0 && rest + heights[max_first - 1] < room {
+            max_first -= 1;
+            rest += heights[max_first];
+        }
+        let first = scroll.min(max_first);
+        let above = first > 0;
+        let mut budget = room.saturating_sub(usize::from(above));
+        let mut last = first;
+        let mut shown = Vec::new();
+        while last < body.len() {
+            let left: usize = heights[last..].iter().sum();
+            let need = heights[last] + usize::from(left > budget);
+            if need > budget {
+                break;
+            }
+            budget -= heights[last];
+            shown.push(body[last].clone());
+            last += 1;
+        }
+        if above {
+            out.push(Line::from(Span::styled(
+                plain(theme, &crate::t!("tuiaccount.more_above")),
+                theme.muted(),
+            )));
+        }
+        out.extend(shown);
+        if last < body.len() {
+            out.push(Line::from(Span::styled(
+                plain(theme, &crate::t!("tuiaccount.more_below")),
+                theme.muted(),
+            )));
+        }
+    }
+    out.extend(tail);
+    frame.render_widget(Paragraph::new(out).wrap(Wrap { trim: false }), area);
+    max_first
+}
+
 /// Help lines in two columns when, wrapped to `width`, they do not fit in
 /// `rows` (each cut with `…` to its column's width).
 pub fn help_columns(lines: Vec<String>, rows: usize, width: usize) -> Vec<String> {
