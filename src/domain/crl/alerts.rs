@@ -51,6 +51,10 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
     for e in list(env, now)? {
         let severity = e.level(now);
         let fix_update = crate::t!("status.crl_fix_update");
+        let next_update = e
+            .next_update
+            .map(crate::domain::time::rfc3339)
+            .unwrap_or_default();
         let (code, message, fix) = match e.state {
             CrlState::Fresh => continue,
             CrlState::Due => (
@@ -58,10 +62,7 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
                 crate::t!(
                     "status.crl_due",
                     issuer = &e.issuer_short,
-                    date = e
-                        .next_update
-                        .map(crate::domain::time::rfc3339)
-                        .unwrap_or_default()
+                    date = &next_update
                 ),
                 fix_update,
             ),
@@ -70,10 +71,7 @@ pub fn alerts(env: &Env, now: OffsetDateTime) -> Result<Vec<Alert>, CrlError> {
                 crate::t!(
                     "status.crl_expired",
                     issuer = &e.issuer_short,
-                    date = e
-                        .next_update
-                        .map(crate::domain::time::rfc3339)
-                        .unwrap_or_default()
+                    date = &next_update
                 ),
                 fix_update,
             ),
